@@ -1,0 +1,47 @@
+"""Command-line entry point: `lionsimplify COMMAND ...`.
+
+Each command module registers itself on the shared typer `app` when imported. `main` turns
+`ProgramError` (bad input) into a compiler-style message with exit code 2, and any other
+unexpected exception into a one-line internal error (set LIONSIMPLIFY_DEBUG=1 for the traceback),
+so a user never sees a Python traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+
+from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console
+from lionsimplify.errors import ProgramError
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except ProgramError as exc:
+        err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: never show a traceback
+        if os.environ.get("LIONSIMPLIFY_DEBUG"):
+            raise
+        err_console.print(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; set LIONSIMPLIFY_DEBUG=1 to see the traceback)",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(3)

@@ -1,0 +1,59 @@
+"""The one exception type that carries a source location.
+
+Every problem with user input (a program file, a runs directory, a config) is raised as a
+`ProgramError`; the command line turns it into a compiler-style one-line message
+(`path:line:col: error: message`) plus the source line, a caret and an optional `help:` line, and
+exits with code 2. Library callers can catch it and read the fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A position in a source file; `line` and `col` are 1-based."""
+
+    path: str
+    line: int = 1
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+class ProgramError(Exception):
+    """Bad input: a message tied to a location, with an optional suggestion."""
+
+    def __init__(
+        self,
+        message: str,
+        location: Location | None = None,
+        *,
+        help: str | None = None,
+        source_line: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location or Location("<input>")
+        self.help = help
+        self.source_line = source_line
+
+    def headline(self) -> str:
+        """The one line a user must see: `path:line:col: error: message`."""
+        return f"{self.location}: error: {self.message}"
+
+    def render(self) -> str:
+        """The headline, the offending source line with a caret, and the help line."""
+        lines = [self.headline()]
+        if self.source_line is not None and self.source_line.strip():
+            text = self.source_line.rstrip("\n")
+            lines.append(f"  | {text}")
+            lines.append("  | " + " " * max(self.location.col - 1, 0) + "^")
+        if self.help:
+            lines.append(f"  = help: {self.help}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.headline()

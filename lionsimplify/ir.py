@@ -1,0 +1,107 @@
+"""The one intermediate representation: a program as frozen dataclasses.
+
+A `Program` is the `train` function of DESIGN.md §2: named inputs by role (weight, gradient,
+state variables, learning rate, and keyword-only extra inputs such as `step`), a body of
+statements with exactly one operation each, and the names it returns (update first, then the new
+value of every state variable in parameter order).
+
+Operands are atoms: a variable (`Var`), a numeric literal (`Const`), or a named hyperparameter
+(`Hyper`, an identifier that is read but never assigned and is not an input). Source locations
+ride along for diagnostics but never take part in equality, so `parse(print(p)) == p`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from lionsimplify.errors import Location
+
+#: Keyword-only extra inputs the language knows, with what they carry. Never guessed from names.
+EXTRA_INPUTS: dict[str, str] = {"step": "the 1-based step count"}
+
+#: The pseudo-op of a plain assignment `x = y` or `x = 0.5`.
+COPY = "copy"
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: float
+
+
+@dataclass(frozen=True)
+class Hyper:
+    name: str
+
+
+Operand = Var | Const | Hyper
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """`target = op(args...)`; `op` is a name from the operator table or `copy`."""
+
+    target: str
+    op: str
+    args: tuple[Operand, ...]
+    loc: Location | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Program:
+    weight: str
+    grad: str
+    state: tuple[str, ...]
+    lr: str
+    body: tuple[Stmt, ...]
+    returns: tuple[str, ...]
+    extras: tuple[str, ...] = ()
+    name: str = "train"
+    path: str = field(default="<program>", compare=False, hash=False, repr=False)
+    return_loc: Location | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every input name: positional parameters in order, then keyword-only extras."""
+        return (self.weight, self.grad, *self.state, self.lr, *self.extras)
+
+    @property
+    def update(self) -> str:
+        return self.returns[0]
+
+    @property
+    def new_state(self) -> tuple[str, ...]:
+        return self.returns[1:]
+
+    def hyperparams(self) -> tuple[str, ...]:
+        """Named hyperparameters in order of first use."""
+        seen: dict[str, None] = {}
+        for stmt in self.body:
+            for a in stmt.args:
+                if isinstance(a, Hyper):
+                    seen.setdefault(a.name, None)
+        return tuple(seen)
+
+    def constants(self) -> tuple[float, ...]:
+        return tuple(a.value for s in self.body for a in s.args if isinstance(a, Const))
+
+    def with_body(self, body: tuple[Stmt, ...] | list[Stmt], **changes: object) -> Program:
+        return replace(self, body=tuple(body), **changes)
+
+    def role(self, name: str) -> str | None:
+        """The role of an input name: `weight`, `grad`, `lr`, `state:<i>` or an extra's name."""
+        if name == self.weight:
+            return "weight"
+        if name == self.grad:
+            return "grad"
+        if name == self.lr:
+            return "lr"
+        if name in self.state:
+            return f"state:{self.state.index(name)}"
+        if name in self.extras:
+            return name
+        return None
