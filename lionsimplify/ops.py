@@ -215,8 +215,17 @@ _UNIT = (-1.0, 1.0)
 # Numeric implementations that need more than one numpy call.
 
 
+# Reductions act on the last axis and keep it: the interpreter stacks independent trajectories
+# on the leading axes, so a row of a (batch, size) array is one parameter tensor. Scalars are
+# arrays of shape (..., 1) and broadcast against tensors.
+
+
+def _sum(xp: Any, x: Any) -> Any:
+    return xp.sum(x, axis=-1, keepdims=True)
+
+
 def _norm(xp: Any, x: Any) -> Any:
-    return xp.sqrt(xp.sum(xp.square(x)))
+    return xp.sqrt(_sum(xp, xp.square(x)))
 
 
 def _clip(xp: Any, x: Any, s: Any) -> Any:
@@ -229,7 +238,7 @@ def _interp(xp: Any, x: Any, y: Any, a: Any) -> Any:
 
 
 def _cosine_sim(xp: Any, x: Any, y: Any) -> Any:
-    return xp.sum(x * y) / (_norm(xp, x) * _norm(xp, y))
+    return _sum(xp, x * y) / (_norm(xp, x) * _norm(xp, y))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +347,7 @@ _OPS: list[Op] = [
     Op("global_norm", 1, _norm, lambda sp, x: sp.Function("global_norm")(x),
        lambda x: _NONNEG, result="scalar", reduction="global", homogeneous=1,
        doc="‖x‖₂ over all parameters"),
-    Op("dot", 2, lambda xp, x, y: xp.sum(x * y), lambda sp, x, y: sp.Function("dot")(x, y),
+    Op("dot", 2, lambda xp, x, y: _sum(xp, x * y), lambda sp, x, y: sp.Function("dot")(x, y),
        lambda x, y: FULL, result="scalar", reduction="global", commutative=True,
        doc="Σ x·y over all parameters"),
     Op("cosine_sim", 2, _cosine_sim, lambda sp, x, y: sp.Function("cosine_sim")(x, y),
