@@ -53,20 +53,20 @@ _STATEMENT_NAMES: dict[type, str] = {
 
 _EXPR_NAMES: dict[type, str] = {
     ast.Attribute: "attribute access",
-    ast.Subscript: "subscripts",
-    ast.Compare: "comparisons",
-    ast.BoolOp: "boolean operators",
-    ast.IfExp: "conditional expressions",
-    ast.Lambda: "lambdas",
-    ast.List: "lists",
-    ast.Tuple: "tuples",
-    ast.Dict: "dicts",
-    ast.Set: "sets",
-    ast.ListComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions",
-    ast.JoinedStr: "strings",
-    ast.Starred: "starred arguments",
-    ast.NamedExpr: "`:=` assignments",
+    ast.Subscript: "a subscript",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "a boolean operator",
+    ast.IfExp: "a conditional expression",
+    ast.Lambda: "a lambda",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.ListComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.JoinedStr: "a string",
+    ast.Starred: "a starred argument",
+    ast.NamedExpr: "an `:=` assignment",
     ast.Await: "`await`",
 }
 
@@ -196,15 +196,15 @@ class _Lowerer:
         if isinstance(node, ast.Call):
             self.body.append(self.call(target, node, depth, loc))
             return
-        what = _EXPR_NAMES.get(type(node), type(node).__name__)
-        raise self.error(node, f"{what} are not part of the program language")
+        what = _EXPR_NAMES.get(type(node), f"`{type(node).__name__}`")
+        raise self.error(node, f"{what} is not part of the program language")
 
     def call(self, target: str, node: ast.Call, depth: int, loc: Location) -> Stmt:
         if not isinstance(node.func, ast.Name):
             what = _EXPR_NAMES.get(type(node.func), "this kind of call")
             raise self.error(
                 node.func,
-                f"{what} are not part of the program language",
+                f"{what} is not part of the program language",
                 help="call a library function by its bare name, e.g. `sign(m)`",
             )
         fname = node.func.id
