@@ -105,4 +105,5 @@ def behavioural_hash(
     values = {h: pseudo_value(h) for h in program.hyperparams()}
     values.update(params or {})
     out = run(program, fingerprint_trajectory(), semantics=semantics, params=values)
-    return _h(f"{semantics}:") + hashlib.blake2b(_quantise(out.updates), digest_size=10).hexdigest()
+    data = semantics.encode() + b":" + _quantise(out.updates)
+    return hashlib.blake2b(data, digest_size=10).hexdigest()
