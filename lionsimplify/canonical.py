@@ -22,8 +22,9 @@ value computed twice is one node and `copy` statements disappear), then printed 
   product is distributed over a sum, literal factors are multiplied out, and the sum is printed
   with its common factor and the size of the first term's coefficient pulled out. `(m / s + 0.46 * w) *
   (lr * 2e-4)` and `(m * lr') / s + (lr' * 0.46) * w` with `lr' = lr * 2e-4` print alike. Under
-  `hero` semantics division is guarded (`x / (y + 1e-8)`), so `/` and `reciprocal` stay as
-  written there.
+  `hero` semantics division is guarded, `x / y = x * (1 / (y + 1e-8))`, so there `x / y` is
+  read as `x * reciprocal(y)` with Hero's (equally guarded) `reciprocal` kept as an opaque
+  factor: numerators still normalise, denominators are never cancelled.
 
 Every step only re-associates floating-point arithmetic (or cancels a factor against itself, as
 in `x * y / y`), so the canonical program computes what the input computes up to rounding; the
@@ -45,8 +46,7 @@ from lionsimplify.ops import OPS, Semantics
 
 #: Ops read as polynomial arithmetic by the normal form (each maps to a poly operation below).
 ARITHMETIC = frozenset({"add", "sub", "mul", "div", "negative", "square", "cube", "reciprocal"})
-#: Ops whose Hero implementation is guarded, so they are not plain arithmetic under `hero`.
-HERO_GUARDED = frozenset({"div", "reciprocal"})
+
 
 _ROLE_RANK = {"weight": 0, "grad": 1, "state": 2, "lr": 3}
 
@@ -257,6 +257,11 @@ class Graph:
             result = self._mul(ps[0], ps[0])
         elif name == "cube":
             result = self._mul(self._mul(ps[0], ps[0]), ps[0])
+        elif self.semantics == "hero":  # x / (y + 1e-8): only the numerator is arithmetic
+            recip = self.op("reciprocal", [args[-1]])
+            result = (
+                self.poly(recip) if name == "reciprocal" else self._mul(ps[0], self.poly(recip))
+            )
         else:  # div, reciprocal
             result = self._inverse(ps[-1])
             if result is not None and name == "div":
@@ -351,13 +356,12 @@ def build(
     }
     env.update({e: g.input(e) for e in program.extras})
     env.update({s: g.input(f"state:{i}") for i, s in enumerate(program.state)})
-    arithmetic = ARITHMETIC - HERO_GUARDED if semantics == "hero" else ARITHMETIC
     stmt_nodes = []
     for stmt in program.body:
         args = [_operand(g, env, a) for a in stmt.args]
         if stmt.op == COPY:
             node = args[0]
-        elif normalise and stmt.op in arithmetic:
+        elif normalise and stmt.op in ARITHMETIC:
             node = g.arithmetic(stmt.op, args)
         else:
             node = g.op(stmt.op, args)
