@@ -443,17 +443,8 @@ def canonicalize(
     otherwise they vanish, as they cannot be aligned by dataflow.
     """
     n = len(program.state)
-    # Round 1: states unlabelled; a state's signature is what its new value computes.
-    first = build(program, semantics=semantics, normalise=normalise)
-    sigs = [first.graph.shape[o] + first.graph.full[o] for o in first.outputs[1:]]
-    # Round 2: states labelled by signature; their order is the order of first use.
-    second = build(program, semantics=semantics, normalise=normalise, state_keys=sigs)
-    roots = [second.outputs[0]] + sorted(second.outputs[1:], key=second.graph.sort_key)
-    seen = _postorder(second.graph, roots)
-    used = [second.graph.index.get(Node("input", f"state:{i}")) for i in range(n)]
-    rank = {node: k for k, node in enumerate(_inputs_in_order(second.graph, seen))}
-    state_order = sorted(range(n), key=lambda i: (rank.get(used[i], n + 1), sigs[i]))
-    # Round 3: states labelled by canonical position, which is what the final keys use.
+    state_order = list(range(n)) if n <= 1 else _state_order(program, semantics, normalise)
+    # The final graph: states labelled by canonical position, which is what the keys use.
     labels = [""] * n
     for k, i in enumerate(state_order):
         labels[i] = f"state:{k}"
@@ -472,6 +463,21 @@ def canonicalize(
     return Canonical(
         canon, g, tuple(order), tuple(outputs), tuple(state_order), names, tuple(final.extra_roots)
     )
+
+
+def _state_order(program: Program, semantics: Semantics, normalise: bool) -> list[int]:
+    """The canonical order of the state variables: order of first use, then what they hold."""
+    n = len(program.state)
+    # Round 1: states unlabelled; a state's signature is what its new value computes.
+    first = build(program, semantics=semantics, normalise=normalise)
+    sigs = [first.graph.shape[o] + first.graph.full[o] for o in first.outputs[1:]]
+    # Round 2: states labelled by signature; their order is the order of first use.
+    second = build(program, semantics=semantics, normalise=normalise, state_keys=sigs)
+    roots = [second.outputs[0]] + sorted(second.outputs[1:], key=second.graph.sort_key)
+    seen = _postorder(second.graph, roots)
+    used = [second.graph.index.get(Node("input", f"state:{i}")) for i in range(n)]
+    rank = {node: k for k, node in enumerate(_inputs_in_order(second.graph, seen))}
+    return sorted(range(n), key=lambda i: (rank.get(used[i], n + 1), sigs[i]))
 
 
 def _inputs_in_order(g: Graph, order: list[int]) -> list[int]:

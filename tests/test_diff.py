@@ -179,3 +179,21 @@ def test_json_is_deterministic_and_complete() -> None:
     assert obj["structural_change"] is False
     assert len(obj["constants"]) == 4
     assert obj["canonical"]["a"].startswith("def train(w, g, m, lr):")
+
+
+def test_stacked_verification_trajectories_match_each_seed_alone() -> None:
+    """verify.trajectories() stacks the seeds' rows (one interpreter run per size): the rows
+    must hold exactly what each seed's own trajectory gives."""
+    from lionsimplify.interp import random_trajectory, run
+    from lionsimplify.verify import SEEDS, SIZES, outputs_on, trajectories
+
+    program = parse_file(PROGRAMS / "program8.txt")
+    stacked = trajectories()
+    assert len(stacked) == len(SIZES)
+    k = SIZES.index(7)
+    out = outputs_on(program, k)
+    assert not out.updates.flags.writeable  # shared between callers
+    rows = out.updates.shape[1] // len(SEEDS)
+    for i, seed in enumerate(SEEDS):
+        alone = run(program, random_trajectory(seed, size=7)).updates
+        assert (out.updates[:, i * rows : (i + 1) * rows] == alone).all()
