@@ -162,3 +162,15 @@ def test_help_documents_the_exit_codes(capsys, monkeypatch) -> None:  # noqa: AN
     assert code == 0
     assert "Exit status: 0" in " ".join(out.split())
     assert "direction-equivalent" in out
+
+
+def test_reference_inside_the_directory_is_not_compared_with_itself(
+    capsys, monkeypatch, tmp_path
+) -> None:  # noqa: ANN001
+    ref = tmp_path / "ref.txt"
+    ref.write_text(Path(ADAMW).read_text())
+    (tmp_path / "other.txt").write_text((VARIANTS / "adamw_sign.txt").read_text())
+    code, out, _ = cli(capsys, monkeypatch, "diff", str(tmp_path), "--against", str(ref), "--json")
+    assert code == 1
+    obj = json.loads(out)  # one comparison left: an object, not a list
+    assert Path(obj["b"]).name == "other.txt" and obj["verdict"] == "different"

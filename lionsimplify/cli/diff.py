@@ -15,7 +15,7 @@ from lionsimplify.diff import Diff, Row, diff_programs
 from lionsimplify.ir import Stmt, Var
 from lionsimplify.ops import SEMANTICS
 from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import format_number, format_operand, format_stmt
+from lionsimplify.printer import format_number, format_operand, format_signature, format_stmt
 from lionsimplify.sources import load_sources
 
 FORMATS = ("rich", "unified")
@@ -53,22 +53,11 @@ def diff_command(
 ) -> None:
     """Show what changed between programs as computations, and whether it matters.
 
-    Both programs are reduced (exact passes only; --raw compares them as written), put in
-    canonical form (names by role, statements in dataflow order, arithmetic normalised) and
-    aligned by dataflow: identical statements are dim, changed operands are highlighted, and
-    statements only in one program are marked. Then both run on the same random trajectories
-    and the verdict is one of:
+    Both programs are reduced (exact passes only; --raw compares them as written), put in canonical form (names by role, statements in dataflow order, arithmetic normalised) and aligned by dataflow: identical statements are dim, changed operands are highlighted with the old and new value, statements only in one program are marked.
 
-      identical             the same canonical program
+    Then both run on the same random trajectories, and the verdict is one of: identical (the same canonical program); equivalent (different form, same outputs; says which fingerprint matched); direction-equivalent (each update differs only by a positive factor; gives its range); different (the step and output where they first part, the deviation and the cosine between updates).
 
-      equivalent            different form, same outputs (says which fingerprint matched)
-
-      direction-equivalent  each update differs only by a positive factor (its range)
-
-      different             where they part first, and by how much
-
-    Exit status: 0 when every verdict is identical or equivalent, 1 when any is
-    direction-equivalent or different, 2 on bad input (file:line:col of the problem).
+    Exit status: 0 when every verdict is identical or equivalent, 1 when any is direction-equivalent or different, 2 on bad input (the file, line and column of the problem).
 
     Examples:
 
@@ -76,7 +65,7 @@ def diff_command(
 
       lionsimplify diff A.txt B.txt --format unified
 
-      lionsimplify diff examples/programs/variants --against examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01 --json
+      lionsimplify diff examples/programs/variants --against examples/programs/variants/adam.txt --param β1=0.9 --param β2=0.99 --param λ=0.01
     """
     # usage errors go through `fail` (exit 2): typer's own BadParameter escapes `main` as an
     # internal error with the click that typer vendors
@@ -85,10 +74,13 @@ def diff_command(
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     params = parse_params(param)
-    programs = [parse_text(s.text, s.path) for s in load_sources(paths)]
+    sources = load_sources(paths)
     if against is not None:
         base = parse_file(against)
-    elif programs:
+        # a directory that holds the reference too: do not compare it with itself
+        sources = [s for s in sources if Path(s.path).resolve() != against.resolve()]
+    programs = [parse_text(s.text, s.path) for s in sources]
+    if against is None and programs:
         base, programs = programs[0], programs[1:]
     if not programs:
         fail("give at least two programs to compare (or one with --against FILE)")
@@ -151,8 +143,7 @@ def render(d: Diff) -> None:
     table.add_column("")
     table.add_column(f"A  {d.a.path}")
     table.add_column(f"B  {d.b.path}")
-    sig_a = f"def train({', '.join(d.canonical_a.inputs)})"
-    sig_b = f"def train({', '.join(d.canonical_b.inputs)})"
+    sig_a, sig_b = format_signature(d.canonical_a), format_signature(d.canonical_b)
     same_sig = sig_a == sig_b
     table.add_row(
         " " if same_sig else "~",
