@@ -3,8 +3,10 @@
 `diff_programs(a, b)` answers two questions:
 
 1. **What changed, as a computation.** Both programs go through the reduction pipeline
-   (`reduce.reduce(..., until="exact")`, so every exact pass other branches add applies here too;
-   `raw=True` compares them as written) and into canonical form (`canonical.py`). The two
+   (`reduce.reduce(..., until="exact")` restricted to the passes labelled `exact`, so every exact
+   pass added to `PASSES` applies here too, while a `direction` rewrite can never make two
+   programs look alike; `raw=True` compares them as written) and into canonical form
+   (`canonical.py`). The two
    dataflow graphs are then aligned value by value, not line by line: first values computed
    identically on both sides, then, from the outputs down, values computed by the same operation
    (a changed constant or operand), then values whose arguments correspond. What is left is only
@@ -12,8 +14,8 @@
    `changed` (an operand differs: a literal, a hyperparameter, or a rewired argument); changed
    literals and hyperparameters are also listed in a table with their relative change.
 
-2. **Does it matter.** Both (reduced) programs run on the verification trajectories of
-   `verify.py` and their outputs are compared step by step with `verify.compare_updates`:
+2. **Does it matter.** Both programs, as written, run on the verification trajectories of
+   `verify.py` (the reduction just ran them there, so their outputs are reused) and their outputs are compared step by step with `verify.compare_updates`:
    `identical` (same canonical program, same outputs), `equivalent` (different form, same
    outputs; which fingerprint recognised it), `direction-equivalent` (each step's update differs
    only by a positive factor, whose range is reported), or `different` (the first step and output
@@ -43,10 +45,10 @@ from lionsimplify.canonical import (
 from lionsimplify.fingerprint import behavioural_hash, structural_hash
 from lionsimplify.interp import require_params
 from lionsimplify.ir import Program, Stmt
-from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.liveness import eliminate_dead_code, live_statements
 from lionsimplify.ops import Semantics
 from lionsimplify.printer import format_stmt, print_program
-from lionsimplify.reduce import reduce
+from lionsimplify.reduce import PASSES, reduce
 from lionsimplify.verify import RTOL, STEPS, compare_updates, outputs_on, trajectories
 
 Verdict = Literal["identical", "equivalent", "direction-equivalent", "different"]
@@ -298,13 +300,14 @@ def diff_programs(
     if raw:
         ra, rb = a, b
     else:
-        ra = reduce(a, until="exact", semantics=semantics, params=params).program
-        rb = reduce(b, until="exact", semantics=semantics, params=params).program
+        exact = [p for p in PASSES if p.label == "exact" and p.stage != "ablation"]
+        ra = reduce(a, until="exact", semantics=semantics, params=params, passes=exact).program
+        rb = reduce(b, until="exact", semantics=semantics, params=params, passes=exact).program
     ca = canonicalize(ra, semantics=semantics, normalise=not raw, keep_unused=raw)
     cb = canonicalize(rb, semantics=semantics, normalise=not raw, keep_unused=raw)
     match = align(ca, cb)
     rows, ja, jb = _rows(ca, cb, match)
-    evidence = _measure(ra, rb, ca, cb, semantics, params, raw)
+    evidence = _measure(a, b, ca, cb, semantics, params, (ra, rb))
     exact = evidence.nan_mismatch == 0 and evidence.max_rel_dev <= RTOL
     verdict: Verdict
     if exact:
@@ -515,27 +518,33 @@ def _constants(rows: list[Row], params: Mapping[str, float]) -> list[ConstantCha
 
 
 def _measure(
-    ra: Program,
-    rb: Program,
+    a: Program,
+    b: Program,
     ca: Canonical,
     cb: Canonical,
     semantics: Semantics,
     params: Mapping[str, float],
-    raw: bool,
+    reduced: tuple[Program, Program],
 ) -> Evidence:
-    n_states = min(len(ca.state_order), len(cb.state_order))
-    state_names = list(ca.program.state[:n_states])
-    live_a = _live_states(ra, ca)
-    live_b = _live_states(rb, cb)
+    """Run the programs as written (their outputs are usually cached: `reduce` verified
+    against them) and compare the update and every state both reduced forms keep."""
+    ra, rb = reduced
+    # canonical state k of each side, as an index into the program as written
+    states = []
+    for k in range(min(len(ca.state_order), len(cb.state_order))):
+        na, nb = ra.state[ca.state_order[k]], rb.state[cb.state_order[k]]
+        if na in a.state and nb in b.state:
+            states.append((ca.program.state[k], a.state.index(na), b.state.index(nb)))
+    live_a, live_b = _live_states(a), _live_states(b)
     max_dev, cos_min, cos_sum, cos_n, nan = 0.0, 1.0, 0.0, 0, 0
     fmin, fmax, direction = np.inf, -np.inf, True
     devs = []
-    first = [None] * (1 + n_states)
-    out_dev = [0.0] * (1 + n_states)
+    first: list[int | None] = [None] * (1 + len(states))
+    out_dev = [0.0] * (1 + len(states))
     trajs = trajectories(STEPS)
-    for k in range(len(trajs)):
-        oa = outputs_on(ra, k, semantics=semantics, params=params)
-        ob = outputs_on(rb, k, semantics=semantics, params=params)
+    for t in range(len(trajs)):
+        oa = outputs_on(a, t, semantics=semantics, params=params)
+        ob = outputs_on(b, t, semantics=semantics, params=params)
         m = compare_updates(oa.updates, ob.updates)
         nan += m["new_nan"] + m["nan_resolved"]
         row_dev = m["row_dev"]
@@ -548,11 +557,9 @@ def _measure(
             direction = False
         fmin, fmax = min(fmin, float(np.min(m["factor"]))), max(fmax, float(np.max(m["factor"])))
         pairs = [(row_dev, m["new_nan"] + m["nan_resolved"])]
-        for k in range(n_states):
-            sa = oa.states[ca.state_order[k]]
-            sb = ob.states[cb.state_order[k]]
-            s = compare_updates(sa, sb)
-            pairs.append((s["row_dev"], s["new_nan"] + s["nan_resolved"]))
+        for _, ia, ib in states:
+            sm = compare_updates(oa.states[ia], ob.states[ib])
+            pairs.append((sm["row_dev"], sm["new_nan"] + sm["nan_resolved"]))
         for k, (dev, _) in enumerate(pairs):
             out_dev[k] = max(out_dev[k], float(np.max(dev)))
             bad = np.any(dev > RTOL, axis=-1)
@@ -561,9 +568,9 @@ def _measure(
                 first[k] = t if first[k] is None else min(first[k], t)  # type: ignore[type-var]
     exact = nan == 0 and max_dev <= RTOL
     outputs = [OutputDifference("update", first[0], out_dev[0], True)]
-    for k in range(n_states):
-        reaches = live_a[k] and live_b[k]
-        outputs.append(OutputDifference(state_names[k], first[k + 1], out_dev[k + 1], reaches))
+    for j, (name, ia, ib) in enumerate(states):
+        reaches = live_a[ia] and live_b[ib]
+        outputs.append(OutputDifference(name, first[j + 1], out_dev[j + 1], reaches))
     return Evidence(
         max_rel_dev=max_dev,
         median_rel_dev=float(np.median(np.concatenate(devs))),
@@ -572,8 +579,7 @@ def _measure(
         factor_range=(fmin, fmax) if direction and nan == 0 and not exact else None,
         nan_mismatch=nan,
         outputs=tuple(outputs),
-        structural_match=structural_hash(ra, reduced=not raw)
-        == structural_hash(rb, reduced=not raw),
+        structural_match=structural_hash(ra) == structural_hash(rb),
         behavioural_match=behavioural_hash(ra, semantics=semantics, params=params)
         == behavioural_hash(rb, semantics=semantics, params=params),
         trajectories=len(trajs) * trajs[0].grads.shape[1],
@@ -581,9 +587,7 @@ def _measure(
     )
 
 
-def _live_states(program: Program, canon: Canonical) -> list[bool]:
-    """For each canonical state: does its value reach the update (across steps)?"""
-    from lionsimplify.liveness import live_statements
-
+def _live_states(program: Program) -> list[bool]:
+    """For each state variable: does its value reach the update (across steps)?"""
     _, outputs = live_statements(program)
-    return [i + 1 in outputs for i in canon.state_order]
+    return [i + 1 in outputs for i in range(len(program.state))]

@@ -197,3 +197,21 @@ def test_stacked_verification_trajectories_match_each_seed_alone() -> None:
     for i, seed in enumerate(SEEDS):
         alone = run(program, random_trajectory(seed, size=7)).updates
         assert (out.updates[:, i * rows : (i + 1) * rows] == alone).all()
+
+
+def test_only_exact_passes_shape_the_comparison(monkeypatch) -> None:  # noqa: ANN001
+    """A `direction` pass (here: doubling the update) is valid for `reduce`, but must not take
+    part in `diff`: it would hide a scale difference between two programs."""
+    import lionsimplify.diff as diff_module
+    from lionsimplify.ir import Const, Stmt, Var
+    from lionsimplify.reduce import PASSES, Pass, PassResult
+
+    def double(program, ctx):  # noqa: ANN001, ANN202
+        body = (*program.body, Stmt("doubled", "mul", (Var(program.update), Const(2.0))))
+        return PassResult(program.with_body(body, returns=("doubled", *program.new_state)), ())
+
+    monkeypatch.setattr(diff_module, "PASSES", [*PASSES, Pass("double", "direction", double)])
+    adam = (VARIANTS / "adam.txt").read_text()
+    d = diff(adam, adam.replace("update = update * lr", "update = update * lr * 3"))
+    assert d.verdict == "direction-equivalent"
+    assert "2.0" not in "".join(format_stmt(r.a) for r in d.rows if r.a)
