@@ -420,6 +420,8 @@ class Canonical:
 
     program: Program
     graph: Graph
+    source: Program
+    """The program this is the canonical form of."""
     order: tuple[int, ...]
     """The op nodes in statement order."""
     outputs: tuple[int, ...]
@@ -461,7 +463,14 @@ def canonicalize(
     names = assign_names(program, g, order, outputs, state_order)
     canon = emit(program, g, order, outputs, state_order, names)
     return Canonical(
-        canon, g, tuple(order), tuple(outputs), tuple(state_order), names, tuple(final.extra_roots)
+        canon,
+        g,
+        program,
+        tuple(order),
+        tuple(outputs),
+        tuple(state_order),
+        names,
+        tuple(final.extra_roots),
     )
 
 

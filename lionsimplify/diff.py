@@ -311,7 +311,7 @@ def diff_programs(
     exact = evidence.nan_mismatch == 0 and evidence.max_rel_dev <= RTOL
     verdict: Verdict
     if exact:
-        verdict = "identical" if ca.program == cb.program else "equivalent"
+        verdict = "identical" if _same_as_written(a, b, ca, cb, semantics, raw) else "equivalent"
     elif evidence.factor_range is not None:
         verdict = "direction-equivalent"
     else:
@@ -330,6 +330,23 @@ def diff_programs(
         constants=tuple(_constants(rows, params)),
         evidence=evidence,
         unused_state={k: v for k, v in unused.items() if v},
+    )
+
+
+def _same_as_written(
+    a: Program, b: Program, ca: Canonical, cb: Canonical, semantics: Semantics, raw: bool
+) -> bool:
+    """`identical` means the same program up to names, order, dead code and arithmetic form:
+    canonicalisation alone, not rewriting. Two programs that only a rewrite pass (e.g. dropping
+    a positive factor inside `sign`) brings together are `equivalent`."""
+    if raw:
+        return ca.program == cb.program
+    da, db = eliminate_dead_code(a).program, eliminate_dead_code(b).program
+    if da == ca.source and db == cb.source:  # the reduction did nothing beyond dead code
+        return ca.program == cb.program
+    return (
+        canonicalize(da, semantics=semantics).program
+        == canonicalize(db, semantics=semantics).program
     )
 
 
@@ -526,16 +543,15 @@ def _measure(
     params: Mapping[str, float],
     reduced: tuple[Program, Program],
 ) -> Evidence:
-    """Run the programs as written (their outputs are usually cached: `reduce` verified
-    against them) and compare the update and every state both reduced forms keep."""
+    """Compare the updates of the programs as written, and the state of their reduced forms
+    by canonical position (a reduction may fold or rename state). Both are usually cached:
+    `reduce` just verified one against the other."""
     ra, rb = reduced
-    # canonical state k of each side, as an index into the program as written
-    states = []
-    for k in range(min(len(ca.state_order), len(cb.state_order))):
-        na, nb = ra.state[ca.state_order[k]], rb.state[cb.state_order[k]]
-        if na in a.state and nb in b.state:
-            states.append((ca.program.state[k], a.state.index(na), b.state.index(nb)))
-    live_a, live_b = _live_states(a), _live_states(b)
+    states = [
+        (ca.program.state[k], ca.state_order[k], cb.state_order[k])
+        for k in range(min(len(ca.state_order), len(cb.state_order)))
+    ]
+    live_a, live_b = _live_states(ra), _live_states(rb)
     max_dev, cos_min, cos_sum, cos_n, nan = 0.0, 1.0, 0.0, 0, 0
     fmin, fmax, direction = np.inf, -np.inf, True
     devs = []
@@ -545,6 +561,8 @@ def _measure(
     for t in range(len(trajs)):
         oa = outputs_on(a, t, semantics=semantics, params=params)
         ob = outputs_on(b, t, semantics=semantics, params=params)
+        sa = outputs_on(ra, t, semantics=semantics, params=params).states
+        sb = outputs_on(rb, t, semantics=semantics, params=params).states
         m = compare_updates(oa.updates, ob.updates)
         nan += m["new_nan"] + m["nan_resolved"]
         row_dev = m["row_dev"]
@@ -558,7 +576,7 @@ def _measure(
         fmin, fmax = min(fmin, float(np.min(m["factor"]))), max(fmax, float(np.max(m["factor"])))
         pairs = [(row_dev, m["new_nan"] + m["nan_resolved"])]
         for _, ia, ib in states:
-            sm = compare_updates(oa.states[ia], ob.states[ib])
+            sm = compare_updates(sa[ia], sb[ib])
             pairs.append((sm["row_dev"], sm["new_nan"] + sm["nan_resolved"]))
         for k, (dev, _) in enumerate(pairs):
             out_dev[k] = max(out_dev[k], float(np.max(dev)))

@@ -56,7 +56,7 @@ def test_equivalent_exits_0_and_json(capsys, monkeypatch) -> None:  # noqa: ANN0
     assert code == 0
     obj = json.loads(out)
     assert obj["verdict"] == "equivalent"
-    assert obj["evidence"]["fingerprints"] == {"behavioural": True, "structural": False}
+    assert obj["evidence"]["fingerprints"]["behavioural"] is True
     assert obj["params"] == {"β1": 0.9, "β2": 0.99, "λ": 0.01}
 
 
@@ -75,9 +75,11 @@ def test_unified_format(capsys, monkeypatch) -> None:  # noqa: ANN001
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("--- ") and lines[1].startswith("+++ ")
-    assert "-  t3 = interp(t2, m, 0.8999999761581421)" in lines
-    assert "+  t3 = interp(t2, m, 0.899)" in lines
-    assert "   t2 = arcsin(t1)" in lines  # context lines are the canonical program
+    removed = [x for x in lines if x.startswith("-  ")]
+    added = [x for x in lines if x.startswith("+  ")]
+    assert any("interp(" in x and x.endswith(", 0.8999999761581421)") for x in removed)
+    assert any("interp(" in x and x.endswith(", 0.899)") for x in added)
+    assert any(x.startswith("   ") and "arcsin(" in x for x in lines)  # canonical context
     assert lines[-1].startswith("# different: they part at step 1")
 
 
