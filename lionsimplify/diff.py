@@ -44,15 +44,14 @@ from lionsimplify.canonical import (
 )
 from lionsimplify.fingerprint import behavioural_hash, structural_hash
 from lionsimplify.interp import require_params
-from lionsimplify.ir import Program, Stmt
+from lionsimplify.ir import Const, Hyper, Program, Stmt, Var
 from lionsimplify.liveness import eliminate_dead_code, live_statements
 from lionsimplify.ops import Semantics
-from lionsimplify.printer import format_stmt, print_program
+from lionsimplify.printer import format_operand, format_stmt, print_program
 from lionsimplify.reduce import PASSES, reduce
 from lionsimplify.verify import RTOL, STEPS, compare_updates, outputs_on, trajectories
 
 Verdict = Literal["identical", "equivalent", "direction-equivalent", "different"]
-VERDICTS: tuple[Verdict, ...] = ("identical", "equivalent", "direction-equivalent", "different")
 RowKind = Literal["same", "changed", "only-a", "only-b"]
 
 
@@ -232,9 +231,9 @@ class Diff:
         if e.nan_mismatch:
             where += f"{'; ' if where else ''}{e.nan_mismatch} update elements are NaN in one only"
         return (
-            f"different: {where}; update max relative deviation {e.max_rel_dev:.3g} "
-            f"(median {e.median_rel_dev:.3g}), cosine min {e.cosine_min:.4f} "
-            f"mean {e.cosine_mean:.4f}, on {runs}"
+            f"different: {where}; relative deviation of the update: median "
+            f"{e.median_rel_dev:.3g}, max {e.max_rel_dev:.3g}; cosine between updates: mean "
+            f"{e.cosine_mean:.4f}, min {e.cosine_min:.4f}; on {runs}"
         )
 
     def unified(self, context: int = 3) -> str:
@@ -300,9 +299,9 @@ def diff_programs(
     if raw:
         ra, rb = a, b
     else:
-        exact = [p for p in PASSES if p.label == "exact" and p.stage != "ablation"]
-        ra = reduce(a, until="exact", semantics=semantics, params=params, passes=exact).program
-        rb = reduce(b, until="exact", semantics=semantics, params=params, passes=exact).program
+        passes = [p for p in PASSES if p.label == "exact" and p.stage != "ablation"]
+        ra = reduce(a, until="exact", semantics=semantics, params=params, passes=passes).program
+        rb = reduce(b, until="exact", semantics=semantics, params=params, passes=passes).program
     ca = canonicalize(ra, semantics=semantics, normalise=not raw, keep_unused=raw)
     cb = canonicalize(rb, semantics=semantics, normalise=not raw, keep_unused=raw)
     match = align(ca, cb)
@@ -478,8 +477,6 @@ def _rows(
 def _operand_changes(
     ca: Canonical, cb: Canonical, x: int, y: int, match: dict[int, int], sa: Stmt, sb: Stmt
 ) -> tuple[OperandChange, ...]:
-    from lionsimplify.printer import format_operand
-
     ga, gb = ca.graph, cb.graph
     out = []
     for i, (p, q) in enumerate(zip(ga.nodes[x].args, gb.nodes[y].args, strict=True)):
@@ -503,8 +500,6 @@ def _operand_changes(
 
 
 def _constants(rows: list[Row], params: Mapping[str, float]) -> list[ConstantChange]:
-    from lionsimplify.ir import Const, Hyper
-
     def value(op: object) -> float | None:
         if isinstance(op, Const):
             return op.value
@@ -518,8 +513,6 @@ def _constants(rows: list[Row], params: Mapping[str, float]) -> list[ConstantCha
             if c.kind != "constant" or r.a is None or r.b is None:
                 continue
             blank = list(r.b.args)
-            from lionsimplify.ir import Var
-
             blank[c.position] = Var("·")
             where = format_stmt(Stmt(r.b.target, r.b.op, tuple(blank)))
             out.append(
@@ -574,17 +567,22 @@ def _measure(
         if np.any(m["dir_dev"] > RTOL) or np.any(m["factor"] <= 0):
             direction = False
         fmin, fmax = min(fmin, float(np.min(m["factor"]))), max(fmax, float(np.max(m["factor"])))
-        pairs = [(row_dev, m["new_nan"] + m["nan_resolved"])]
-        for _, ia, ib in states:
-            sm = compare_updates(sa[ia], sb[ib])
-            pairs.append((sm["row_dev"], sm["new_nan"] + sm["nan_resolved"]))
-        for k, (dev, _) in enumerate(pairs):
+        pairs = [(oa.updates, ob.updates, row_dev)]
+        pairs += [
+            (sa[ia], sb[ib], compare_updates(sa[ia], sb[ib])["row_dev"]) for _, ia, ib in states
+        ]
+        for k, (x, y, dev) in enumerate(pairs):
             out_dev[k] = max(out_dev[k], float(np.max(dev)))
-            bad = np.any(dev > RTOL, axis=-1)
+            # a step parts when a row deviates, or is NaN in one program only
+            bad = np.any((dev > RTOL) | np.any(np.isnan(x) != np.isnan(y), axis=-1), axis=-1)
             if bad.any():
-                t = int(np.argmax(bad)) + 1
-                first[k] = t if first[k] is None else min(first[k], t)  # type: ignore[type-var]
+                step = int(np.argmax(bad)) + 1
+                first[k] = step if first[k] is None else min(first[k], step)  # type: ignore[type-var]
     exact = nan == 0 and max_dev <= RTOL
+    with np.errstate(all="ignore"):  # NaN updates are hashed too; numpy would warn on the cast
+        behavioural = behavioural_hash(ra, semantics=semantics, params=params) == behavioural_hash(
+            rb, semantics=semantics, params=params
+        )
     outputs = [OutputDifference("update", first[0], out_dev[0], True)]
     for j, (name, ia, ib) in enumerate(states):
         reaches = live_a[ia] and live_b[ib]
@@ -598,8 +596,7 @@ def _measure(
         nan_mismatch=nan,
         outputs=tuple(outputs),
         structural_match=structural_hash(ra) == structural_hash(rb),
-        behavioural_match=behavioural_hash(ra, semantics=semantics, params=params)
-        == behavioural_hash(rb, semantics=semantics, params=params),
+        behavioural_match=behavioural,
         trajectories=len(trajs) * trajs[0].grads.shape[1],
         steps=STEPS,
     )

@@ -217,3 +217,13 @@ def test_only_exact_passes_shape_the_comparison(monkeypatch) -> None:  # noqa: A
     d = diff(adam, adam.replace("update = update * lr", "update = update * lr * 3"))
     assert d.verdict == "direction-equivalent"
     assert "2.0" not in "".join(format_stmt(r.a) for r in d.rows if r.a)
+
+
+def test_nan_in_one_program_only_is_a_difference() -> None:
+    a = "def train(w, g, lr):\n  u = sqrt(g)\n  return u\n"
+    b = "def train(w, g, lr):\n  u = sqrt(abs(g))\n  return u\n"
+    d = diff(a, b)
+    assert d.verdict == "different"
+    assert d.evidence.nan_mismatch > 0
+    assert d.evidence.first is not None and d.evidence.first.first_step == 1
+    assert "NaN in one only" in d.summary()
