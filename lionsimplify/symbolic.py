@@ -142,7 +142,7 @@ def _chain_from(node: Node, program: Program) -> str | None:
     the learning rate (`clip(g, lr)`, `lr * 0.0002`).
     """
     scalars = (Const, Hyper)
-    while isinstance(node, Term):
+    while isinstance(node, Term) and node.args:
         others = node.args[1:]
         if not all(isinstance(a, scalars) or a == Var(program.lr) for a in others):
             return None

@@ -67,17 +67,15 @@ def reduce_command(
 
       lionsimplify reduce examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01 --jax lion.py
     """
+    # usage errors go through `fail` (one line, exit 2) rather than typer.BadParameter, which
+    # the entry point does not recognise as a click exception in every typer version
     if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
+        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
     if until not in STAGES:
-        raise typer.BadParameter(f"expected one of {', '.join(STAGES)}", param_hint="--until")
+        fail(f"--until {until!r}: expected one of {', '.join(STAGES)}")
     fn_name = name or module_name(file.stem)
     if jax is not None and not valid_identifier(fn_name):
-        raise typer.BadParameter(
-            f"{fn_name!r} is not an ASCII Python identifier", param_hint="--name"
-        )
+        fail(f"--name {fn_name!r}: not an ASCII Python identifier")
     values = parse_params(param)
     for path in (output, jax, report):
         if path is not None:

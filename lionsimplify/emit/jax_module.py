@@ -275,7 +275,7 @@ def _render(
         "import optax",
         "",
         "",
-        *(h + "\n\n" for h in sorted(_HELPERS[k] for k in helpers)),
+        *(h + "\n" for h in sorted(_HELPERS[k] for k in helpers)),
         f"def {name}(",
         "    learning_rate,",
         hyper_args.rstrip("\n"),
