@@ -248,11 +248,6 @@ def program_from_terms(outputs: Sequence[Node], like: Program) -> Program:
     return like.with_body(body, returns=tuple(returns))
 
 
-def rebuild(program: Program, outputs: Sequence[Node]) -> Program:
-    """`program` with its outputs replaced by `outputs` (same inputs and state)."""
-    return program_from_terms(outputs, program)
-
-
 # ---------------------------------------------------------------------------------------------
 # sympy
 
