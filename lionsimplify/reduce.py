@@ -19,10 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from lionsimplify.interp import require_params
 from lionsimplify.ir import Program
 from lionsimplify.ops import Semantics
 from lionsimplify.passes import ABLATION_PASSES, DEAD_CODE, EXACT_PASSES, RENAME
 from lionsimplify.passes.base import Context, Pass, PassResult
+from lionsimplify.passes.dead_code import dead_code_pass
 from lionsimplify.printer import print_program
 from lionsimplify.verify import Label, Verification, verify
 
@@ -36,6 +38,7 @@ __all__ = [
     "PassResult",
     "Reduction",
     "reduce",
+    "dead_code_pass",
     "run_pass",
 ]
 
@@ -201,6 +204,7 @@ def reduce(
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; expected one of {', '.join(STAGES)}")
     ctx = Context(semantics, dict(params or {}))
+    require_params(program, ctx.params)  # every pass is verified, which needs numbers
     pipeline = PASSES if passes is None else passes
     by_stage = {
         stage: [p for p in pipeline if p.stage == stage]

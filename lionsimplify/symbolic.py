@@ -85,16 +85,6 @@ def subterms(nodes: Iterable[Node]) -> list[Term]:
     return order
 
 
-def leaves(node: Node) -> set[Var | Hyper]:
-    """The inputs and hyperparameters a term reads."""
-    found: set[Var | Hyper] = set()
-    for t in [node, *subterms([node])]:
-        for a in t.args if isinstance(t, Term) else (t,):
-            if isinstance(a, Var | Hyper):
-                found.add(a)
-    return found
-
-
 # ---------------------------------------------------------------------------------------------
 # Text of a term (for change descriptions and docstrings).
 
@@ -122,17 +112,6 @@ def format_term(node: Node, depth: int = 6) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Terms -> one operation per line.
-
-
-def _spine_leaf(node: Node) -> Node:
-    """Follow first arguments down to a leaf (the value an operation chain starts from)."""
-    while isinstance(node, Term) and node.args:
-        node = node.args[0]
-    return node
-
-
-def _reads(node: Node, name: str) -> bool:
-    return any(isinstance(x, Var) and x.name == name for x in leaves(node))
 
 
 def _chain_from(node: Node, program: Program) -> str | None:

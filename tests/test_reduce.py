@@ -186,7 +186,11 @@ def programs(draw) -> str:
     names = ["g", "m", "w"]
     lines = []
     for i in range(draw(st.integers(2, 9))):
-        kind = draw(st.sampled_from(["unary", "binary", "interp", "pattern", "scale"]))
+        kind = draw(
+            st.sampled_from(
+                ["unary", "binary", "interp", "pattern", "scale", "chain", "increment", "common"]
+            )
+        )
         x = draw(st.sampled_from(names))
         y = draw(st.sampled_from(names))
         c = draw(st.sampled_from(["0.9", "1.1", "0.0", "1.0", "2.0", "get_pi()"]))
@@ -199,6 +203,12 @@ def programs(draw) -> str:
             lines.append(f"{t} = interp({x}, {y}, {c})")
         elif kind == "scale":
             lines.append(f"{t} = {x} * lr * {c}")
+        elif kind == "chain":
+            lines.append(f"{t} = interp(g, interp(g, {x}, {c}), 1.1)")
+        elif kind == "increment":
+            lines.append(f"{t} = interp({x}, {x} + {y}, {c})")
+        elif kind == "common":
+            lines.append(f"{t} = {x} * lr * {c} + {y} * (lr * {c})")
         else:
             lines.append(f"{t} = {x} / sqrt({x} * {x})")
         names.append(t)

@@ -165,7 +165,7 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
                 removed[item["line"]] = item["reason"]
     console.rule(f"[bold]{file}[/] ({result.semantics} semantics)")
     if removed:
-        console.print(struck_source(file.read_text(encoding="utf-8"), removed))
+        console.print(struck_source(file.read_text(encoding="utf-8"), removed), soft_wrap=True)
     for i, rec in enumerate(result.passes, 1):
         console.print(_pass_panel(i, rec))
     if result.ablations:
