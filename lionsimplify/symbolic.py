@@ -115,18 +115,29 @@ def format_term(node: Node, depth: int = 6) -> str:
 
 
 def _chain_from(node: Node, program: Program) -> str | None:
-    """The input a pure operation chain starts from (`arcsin(clip(g, lr))` -> `g`), if any.
+    """The input a chain of operations that keep its meaning starts from, if any.
 
-    A chain step is a unary op, or an op whose other arguments are literals, hyperparameters or
-    the learning rate (`clip(g, lr)`, `lr * 0.0002`).
+    `arcsin(clip(g, lr))` is still "the gradient" (clipping and odd near-identities keep its
+    sign and scale roughly), and `lr * 0.0002` is still "the learning rate"; so the paper
+    writes `g = clip(g, lr)`, `g = arcsin(g)`, `lr = lr * 0.0002`, and so do we.
     """
+    start = node
+    while isinstance(start, Term) and start.args:
+        start = start.args[0]
+    if not isinstance(start, Var) or start.name not in (program.grad, program.lr):
+        return None
     scalars = (Const, Hyper)
-    while isinstance(node, Term) and node.args:
-        others = node.args[1:]
-        if not all(isinstance(a, scalars) or a == Var(program.lr) for a in others):
+    while isinstance(node, Term):
+        op = OPS[node.op]
+        if start.name == program.grad:
+            keeps = op.result == "first" or (op.arity == 1 and op.parity == "odd")
+        else:
+            keeps = node.op in ("mul", "div")
+        others_scalar = all(isinstance(a, scalars) or a == Var(program.lr) for a in node.args[1:])
+        if not (keeps and others_scalar):
             return None
         node = node.args[0]
-    return node.name if isinstance(node, Var) else None
+    return start.name
 
 
 def _hint(node: Term, program: Program, names: Mapping[Term, str]) -> str:
@@ -134,15 +145,15 @@ def _hint(node: Term, program: Program, names: Mapping[Term, str]) -> str:
     if node.op == "mul" and any(a == Var(program.weight) for a in node.args):
         return "wd"
     start = _chain_from(node, program)
-    if start in (program.grad, program.lr):
+    if start is not None:
         return start
     if node.op == "interp":
         return "c"
-    first = node.args[0] if node.args else None
-    base = names.get(first) if isinstance(first, Term) else getattr(first, "name", None)
+    named = [names.get(a) if isinstance(a, Term) else getattr(a, "name", None) for a in node.args]
+    base = next((n for n in named if n), None)
     if base and len(base) <= 8 and "_" not in base:
         return f"{node.op}_{base}"
-    return node.op
+    return "t"
 
 
 def program_from_terms(outputs: Sequence[Node], like: Program) -> Program:

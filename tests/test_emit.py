@@ -68,9 +68,9 @@ def test_module_imports_only_jax_and_optax_and_documents_the_rule():
     assert [a.arg for a in fn.args.args] == [
         "learning_rate",
         "b1",
+        "b2",
         "wd",
         "lr_scale",
-        "b2",
         "mu_dtype",
     ]
     assert (

@@ -256,3 +256,20 @@ def test_reduce_imports_neither_sympy_nor_jax():
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_bias_correction_disappears_under_hero_semantics_too():
+    # under hero a divisor y acts as y + 1e-8, so a non-negative one is enough
+    r = reduce(parse_file(DATA / "adamw_bias_sign.txt"), semantics="hero")
+    assert "  update = sign(m)\n" in print_program(r.program)
+    assert all(p.verification.measured == "exact" for p in r.passes)
+
+
+@pytest.mark.parametrize("semantics", ["math", "hero"])
+def test_written_back_names_never_shadow_a_function(semantics):
+    from lionsimplify.ops import CALLABLE_NAMES
+
+    for path in [*EXAMPLES, *sorted(DATA.glob("*.txt"))]:
+        r = reduce(parse_file(path), semantics=semantics, params=PARAMS)
+        for rec in r.passes:
+            assert not {s.target for s in rec.after.body} & set(CALLABLE_NAMES), rec.name

@@ -3,7 +3,8 @@
 Every literal (and every named hyperparameter) in a role position gets the name of that role:
 the weight of the k-th `interp` is `bk` (`b1`, `b2`, ...), a factor of the weight is `wd`
 (decoupled weight decay), a factor of the learning rate is `lr_scale`; any other literal is
-`c1`, `c2`, ... Equal values in the same role share one name. The values are kept beside the
+`c1`, `c2`, ... Equal values in the same role share one name, and names are listed in that order
+(interpolation weights, weight decay, learning-rate scale, others). The values are kept beside the
 program, so `reduce --params` can print `b2 = 0.9982...` and the JAX module can use them as
 keyword defaults. A temporary whose name a hyperparameter now takes is renamed
 (`wd = w * wd` would not be a program).
@@ -77,6 +78,8 @@ def lift(program: Program, params: Mapping[str, float] | None = None) -> Lifted:
             args.append(Hyper(names[key]))
         body.append(Stmt(stmt.target, stmt.op, tuple(args), stmt.loc))
         live.discard(stmt.target)
+    order = {"b": 0, "wd": 1, "lr_scale": 2, "c": 3}
+    values = dict(sorted(values.items(), key=lambda kv: (order[kv[0].rstrip("0123456789")], kv[0])))
     clashes = {
         s.target: ("weight_decay" if s.target == "wd" else f"{s.target}_")
         for s in program.body

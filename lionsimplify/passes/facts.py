@@ -28,16 +28,24 @@ Factor = tuple[Node, int]
 
 
 def factors(node: Node, ctx: Context) -> list[Factor]:
-    """`node` as a product of factors with exponents +1 / -1."""
+    """`node` as a product of factors with exponents +1 / -1.
+
+    Under hero semantics each division `x / y` is `x / (y + 1e-8)`: its denominator is one
+    factor taken whole (the guard applies to all of `y`), and `product` writes it back as its
+    own division, so the guard stays where it was.
+    """
     if isinstance(node, Term):
-        if node.op == "mul":
-            return factors(node.args[0], ctx) + factors(node.args[1], ctx)
-        if node.op == "negative":
-            return [(Const(-1.0), 1), *factors(node.args[0], ctx)]
-        if ctx.semantics == "math" and node.op == "div":
-            return factors(node.args[0], ctx) + [(f, -e) for f, e in factors(node.args[1], ctx)]
-        if ctx.semantics == "math" and node.op == "reciprocal":
-            return [(f, -e) for f, e in factors(node.args[0], ctx)]
+        op, args = node.op, node.args
+        if op == "mul":
+            return factors(args[0], ctx) + factors(args[1], ctx)
+        if op == "negative":
+            return [(Const(-1.0), 1), *factors(args[0], ctx)]
+        if op in ("div", "reciprocal"):
+            num = factors(args[0], ctx) if op == "div" else []
+            den = args[-1]
+            if ctx.semantics == "hero":
+                return [*num, (den, -1)]
+            return num + [(f, -e) for f, e in factors(den, ctx)]
     return [(node, 1)]
 
 
@@ -89,11 +97,13 @@ def interval(node: Node, program: Program, ctx: Context, proof: Proof) -> Interv
             return (1.0, INF)
         return FULL
     op = OPS[node.op]
+    args = [interval(a, program, ctx, proof) for a in node.args]
     if ctx.semantics == "hero" and op.impl_hero is not None:
         if node.op in ("div", "reciprocal"):
             return _hero_ratio(node, program, ctx, proof)
+        if op.hero_abs:  # √|x|, ln |x|: the math bounds of |x|
+            return op.bounds(OPS["abs"].bounds(args[0]))
         return FULL
-    args = [interval(a, program, ctx, proof) for a in node.args]
     if node.op == "power":
         (b0, b1), (e0, e1) = args
         if b0 == b1 and 0 < b0 < 1 and e0 >= 0:
@@ -111,6 +121,14 @@ def _hero_ratio(node: Term, program: Program, ctx: Context, proof: Proof) -> Int
     den = interval(node.args[-1], program, ctx, proof)
     num = (1.0, 1.0) if node.op == "reciprocal" else interval(node.args[0], program, ctx, proof)
     return OPS["div"].bounds(num, (den[0] + EPS, den[1] + EPS))
+
+
+def nonnegative(node: Node, program: Program, ctx: Context) -> Proof | None:
+    """A proof that `node` >= 0 for every input, or None."""
+    proof = Proof()
+    if _positive(node, program, ctx, proof) or interval(node, program, ctx, proof)[0] >= 0:
+        return proof
+    return None
 
 
 def positive(node: Node, program: Program, ctx: Context) -> Proof | None:

@@ -18,7 +18,7 @@ import numpy as np
 from lionsimplify.ir import Const, Program
 from lionsimplify.ops import OPS, Semantics
 from lionsimplify.passes.base import Context, Pass, PassResult
-from lionsimplify.passes.facts import factors, is_scalar, positive, product
+from lionsimplify.passes.facts import factors, is_scalar, nonnegative, positive, product
 from lionsimplify.symbolic import Node, Term, dataflow, format_term, program_from_terms
 from lionsimplify.verify import Label
 
@@ -161,7 +161,7 @@ def sign_from_ratio(t: Term, program: Program, ctx: Context) -> Rewrite | None:
             if g == f.args[0] and e2 == -e:
                 rest = [x for k, x in enumerate(fs) if k not in (i, j)]
                 rest.insert(min(i, j), (Term("sign", (g,)), 1))
-                return Rewrite(product(rest, program), f"{format_term(g, 2)} != 0")
+                return Rewrite(product(rest, program), f"{format_term(g, 4)} != 0")
     return None
 
 
@@ -186,7 +186,8 @@ def interp_endpoints(t: Term, program: Program, ctx: Context) -> Rewrite | None:
 def positive_factors_in_sign(t: Term, program: Program, ctx: Context) -> Rewrite | None:
     """sign(c·x) = sign(x) for every c > 0: a factor proved positive for every input (the
     learning rate, a positive literal, a bias correction `1 / (1 - β^step)`, a denominator
-    `sqrt(v) + eps`) is dropped from the argument of `sign`."""
+    `sqrt(v) + eps`) is dropped from the argument of `sign`. Under hero semantics a divisor y
+    acts as y + 1e-8, so y >= 0 is enough there."""
     if t.op != "sign":
         return None
     fs = factors(t.args[0], ctx)
@@ -195,6 +196,8 @@ def positive_factors_in_sign(t: Term, program: Program, ctx: Context) -> Rewrite
     keep, dropped, conds = [], [], []
     for f, e in fs:
         proof = positive(f, program, ctx)
+        if proof is None and e < 0 and ctx.semantics == "hero":
+            proof = nonnegative(f, program, ctx)
         if proof is None:
             keep.append((f, e))
         else:
