@@ -228,7 +228,8 @@ def program_from_terms(outputs: Sequence[Node], like: Program) -> Program:
             continue
         k = 1
         target = name
-        while not free(target, len(body)) or target in like.inputs:
+        # `end - 1`: free once every statement has run, but never a name an output still holds
+        while not free(target, end - 1) or target in like.inputs:
             k += 1
             target = f"{name}{k}"
         body.append(Stmt(target, COPY, (src,)))

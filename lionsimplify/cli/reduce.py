@@ -120,6 +120,10 @@ def _text(result: Reduction) -> str:
     return print_program(result.program)
 
 
+def _short(text: str, width: int = 44) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _status_style(status: str) -> str:
     return {"applied": "green", "rolled back": "bold red", "proposed": "yellow"}.get(status, "")
 
@@ -169,7 +173,9 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
     for i, rec in enumerate(result.passes, 1):
         console.print(_pass_panel(i, rec))
     if result.ablations:
-        table = Table(title="ablation candidates (approximate: applied only with --ablate)")
+        applied = any(r.label == "approximate" and r.status == "applied" for r in result.passes)
+        state = "applied (--ablate)" if applied else "proposed: apply with --ablate"
+        table = Table(title=f"ablation candidates, approximate ({state})")
         for col in ("pass", "max rel. dev.", "min cosine", "change"):
             table.add_column(col)
         for rec in result.ablations:
@@ -178,7 +184,7 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
                 rec.name,
                 f"{v.max_rel_dev:.2e}" if v else "-",
                 f"{v.min_cosine:.3f}" if v else "-",
-                rec.changes[0] if rec.changes else "",
+                _short(rec.changes[0]) if rec.changes else "",
             )
         console.print(table)
     for cond in result.side_conditions:
@@ -192,6 +198,7 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
     )
     if lifted is not None:
         console.print(program_syntax(lifted.text()))
+        console.print()
         console.print(program_syntax(lifted.params_text()))
     else:
         console.print(program_syntax(result.program))
