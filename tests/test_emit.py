@@ -134,3 +134,47 @@ def test_module_with_step_schedule_and_mu_dtype_runs_under_jit(tmp_path):
     assert int(state["count"]) == 3
     # first step of bias-corrected Adam moves every coordinate by about lr (1e-2), downhill
     assert float(params["b"][0]) < 0
+
+
+def test_module_without_weight_decay_needs_no_params(tmp_path):
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    from lionsimplify.parse import parse_text
+
+    program = parse_text(
+        "def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  u = sign(m) * lr\n  return u, m\n",
+        "signum.txt",
+    )
+    text = jax_module_source(lift(reduce(program).program), "signum")
+    assert "params is None" not in text
+    opt = load(tmp_path, text, "signum")(0.1)
+    params = [jnp.ones(3)]
+    updates, state = jax.jit(opt.update)([jnp.array([1.0, -2.0, 0.0])], opt.init(params))
+    assert updates[0].tolist() == pytest.approx([-0.1, 0.1, 0.0])
+
+
+@pytest.mark.parametrize(
+    "path", [PROGRAMS / "program8.txt", DATA / "adamw_bias.txt"], ids=lambda p: p.stem
+)
+def test_module_computes_what_the_interpreter_computes(tmp_path, path):
+    """The emitted code (clip by global norm, arcsin, bias correction with `step`, ...) against
+    the numpy interpreter, step by step on one parameter tensor (global norm = its norm)."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    import numpy as np
+
+    from lionsimplify.interp import random_trajectory, run
+
+    r = reduce(parse_file(path))
+    traj = random_trajectory(3, steps=20, size=16, grad_scales=(1.0,))
+    lr = float(traj.lrs[0, 0, 0])  # the module is given one constant learning rate
+    traj = type(traj)(traj.weights, traj.grads, np.full_like(traj.lrs, lr))
+    expected = run(r.program, traj).updates[:, 0, :]
+    opt = load(tmp_path, jax_module_source(lift(r.program), "opt"), "opt")(lr)
+    state = opt.init({"p": jnp.zeros(16)})
+    step = jax.jit(opt.update)
+    for t in range(20):
+        g = {"p": jnp.asarray(traj.grads[t, 0], jnp.float32)}
+        w = {"p": jnp.asarray(traj.weights[t, 0], jnp.float32)}
+        updates, state = step(g, state, w)
+        np.testing.assert_allclose(-np.asarray(updates["p"]), expected[t], rtol=2e-4, atol=1e-9)

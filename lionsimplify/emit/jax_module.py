@@ -130,15 +130,15 @@ def _elementwise(op: str, args: list[str], semantics: Semantics) -> str:
 
 _GLOBAL = {
     "clip": "_clip_by_global_norm({0}, {1})",
-    "global_norm": "optax.global_norm({0})",
+    "global_norm": "optax.tree.norm({0})",
     "dot": "_dot({0}, {1})",
-    "cosine_sim": "_dot({0}, {1}) / (optax.global_norm({0}) * optax.global_norm({1}))",
+    "cosine_sim": "_dot({0}, {1}) / (optax.tree.norm({0}) * optax.tree.norm({1}))",
 }
 
 _HELPERS = {
     "_clip_by_global_norm": '''def _clip_by_global_norm(tree, max_norm):
     """Scale the whole tree by min(1, max_norm / ‖tree‖) (`clip` in programs)."""
-    norm = optax.global_norm(tree)
+    norm = optax.tree.norm(tree)
     return jax.tree.map(lambda x: jnp.where(norm <= max_norm, x, x * (max_norm / norm)), tree)
 ''',
     "_dot": '''def _dot(a, b):
@@ -237,13 +237,16 @@ def _render(
     rule += [f"{s} <- {math_text(o)}" for s, o in zip(p.state, flow.outputs[1:], strict=True)]
     rule.append(f"{p.weight} <- {p.weight} - update")
     state_keys = [ident[s] for s in p.state]
-    hyper_args = "".join(f"    {h}={format_number(v)},\n" for h, v in lifted.values.items())  # type: ignore[arg-type]
-    arg_docs = "".join(
-        f"      {h}: {format_number(v)} in the reduced program.\n"  # type: ignore[arg-type]
+    hyper_args = [f"    {h}={format_number(v)}," for h, v in lifted.values.items()]  # type: ignore[arg-type]
+    arg_docs = [
+        f"      {h}: {format_number(v)} in the reduced program."  # type: ignore[arg-type]
         for h, v in lifted.values.items()
-    )
-    program_text = "".join(f"      {line}\n" for line in print_program(p).splitlines())
-    inputs = [f"{ident[p.grad]} = updates", f"{ident[p.weight]} = params"]
+    ]
+    program_text = [f"      {line}" for line in print_program(p).splitlines()]
+    reads_weight = any(Var(p.weight) in s.args for s in p.body)
+    inputs = [f"{ident[p.grad]} = updates"]
+    if reads_weight:
+        inputs.append(f"{ident[p.weight]} = params")
     inputs += [f'{k} = state["{k}"]' for k in state_keys]
     inputs.append(
         f"{ident[p.lr]} = learning_rate(count) if callable(learning_rate) else learning_rate"
@@ -251,13 +254,15 @@ def _render(
     if "step" in p.extras:
         inputs.append(f"{ident['step']} = (count + 1).astype(jnp.float32)")
     returns = [ident[r] for r in p.returns]
-    new_state = ", ".join(
-        f'"{k}": optax.tree.cast({r}, mu_dtype)'
+    init_state = [f'"{k}": optax.tree.zeros_like(params, dtype=mu_dtype),' for k in state_keys]
+    new_state = [
+        f'"{k}": optax.tree.cast({r}, mu_dtype),'
         for k, r in zip(state_keys, returns[1:], strict=True)
-    )
-    init_state = ", ".join(
-        f'"{k}": optax.tree.zeros_like(params, dtype=mu_dtype)' for k in state_keys
-    )
+    ]
+    check_params = [
+        "        if params is None:",
+        f'            raise ValueError("{name} reads the parameters: pass params to update")',
+    ]
     lines = [
         f'"""`{name}`: an optax optimizer emitted by lionsimplify from {source}.',
         "",
@@ -278,18 +283,18 @@ def _render(
         *(h + "\n" for h in sorted(_HELPERS[k] for k in helpers)),
         f"def {name}(",
         "    learning_rate,",
-        hyper_args.rstrip("\n"),
+        *hyper_args,
         "    mu_dtype=None,",
         "):",
         '    """The reduced program as an `optax.GradientTransformation`.',
         "",
         "    Program (hyperparameters lifted):",
         "",
-        program_text.rstrip("\n"),
+        *program_text,
         "",
         "    Args:",
         "      learning_rate: a float or an optax schedule (step count -> learning rate).",
-        arg_docs.rstrip("\n"),
+        *arg_docs,
         "      mu_dtype: dtype of the state arrays (default: the parameters' dtype).",
         "",
         "    Returns:",
@@ -297,20 +302,24 @@ def _render(
         '    """',
         "",
         "    def init_fn(params):",
-        f'        return {{"count": jnp.zeros([], jnp.int32), {init_state}}}'.replace(", }", "}"),
+        "        return {",
+        '            "count": jnp.zeros([], jnp.int32),',
+        *(f"            {line}" for line in init_state),
+        "        }",
         "",
         "    def update_fn(updates, state, params=None):",
-        "        if params is None:",
-        f'            raise ValueError("{name} reads the parameters: pass params to update")',
+        *(check_params if reads_weight else []),
         '        count = state["count"]',
         *(f"        {line}" for line in inputs),
         *(f"        {line}" for line in body),
         f"        new_updates = jax.tree.map(lambda u: -u, {returns[0]})",
-        f'        return new_updates, {{"count": optax.safe_increment(count), {new_state}}}'.replace(
-            ", }", "}"
-        ),
+        "        new_state = {",
+        '            "count": optax.safe_increment(count),',
+        *(f"            {line}" for line in new_state),
+        "        }",
+        "        return new_updates, new_state",
         "",
         "    return optax.GradientTransformation(init_fn, update_fn)",
         "",
     ]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)
