@@ -10,10 +10,12 @@ time-dependent is written, so the same input gives the same bytes.
 from __future__ import annotations
 
 import difflib
+import re
 
 from lionsimplify.emit.lifting import Lifted
 from lionsimplify.printer import print_program
 from lionsimplify.reduce import PassRecord, Reduction
+from lionsimplify.symbolic import dataflow, expand_interp, to_sympy
 
 
 def program_diff(rec: PassRecord) -> list[str]:
@@ -22,6 +24,53 @@ def program_diff(rec: PassRecord) -> list[str]:
     after = print_program(rec.after).splitlines()
     lines = list(difflib.unified_diff(before, after, lineterm="", n=1))
     return [line for line in lines[2:]]
+
+
+def _latex_name(name: str, lifted: Lifted) -> str:
+    """The paper's letters: η for the learning rate, β_k, λ for weight decay, s for its scale."""
+    p = lifted.program
+    if name == p.lr:
+        return r"\eta"
+    if name == "step" and name in p.extras:
+        return "t"
+    if name in lifted.values:
+        k = re.fullmatch(r"([a-z]+)(\d*)", name)
+        if name == "wd":
+            return r"\lambda"
+        if name == "lr_scale":
+            return "s"
+        if name == "eps":
+            return r"\epsilon"
+        if k and k.group(1) == "b":
+            return rf"\beta_{{{k.group(2)}}}"
+        if k and k.group(2):
+            return f"{k.group(1)}_{{{k.group(2)}}}"
+    return name.replace("_", r"\_")
+
+
+def update_rule_latex(lifted: Lifted, semantics: str = "math") -> list[str]:
+    """The lifted program's update and state updates as LaTeX (`interp` written out).
+
+    This is where sympy enters: imported here, on demand, never by `check` or `reduce`.
+    """
+    import sympy as sp
+
+    p = lifted.program
+    flow = dataflow(p)
+    exprs = [expand_interp(to_sympy(o, p, semantics)) for o in flow.outputs]  # type: ignore[arg-type]
+    names = {s: _latex_name(s.name, lifted) for e in exprs for s in e.free_symbols}
+    lines = [rf"u &= {sp.latex(exprs[0], symbol_names=names)}"]
+    for state, e in zip(p.state, exprs[1:], strict=True):
+        lines.append(rf"{state} &\leftarrow {sp.latex(e, symbol_names=names)}")
+    lines.append(rf"{p.weight} &\leftarrow {p.weight} - u")
+    return [
+        "$$",
+        r"\begin{aligned}",
+        *(line + r" \\" for line in lines[:-1]),
+        lines[-1],
+        r"\end{aligned}",
+        "$$",
+    ]
 
 
 def _dev(rec: PassRecord) -> str:
@@ -85,6 +134,11 @@ def derivation_markdown(result: Reduction, lifted: Lifted | None = None) -> str:
     out += ["", "## Result", "", "```python", print_program(result.program).rstrip("\n"), "```"]
     if lifted is not None:
         out += [
+            "",
+            f"Update rule ({result.semantics} semantics; η is the learning rate at the step, "
+            "the state starts at zero):",
+            "",
+            *update_rule_latex(lifted, result.semantics),
             "",
             "With hyperparameters lifted:",
             "",

@@ -48,6 +48,13 @@ def test_program8_hyperparameters_are_lifted_by_role():
     assert "b2 = 0.99821" in lifted.params_text()
 
 
+def test_bias_correction_reads_the_interpolation_weight_and_eps_is_named():
+    lifted = lift(reduce(parse_file(DATA / "adamw_bias.txt")).program)
+    assert lifted.values == {"b1": 0.9, "b2": 0.999, "wd": 0.01, "lr_scale": 0.001, "eps": 1e-8}
+    text = lifted.text()
+    assert "power(b1, step)" in text and "1.0 - " in text  # 1 is structure, not a knob
+
+
 def test_named_hyperparameters_take_role_names_and_their_values():
     r = reduce(parse_file(PROGRAMS / "program1_lion.txt"), params=LION_PARAMS)
     assert lift(r.program, LION_PARAMS).values == {"b1": 0.9, "b2": 0.99, "wd": 0.01}

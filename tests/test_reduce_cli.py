@@ -58,6 +58,7 @@ def test_report_jax_and_output_files_are_written_and_never_overwritten(
     assert md.startswith("# Derivation:")
     assert "| 3 | `sign-from-ratio` | exact | exact |" in md
     assert "```diff" in md and "## Ablation candidates" in md and "`drop-arcsin`" in md
+    assert r"m &\leftarrow \beta_{2} m + \left(1 - \beta_{2}\right)" in md  # LaTeX rule
     assert "def program8(" in module.read_text()
     assert "update = sign(update)" in prog.read_text()
     before = report.read_text()

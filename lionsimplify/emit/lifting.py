@@ -4,7 +4,9 @@ Every literal (and every named hyperparameter) in a role position gets the name 
 the weight of the k-th `interp` is `bk` (`b1`, `b2`, ...), a factor of the weight is `wd`
 (decoupled weight decay), a factor of the learning rate is `lr_scale`; any other literal is
 `c1`, `c2`, ... Equal values in the same role share one name, and names are listed in that order
-(interpolation weights, weight decay, learning-rate scale, others). The values are kept beside the
+(interpolation weights, weight decay, learning-rate scale, others). A power of an
+interpolation weight (bias correction `1 - b1 ** step`) reads that weight's name; 1e-8 is
+`eps`; literals such as 0, 1, 2 are structure and stay as they are. The values are kept beside the
 program, so `reduce --params` can print `b2 = 0.9982...` and the JAX module can use them as
 keyword defaults. A temporary whose name a hyperparameter now takes is renamed
 (`wd = w * wd` would not be a program).
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lionsimplify.ir import Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.ops import EPS
 from lionsimplify.passes.rename import rename
 from lionsimplify.printer import format_number, print_program
 
@@ -40,9 +43,22 @@ class Lifted:
         return print_program(self.program)
 
 
-def _role(stmt: Stmt, i: int, program: Program, inputs_live: set[str]) -> str:
+#: Literals that are structure, not tuning knobs (`1 - b1`, `x * 2`): never lifted.
+STRUCTURAL = frozenset({-1.0, 0.0, 0.5, 1.0, 2.0})
+
+
+def _role(
+    stmt: Stmt, i: int, program: Program, inputs_live: set[str], betas: set[float]
+) -> str | None:
+    a = stmt.args[i]
+    if isinstance(a, Const) and a.value in STRUCTURAL:
+        return None
     if stmt.op == "interp" and i == 2:
         return "b"
+    if stmt.op == "power" and i == 0 and isinstance(a, Const) and a.value in betas:
+        return "b"  # bias correction 1 - b^step reads an interpolation weight
+    if isinstance(a, Const) and a.value == EPS:
+        return "eps"
     if stmt.op == "mul":
         other = stmt.args[1 - i]
         if isinstance(other, Var) and other.name in inputs_live:
@@ -60,6 +76,9 @@ def lift(program: Program, params: Mapping[str, float] | None = None) -> Lifted:
     values: dict[str, float | None] = {}
     counters: dict[str, int] = {}
     live = set(program.inputs)  # inputs not yet reassigned
+    betas = {
+        s.args[2].value for s in program.body if s.op == "interp" and isinstance(s.args[2], Const)
+    }
     body = []
     for stmt in program.body:
         args: list[Operand] = []
@@ -67,18 +86,21 @@ def lift(program: Program, params: Mapping[str, float] | None = None) -> Lifted:
             if not isinstance(a, Const | Hyper):
                 args.append(a)
                 continue
-            role = _role(stmt, i, program, live)
+            role = _role(stmt, i, program, live, betas)
+            if role is None:
+                args.append(a)
+                continue
             key = (role, a.value if isinstance(a, Const) else a.name)
             if key not in names:
                 counters[role] = counters.get(role, 0) + 1
                 n = counters[role]
-                single = role in ("wd", "lr_scale") and n == 1
+                single = role in ("wd", "lr_scale", "eps") and n == 1
                 names[key] = role if single else f"{role}{n}"
                 values[names[key]] = a.value if isinstance(a, Const) else params.get(a.name)
             args.append(Hyper(names[key]))
         body.append(Stmt(stmt.target, stmt.op, tuple(args), stmt.loc))
         live.discard(stmt.target)
-    order = {"b": 0, "wd": 1, "lr_scale": 2, "c": 3}
+    order = {"b": 0, "wd": 1, "lr_scale": 2, "eps": 3, "c": 4}
     values = dict(sorted(values.items(), key=lambda kv: (order[kv[0].rstrip("0123456789")], kv[0])))
     clashes = {
         s.target: ("weight_decay" if s.target == "wd" else f"{s.target}_")
