@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from lionsimplify.interp import require_params
 from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
+from lionsimplify.ops import SEMANTICS, Semantics
 from lionsimplify.passes import ABLATION_PASSES, DEAD_CODE, EXACT_PASSES, RENAME
 from lionsimplify.passes.base import Context, Pass, PassResult
 from lionsimplify.passes.dead_code import dead_code_pass
@@ -130,6 +130,9 @@ class Reduction:
 #: again), then `ablation` (proposed), then `names`.
 PASSES: list[Pass] = [DEAD_CODE, *EXACT_PASSES, *ABLATION_PASSES, RENAME]
 
+#: Every stage a pass may belong to, in the order the driver runs them.
+PIPELINE_STAGES = ("dce", "exact", "ablation", "names")
+
 #: `--until` stages. Ablation passes are proposed and names made canonical whenever `exact` runs.
 STAGES = ("dce", "exact")
 
@@ -206,10 +209,10 @@ def reduce(
     ctx = Context(semantics, dict(params or {}))
     require_params(program, ctx.params)  # every pass is verified, which needs numbers
     pipeline = PASSES if passes is None else passes
-    by_stage = {
-        stage: [p for p in pipeline if p.stage == stage]
-        for stage in ("dce", "exact", "ablation", "names")
-    }
+    unknown = {p.stage for p in pipeline} - set(PIPELINE_STAGES)
+    if unknown:
+        raise ValueError(f"unknown pass stage(s) {sorted(unknown)}; expected {PIPELINE_STAGES}")
+    by_stage = {stage: [p for p in pipeline if p.stage == stage] for stage in PIPELINE_STAGES}
     drive = _Driver(program, ctx)
     for p in by_stage["dce"]:
         drive.step(p)
@@ -218,6 +221,7 @@ def reduce(
     if until == "exact":
         exact = by_stage["exact"] + by_stage["dce"]
         drive.fixed_point(exact)
+        notes = _caveats(exact, drive.current, ctx)
         for p in by_stage["ablation"]:
             rec = run_pass(p, drive.current, ctx)
             if rec is not None:
@@ -228,7 +232,6 @@ def reduce(
             drive.fixed_point(exact)
         for p in by_stage["names"]:
             drive.step(p)
-        notes = _caveats(exact, drive.current, ctx)
     return Reduction(
         program,
         drive.current,
@@ -246,7 +249,7 @@ def _caveats(passes: list[Pass], program: Program, ctx: Context) -> list[str]:
     for p in passes:
         if not p.caveat:
             continue
-        for other in ("math", "hero"):
+        for other in SEMANTICS:
             if other == ctx.semantics:
                 continue
             if p.apply(program, Context(other, ctx.params)) is not None and (
