@@ -61,6 +61,7 @@ class PassRecord:
     side_conditions: tuple[str, ...]
     verification: Verification | None
     seconds: float
+    """Wall time of the pass and its verification (not in `to_json`: output is deterministic)."""
     why: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -73,7 +74,6 @@ class PassRecord:
             **{k: v for k, v in self.details.items()},
             "side_conditions": list(self.side_conditions),
             "verification": self.verification.to_json() if self.verification else None,
-            "seconds": round(self.seconds, 4),
             "before": print_program(self.before),
             "program": print_program(self.after),
         }

@@ -45,6 +45,8 @@ def test_json_output(monkeypatch, capsys):
     assert all(p["verification"]["measured"] == "exact" for p in data["passes"])
     assert data["lifted"]["params"]["wd"] == 0.4601978361606598
     assert "before" in data["passes"][1] and "program" in data["passes"][1]
+    _, again, _ = cli(monkeypatch, capsys, "reduce", P8, "--json")
+    assert again == out  # byte-identical: no timings, sorted keys
 
 
 def test_report_jax_and_output_files_are_written_and_never_overwritten(
