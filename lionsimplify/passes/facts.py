@@ -80,8 +80,24 @@ class Proof:
     conditions: list[str] = field(default_factory=list)
 
 
-def interval(node: Node, program: Program, ctx: Context, proof: Proof) -> Interval:
-    """An interval holding every value of `node` (math bounds; hero ops are unbounded)."""
+def interval(
+    node: Node, program: Program, ctx: Context, proof: Proof, memo: dict[int, Interval] | None = None
+) -> Interval:
+    """An interval holding every value of `node` (math bounds; hero ops are unbounded).
+
+    Terms share subterms (a value used twice is one object), so results are remembered by
+    identity in `memo`: without it the walk is exponential in the depth of the dataflow."""
+    if memo is None:
+        memo = {}
+    key = id(node)
+    if key not in memo:
+        memo[key] = _interval(node, program, ctx, proof, memo)
+    return memo[key]
+
+
+def _interval(
+    node: Node, program: Program, ctx: Context, proof: Proof, memo: dict[int, Interval]
+) -> Interval:
     if isinstance(node, Const):
         return (node.value, node.value)
     if isinstance(node, Hyper):
@@ -97,10 +113,10 @@ def interval(node: Node, program: Program, ctx: Context, proof: Proof) -> Interv
             return (1.0, INF)
         return FULL
     op = OPS[node.op]
-    args = [interval(a, program, ctx, proof) for a in node.args]
+    args = [interval(a, program, ctx, proof, memo) for a in node.args]
     if ctx.semantics == "hero" and op.impl_hero is not None:
         if node.op in ("div", "reciprocal"):
-            return _hero_ratio(node, program, ctx, proof)
+            return _hero_ratio(node, program, ctx, proof, memo)
         if op.hero_abs:  # √|x|, ln |x|: the math bounds of |x|
             return op.bounds(OPS["abs"].bounds(args[0]))
         return FULL
@@ -117,9 +133,13 @@ def interval(node: Node, program: Program, ctx: Context, proof: Proof) -> Interv
     return FULL if math.isnan(lo) or math.isnan(hi) else (lo, hi)
 
 
-def _hero_ratio(node: Term, program: Program, ctx: Context, proof: Proof) -> Interval:
-    den = interval(node.args[-1], program, ctx, proof)
-    num = (1.0, 1.0) if node.op == "reciprocal" else interval(node.args[0], program, ctx, proof)
+def _hero_ratio(
+    node: Term, program: Program, ctx: Context, proof: Proof, memo: dict[int, Interval]
+) -> Interval:
+    den = interval(node.args[-1], program, ctx, proof, memo)
+    num = (
+        (1.0, 1.0) if node.op == "reciprocal" else interval(node.args[0], program, ctx, proof, memo)
+    )
     return OPS["div"].bounds(num, (den[0] + EPS, den[1] + EPS))
 
 
@@ -139,12 +159,36 @@ def positive(node: Node, program: Program, ctx: Context) -> Proof | None:
     return None
 
 
-def _positive(node: Node, program: Program, ctx: Context, proof: Proof) -> bool:
+def _positive(
+    node: Node,
+    program: Program,
+    ctx: Context,
+    proof: Proof,
+    memo: dict[int, bool] | None = None,
+    ranges: dict[int, Interval] | None = None,
+) -> bool:
+    """Structural positivity, remembered by node identity (see `interval`)."""
+    memo = {} if memo is None else memo
+    ranges = {} if ranges is None else ranges
+    key = id(node)
+    if key not in memo:
+        memo[key] = _positive_uncached(node, program, ctx, proof, memo, ranges)
+    return memo[key]
+
+
+def _positive_uncached(
+    node: Node,
+    program: Program,
+    ctx: Context,
+    proof: Proof,
+    memo: dict[int, bool],
+    ranges: dict[int, Interval],
+) -> bool:
     def pos(n: Node) -> bool:
-        return _positive(n, program, ctx, proof)
+        return _positive(n, program, ctx, proof, memo, ranges)
 
     def nonneg(n: Node) -> bool:
-        return pos(n) or interval(n, program, ctx, proof)[0] >= 0
+        return pos(n) or interval(n, program, ctx, proof, ranges)[0] >= 0
 
     if isinstance(node, Var):
         return node.name == program.lr or node.name in program.extras
@@ -166,4 +210,4 @@ def _positive(node: Node, program: Program, ctx: Context, proof: Proof) -> bool:
             return pos(args[0])
         if op in ("exp", "exp2", "exp10", "cosh"):
             return True
-    return interval(node, program, ctx, proof)[0] > 0
+    return interval(node, program, ctx, proof, ranges)[0] > 0
