@@ -13,14 +13,16 @@ import sys
 
 import click
 
-
+from lionsimplify.cli import check as _check  # noqa: F401  (registers the command)
+from lionsimplify.cli import dedup as _dedup  # noqa: F401
+from lionsimplify.cli import reduce as _reduce  # noqa: F401
 from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console
 from lionsimplify.errors import ProgramError
 
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ProgramError as exc:
         err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -45,3 +47,4 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -31,6 +31,26 @@ EXIT_NEGATIVE = 1
 EXIT_BAD_INPUT = 2
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            console.print(f"lionsimplify {version('lionsimplify')}")
+        except PackageNotFoundError:
+            console.print("lionsimplify (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Reduce, simplify, verify and select optimizer programs found by program search."""
+
+
 def print_json(obj: Any) -> None:
     """Deterministic JSON on stdout (sorted keys), so results can be diffed and cached."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
@@ -40,3 +60,29 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print a one-line error and leave with `code`."""
     err_console.print(f"[bold red]error[/]: {message}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def parse_params(items: list[str] | None) -> dict[str, float]:
+    """`--param NAME=VALUE` options -> {NAME: VALUE}; a malformed one is a usage error."""
+    params: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            fail(f"--param {item!r}: expected NAME=VALUE, e.g. --param β1=0.9")
+        try:
+            number = float(value)
+        except ValueError:
+            fail(f"--param {item!r}: {value!r} is not a number")
+        if number != number or number in (float("inf"), float("-inf")):
+            fail(f"--param {item!r}: the value must be finite")
+        params[name] = number
+    return params
+
+
+def refuse_overwrite(path: str, force: bool) -> None:
+    """Never overwrite a user's file without `--force` (DESIGN.md §4.6)."""
+    from pathlib import Path
+
+    if Path(path).exists() and not force:
+        fail(f"{path} exists; pass --force to overwrite it")

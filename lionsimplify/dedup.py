@@ -1,0 +1,134 @@
+"""De-duplication: group programs into classes of programs that compute the same thing.
+
+Each program is parsed, its dead code removed, and fingerprinted twice (see `fingerprint.py`).
+Programs with the same structural hash are one class outright; classes whose behavioural
+fingerprints agree are merged, and the merge is recorded, so the user can see *which*
+fingerprint matched. The behavioural fingerprint is computed once per structural class, which is
+what makes de-duplication of large search outputs fast (most duplicates are structural).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lionsimplify.absexec import analyse
+from lionsimplify.errors import ProgramError
+from lionsimplify.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.ir import Program
+from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.ops import Semantics
+from lionsimplify.parse import parse_text
+from lionsimplify.printer import print_program
+from lionsimplify.sources import Source
+
+
+@dataclass
+class Member:
+    source: Source
+    structural: str
+    behavioural: str
+    matched: str
+    """`representative`, `structural` (same structure as the representative's) or `behavioural`."""
+
+
+@dataclass
+class EquivalenceClass:
+    representative: Program
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def behavioural(self) -> str:
+        return self.members[0].behavioural
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "structural": self.members[0].structural,
+            "behavioural": self.behavioural,
+            "program": print_program(self.representative),
+            "size": len(self.members),
+            "members": [
+                {
+                    "id": m.source.id,
+                    "structural": m.structural,
+                    "matched": m.matched,
+                    **({"fields": m.source.fields} if m.source.fields else {}),
+                }
+                for m in self.members
+            ],
+        }
+
+
+@dataclass
+class Invalid:
+    source: Source
+    error: ProgramError
+
+    def to_json(self) -> dict[str, Any]:
+        loc = self.error.location
+        return {
+            "id": self.source.id,
+            "error": self.error.headline(),
+            "line": loc.line,
+            "col": loc.col,
+        }
+
+
+@dataclass
+class DedupResult:
+    classes: list[EquivalenceClass]
+    invalid: list[Invalid]
+    total: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "programs": self.total,
+            "valid": self.total - len(self.invalid),
+            "classes": [c.to_json() for c in self.classes],
+            "invalid": [i.to_json() for i in self.invalid],
+        }
+
+
+def dedup(
+    sources: Iterable[Source],
+    *,
+    semantics: Semantics = "math",
+    params: Mapping[str, float] | None = None,
+) -> DedupResult:
+    """Group `sources` into equivalence classes (order of first appearance)."""
+    by_struct: dict[str, EquivalenceClass] = {}
+    by_behaviour: dict[str, EquivalenceClass] = {}
+    classes: list[EquivalenceClass] = []
+    invalid: list[Invalid] = []
+    text_cache: dict[str, tuple[Program, str]] = {}
+    total = 0
+    for src in sources:
+        total += 1
+        try:
+            cached = text_cache.get(src.text)
+            if cached is None:
+                parsed = parse_text(src.text, src.path)
+                analyse(parsed, semantics).raise_errors()
+                reduced = eliminate_dead_code(parsed).program
+                cached = (reduced, structural_hash(reduced, reduced=True))
+                text_cache[src.text] = cached
+            reduced, s_hash = cached
+            cls = by_struct.get(s_hash)
+            if cls is not None:
+                cls.members.append(Member(src, s_hash, cls.behavioural, "structural"))
+                continue
+            b_hash = behavioural_hash(reduced, semantics=semantics, params=params)
+        except ProgramError as exc:
+            invalid.append(Invalid(src, exc))
+            continue
+        cls = by_behaviour.get(b_hash)
+        if cls is None:
+            cls = EquivalenceClass(reduced)
+            classes.append(cls)
+            by_behaviour[b_hash] = cls
+            cls.members.append(Member(src, s_hash, b_hash, "representative"))
+        else:
+            cls.members.append(Member(src, s_hash, b_hash, "behavioural"))
+        by_struct[s_hash] = cls
+    return DedupResult(classes, invalid, total)

@@ -1,0 +1,108 @@
+"""Two fingerprints of what a program computes, for caching and de-duplication.
+
+*Structural*: a hash of the live dataflow graph (after dead-code elimination). Variables are
+replaced by the hash of the operation that produced them, so names, statement order and dead
+code do not matter; arguments of commutative operations are sorted, and `interp(x, y, a)` with a
+literal `a` is put in one orientation (`interp(m, g, 0.1)` is `interp(g, m, 0.9)`). Inputs are
+identified by role; state variables by what they compute (their label is refined a few rounds,
+Weisfeiler-Lehman style), so the order of the state parameters does not matter either.
+
+*Behavioural*: a hash of the updates the program produces on fixed random trajectories, rounded
+to about six significant digits. It identifies programs that compute the same thing in different
+ways (`a * 2` and `a + a`) that no structural rule knows about. Hyperparameters without a value
+get a fixed pseudo-random value derived from their name, so two programs using the same names
+are compared on the same values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
+
+import numpy as np
+
+from lionsimplify.interp import Trajectory, random_trajectory, run
+from lionsimplify.ir import Const, Program, Var
+from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.ops import OPS, Semantics
+
+_ROUNDS = 3
+
+
+def _h(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def _const(v: float) -> str:
+    return f"c{v:.12g}"
+
+
+def _node_hashes(program: Program, state_labels: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {program.weight: "weight", program.grad: "grad", program.lr: "lr"}
+    env.update({e: e for e in program.extras})
+    env.update({s: f"state[{state_labels[i]}]" for i, s in enumerate(program.state)})
+    for stmt in program.body:
+        args = []
+        for a in stmt.args:
+            if isinstance(a, Var):
+                args.append(env[a.name])
+            elif isinstance(a, Const):
+                args.append(_const(a.value))
+            else:
+                args.append(f"h{a.name}")
+        op = OPS[stmt.op]
+        if op.name == "copy":
+            env[stmt.target] = args[0]
+            continue
+        if op.commutative:
+            args.sort()
+        elif op.name == "interp" and isinstance(stmt.args[2], Const) and args[0] > args[1]:
+            args = [args[1], args[0], _const(1.0 - stmt.args[2].value)]
+        env[stmt.target] = _h(f"{op.name}({','.join(args)})")
+    return env
+
+
+def structural_hash(program: Program, *, reduced: bool = False) -> str:
+    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone."""
+    prog = program if reduced else eliminate_dead_code(program).program
+    labels = ["s"] * len(prog.state)
+    env: dict[str, str] = {}
+    for _ in range(_ROUNDS if prog.state else 1):
+        env = _node_hashes(prog, labels)
+        labels = [env[r] for r in prog.new_state]
+    outputs = [env[prog.update], *sorted(env[r] for r in prog.new_state)]
+    return _h("|".join(outputs))
+
+
+def pseudo_value(name: str) -> float:
+    """A fixed value in [0.1, 0.9] for a hyperparameter without one, derived from its name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return 0.1 + 0.8 * int.from_bytes(digest, "big") / 2**64
+
+
+@lru_cache(maxsize=1)
+def fingerprint_trajectory() -> Trajectory:
+    return random_trajectory(seed=20230213, steps=6, size=4, grad_scales=(1e-3, 1.0))
+
+
+def _quantise(x: np.ndarray) -> bytes:
+    """Round to ~6 significant digits (20 mantissa bits); NaN and inf map to fixed codes."""
+    finite = np.isfinite(x)
+    mant, expo = np.frexp(np.where(finite, x, 0.0))
+    q = np.round(mant * (1 << 20)).astype(np.int64)
+    q = np.where(finite, q, np.where(np.isnan(x), 1 << 40, np.sign(x).astype(np.int64) << 41))
+    return q.tobytes() + expo.astype(np.int32).tobytes()
+
+
+def behavioural_hash(
+    program: Program,
+    *,
+    semantics: Semantics = "math",
+    params: Mapping[str, float] | None = None,
+) -> str:
+    """Hash of the rounded updates on the fixed fingerprint trajectory."""
+    values = {h: pseudo_value(h) for h in program.hyperparams()}
+    values.update(params or {})
+    out = run(program, fingerprint_trajectory(), semantics=semantics, params=values)
+    return _h(f"{semantics}:") + hashlib.blake2b(_quantise(out.updates), digest_size=10).hexdigest()
