@@ -176,3 +176,13 @@ def test_step_input_is_one_based():
 def test_missing_hyperparameters_are_named():
     with pytest.raises(ProgramError, match="β1, β2, λ"):
         program_to_optax(LION, learning_rate=1e-3, params={})
+
+
+def test_state_dtype_follows_mu_dtype():
+    params = _tree(0)
+    opt = program_to_optax(LION, learning_rate=1e-3, params=LION_PARAMS, mu_dtype=jnp.bfloat16)
+    state = opt.init(params)
+    assert {x.dtype for x in jax.tree.leaves(state.state)} == {jnp.dtype(jnp.bfloat16)}
+    updates, state = jax.jit(opt.update)(params, state, params)
+    assert {x.dtype for x in jax.tree.leaves(state.state)} == {jnp.dtype(jnp.bfloat16)}
+    assert {x.dtype for x in jax.tree.leaves(updates)} == {jnp.dtype(jnp.float32)}
