@@ -18,9 +18,8 @@ def test_every_task_has_three_scales_each_bigger_than_the_last():
     for family in ("vision", "language", "convex"):
         for scale in SCALES:
             assert f"{family}-{scale}" in names
-        sized = [get_proxy(f"{family}-{s}") for s in SCALES]
-        work = [t.param_count() * t.steps for t in sized]
-        assert work[0] < work[1] < work[2], (family, work)
+        flops = [get_proxy(f"{family}-{s}").train_flops() for s in SCALES]
+        assert 5 < flops[1] / flops[0] < 20 and 5 < flops[2] / flops[1] < 20, (family, flops)
 
 
 def test_proxy_names_are_checked():
@@ -34,7 +33,7 @@ def test_proxy_names_are_checked():
 
 def test_schedule_warms_up_then_decays_to_zero():
     task = get_proxy("convex-s")
-    values = [float(task.schedule(t)) for t in range(task.steps + 1)]
+    values = [float(v) for v in task.schedule(np.arange(task.steps + 1))]
     assert values[0] == pytest.approx(0.1)  # (0 + 1) / 10 warm-up steps
     assert max(values) == pytest.approx(1.0)
     assert values[-1] == pytest.approx(0.0, abs=1e-6)
@@ -97,3 +96,21 @@ def test_user_task_from_a_module(tmp_path, monkeypatch):
     with pytest.raises(ProgramError, match="cannot import"):
         get_proxy("mine-s", module="no_such_module_xyz:TASK")
     sys.modules.pop("my_tasks", None)
+
+
+def test_user_task_from_an_entry_point(tmp_path, monkeypatch):
+    """An installed package registers a family under the `lionsimplify.proxies` group."""
+    (tmp_path / "plugin_tasks.py").write_text(
+        "from dataclasses import replace\n"
+        "from lionsimplify.proxies import get_proxy\n"
+        "def make(scale):\n"
+        "    return replace(get_proxy(f'convex-{scale}'), name='plugged')\n"
+    )
+    info = tmp_path / "plugin_tasks-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plugin-tasks\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[lionsimplify.proxies]\nplugged = plugin_tasks:make\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    task = get_proxy("plugged-m")
+    assert task.proxy == "plugged-m" and task.steps == get_proxy("convex-m").steps
+    sys.modules.pop("plugin_tasks", None)

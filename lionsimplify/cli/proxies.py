@@ -21,7 +21,8 @@ def proxies_command(
 ) -> None:
     """List the proxy tasks: name, task, scale, parameters, steps, fitness metric.
 
-    Scales s, m, l each cost about 10x the one below. `--measure` trains each listed proxy once
+    Scales s, m, l each cost about 10x the one below: `gflop` is the training compute of one
+    seed (XLA's count for the loss gradient, times the steps). `--measure` trains each listed proxy once
     (AdamW at lr 1e-3, 3 seeds vmapped) and reports compile and training seconds.
 
     Examples:
@@ -43,6 +44,7 @@ def proxies_command(
             "scale": task.scale,
             "params": task.param_count(),
             "steps": task.steps,
+            "gflop": round(task.train_flops() / 1e9, 4),
             "metric": task.metric,
             "better": "higher" if task.higher_is_better else "lower",
             "description": task.description,
@@ -54,9 +56,9 @@ def proxies_command(
         print_json(rows)
         return
     table = Table(header_style="bold")
-    cols = ["name", "params", "steps", "metric", "better", "description"]
+    cols = ["name", "params", "steps", "gflop", "metric", "better", "description"]
     if measure:
-        cols[5:5] = ["compile_s", "train_s", "evals_per_min"]
+        cols[6:6] = ["compile_s", "train_s", "evals_per_min"]
     for col in cols:
         table.add_column(col, justify="right" if col not in ("name", "description") else "left")
     for row in rows:

@@ -126,19 +126,29 @@ def _cache_path(name: str, task: Task) -> Path:
     return cache_dir() / "baselines" / (re.sub(r"[^A-Za-z0-9_.-]", "_", key) + ".json")
 
 
-def tune(name: str, proxy: Task | str, *, cache: bool = True) -> dict[str, Any]:
+def tune(
+    name: str,
+    proxy: Task | str,
+    *,
+    cache: bool = True,
+    grid: Sequence[float] | None = None,
+    seeds: Sequence[int] = TUNE_SEEDS,
+) -> dict[str, Any]:
     """The tuning record of baseline `name` on `proxy`: the grid, the mean metric per learning
-    rate over `TUNE_SEEDS` and the best rate. Read from the cache when present."""
+    rate over `seeds` and the best rate. Read from the cache when present. Only the default
+    grid and seeds are cached (a custom grid is an experiment, not the reference)."""
     task = proxy if isinstance(proxy, Task) else get_proxy(proxy)
     base = BASELINES[name]
+    custom = grid is not None or tuple(seeds) != TUNE_SEEDS
+    cache = cache and not custom
     path = _cache_path(name, task)
     if cache and path.exists():
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError):
             pass  # a damaged cache entry is recomputed
-    grid = [float(x) for x in base.grid(task)]
-    res = evaluate(base.factory, task, seeds=TUNE_SEEDS, lr_multipliers=grid, base_lr=1.0)
+    lrs = [float(x) for x in (grid if grid is not None else base.grid(task))]
+    res = evaluate(base.factory, task, seeds=seeds, lr_multipliers=lrs, base_lr=1.0)
     best = res.best()
     if best is None:
         raise RuntimeError(f"baseline {name} failed on every learning rate of {task.proxy}")
@@ -147,8 +157,8 @@ def tune(name: str, proxy: Task | str, *, cache: bool = True) -> dict[str, Any]:
         "proxy": task.proxy,
         "version": package_version(),
         "task_version": task.version,
-        "seeds": list(TUNE_SEEDS),
-        "grid": grid,
+        "seeds": [int(s) for s in seeds],
+        "grid": lrs,
         "means": [row["mean"] for row in res.summary()],
         "lr": best["lr"],
         "metric": task.metric,

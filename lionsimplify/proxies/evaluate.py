@@ -141,7 +141,7 @@ def one_line(exc: BaseException) -> str:
     """`Type: message` on one line, at most 300 characters. When the message embeds a Python
     traceback (an exception raised inside a jax callback), its last line says what happened."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    if any(ln.startswith("Traceback (most recent call last)") for ln in lines):
+    if any("Traceback (most recent call last)" in ln for ln in lines):
         lines = lines[-1:]
     msg = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     return msg if len(msg) <= 300 else msg[:297] + "..."

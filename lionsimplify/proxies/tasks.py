@@ -77,6 +77,17 @@ class Task:
         frac = jnp.clip((t - warmup) / max(1, self.steps - warmup), 0.0, 1.0)
         return ramp * 0.5 * (1.0 + jnp.cos(math.pi * frac))
 
+    def train_flops(self) -> float:
+        """Floating-point operations of one training run (one seed), from XLA's cost analysis
+        of the loss gradient on one batch, times the steps; the optimizer's share is left out.
+        It is what "each scale costs about 10× the one below" is measured in."""
+        import jax
+
+        params = self.init(np.random.default_rng(0))
+        batch = jax.tree.map(lambda x: x[0], self.batches(np.random.default_rng(0), 1))
+        cost = jax.jit(jax.grad(self.loss)).lower(params, batch).cost_analysis()
+        return float((cost or {}).get("flops", float("nan"))) * self.steps
+
     def param_count(self) -> int:
         leaves = _leaves(self.init(np.random.default_rng(0)))
         return int(sum(np.size(x) for x in leaves))

@@ -21,8 +21,8 @@ PATCH = 2
 #: scale -> (architecture, width, layers, heads, steps, batch size)
 SCALES: dict[str, tuple[str, int, int, int, int, int]] = {
     "s": ("mlp", 64, 2, 0, 200, 32),
-    "m": ("vit", 32, 2, 2, 400, 32),
-    "l": ("vit", 64, 3, 4, 1000, 64),
+    "m": ("vit", 16, 2, 2, 200, 32),
+    "l": ("vit", 32, 3, 4, 400, 32),
 }
 
 
