@@ -187,3 +187,20 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         parse_file(tmp_path / "nope.txt")
     with pytest.raises(ProgramError, match="directory"):
         parse_file(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["u = 1abc * g", "u = g * 0x1F", "u = ﬁx * g", "u = g * 1_0.5e-3", "u = g*2.", "u = g * .5"],
+)
+def test_line_cache_agrees_with_a_whole_file_parse(line: str) -> None:
+    """The per-line fast path must read every line exactly as `ast` reads the whole file."""
+    text = f"def train(w, g, fix, lr):\n  {line}\n  return u, fix\n"
+    odd = f"def train(w, g, fix, lr):\n  {line}\n  return (u,\n    fix)\n"  # forces a whole-file parse
+    outcomes = []
+    for t in (text, odd):
+        try:
+            outcomes.append(parse_text(t).body)
+        except ProgramError as exc:
+            outcomes.append((exc.message, exc.location.line, exc.location.col))
+    assert outcomes[0] == outcomes[1]
