@@ -53,7 +53,9 @@ def eval_command(
     baselines: str = typer.Option(
         "adamw,lion", help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd)."
     ),
-    time_limit: float = typer.Option(600.0, "--time-limit", help="Seconds per evaluation."),
+    time_limit: float = typer.Option(
+        1800.0, "--time-limit", help="Wall seconds per evaluation, compilation included."
+    ),
     plot: Path = typer.Option(None, "--plot", help="Write learning curves to this PNG."),
     force: bool = typer.Option(False, help="Overwrite the plot file if it exists."),
     proxy_module: str = typer.Option(

@@ -181,7 +181,7 @@ def run_baseline(
     *,
     seeds: Sequence[int] = (0, 1, 2),
     cache: bool = True,
-    time_limit_s: float = 600.0,
+    time_limit_s: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
     """Evaluate baseline `name` at its tuned learning rate on `proxy` for `seeds`."""

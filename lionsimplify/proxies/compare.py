@@ -61,7 +61,7 @@ def compare_program(
     lr_multipliers: Sequence[float] = (1.0,),
     base_lr: float = 1.0,
     baselines: Sequence[str] = ("adamw", "lion"),
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     progress: Progress | None = None,
 ) -> Comparison:
     """Evaluate `program` and the named baselines on `proxy` (see the module docstring).
