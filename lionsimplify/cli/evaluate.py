@@ -156,6 +156,17 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.4f}"
 
 
+def _extras(runs: list[Any], metric: str) -> str:
+    """Mean over seeds of the task's other metrics (perplexity, gap to the optimum, ...)."""
+    if not runs or any(r.status != "ok" for r in runs):
+        return ""
+    names = sorted(k for k in runs[0].metrics if k != metric)
+    means = {k: [r.metrics.get(k) for r in runs] for k in names}
+    return ", ".join(
+        f"{k} {sum(v) / len(v):.4g}" for k, v in means.items() if all(x is not None for x in v)
+    )
+
+
 def _render(result: Any) -> None:
     cand = result.candidate
     arrow = "higher" if cand.higher_is_better else "lower"
@@ -164,12 +175,23 @@ def _render(result: Any) -> None:
         f"{cand.metric}: {arrow} is better)"
     )
     table = Table(header_style="bold")
-    for col in ("optimizer", "lr", "status", f"{cand.metric} mean", "± std", "per seed", "time s"):
-        table.add_column(col, justify="left" if col in ("optimizer", "status") else "right")
+    cols = (
+        "optimizer",
+        "lr",
+        "status",
+        f"{cand.metric} mean",
+        "± std",
+        "per seed",
+        "also",
+        "time s",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("optimizer", "status", "also") else "right")
     rows = [("candidate", cand)] + sorted(result.baselines.items())
     for name, res in rows:
         for row in res.summary():
-            per_seed = [r.metric for r in res.runs if r.multiplier == row["multiplier"]]
+            runs = [r for r in res.runs if r.multiplier == row["multiplier"]]
+            per_seed = [r.metric for r in runs]
             table.add_row(
                 name if name != "candidate" else f"candidate ×{row['multiplier']:g}",
                 f"{row['lr']:.3g}",
@@ -177,6 +199,7 @@ def _render(result: Any) -> None:
                 _fmt(row["mean"]),
                 _fmt(row["std"]),
                 " ".join(_fmt(v) for v in per_seed),
+                _extras(runs, cand.metric),
                 f"{res.wall_s:.1f}",
             )
     console.print(table)
