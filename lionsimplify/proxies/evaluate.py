@@ -15,6 +15,11 @@ is reported `diverged` after the first chunk, and a slow one `timeout`. Any exce
 building, tracing, compiling or running) makes the evaluation `failed` with a one-line reason;
 `evaluate` itself never raises for a bad optimizer.
 
+Reproducibility: the same call (same seeds and multipliers) gives the same bits on the same
+machine. A seed evaluated in a different group of lanes runs the same arithmetic but XLA may
+vectorise it differently, so it agrees to float32 rounding (~1e-7 relative), not bit for bit:
+callers that cache results per seed should keep the grouping fixed.
+
 Statuses: each run is `ok`, `diverged` or `timeout`; the evaluation is `failed` (an exception),
 `timeout` (the limit hit before the end), `diverged` (no multiplier has every seed `ok`) or `ok`.
 """
