@@ -15,7 +15,7 @@ not by editing the driver: the driver only looks at each pass's stage.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -200,10 +200,13 @@ def reduce(
     until: str = "exact",
     semantics: Semantics = "math",
     params: Mapping[str, float] | None = None,
-    ablate: bool = False,
+    ablate: bool | Collection[str] = False,
     passes: list[Pass] | None = None,
 ) -> Reduction:
-    """Run the pipeline up to stage `until`; propose (or with `ablate`, apply) ablations."""
+    """Run the pipeline up to stage `until`; propose (or with `ablate`, apply) ablations.
+
+    `ablate=True` applies every ablation; a collection of pass names applies just those (what
+    `--validate` does with the ablations the proxy task accepted)."""
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; expected one of {', '.join(STAGES)}")
     ctx = Context(semantics, dict(params or {}))
@@ -226,8 +229,11 @@ def reduce(
             rec = run_pass(p, drive.current, ctx)
             if rec is not None:
                 ablations.append(replace(rec, status="proposed"))
-        if ablate and ablations:
-            for p in by_stage["ablation"]:
+        chosen = [
+            p for p in by_stage["ablation"] if ablate is True or (ablate and p.name in ablate)
+        ]
+        if chosen and ablations:
+            for p in chosen:
                 drive.step(p)
             drive.fixed_point(exact)
         for p in by_stage["names"]:

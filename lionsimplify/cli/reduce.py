@@ -14,6 +14,7 @@ from lionsimplify.cli.app import app, console, fail, parse_params, print_json, r
 from lionsimplify.cli.render import program_syntax, struck_source
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.jax_module import valid_identifier
+from lionsimplify.ir import Program
 from lionsimplify.ops import SEMANTICS
 from lionsimplify.parse import parse_file
 from lionsimplify.reduce import STAGES, PassRecord, Reduction, reduce
@@ -47,6 +48,32 @@ def reduce_command(
         None, help="Name of the optimizer function in the --jax module (default: file stem)."
     ),
     report: Path = typer.Option(None, help="Write the derivation as Markdown here."),
+    validate: str = typer.Option(
+        None,
+        "--validate",
+        help="Settle the ablations on this proxy task (e.g. vision-s): apply each one only if "
+        "training with it is not worse than without, beyond --margin.",
+    ),
+    seeds: int = typer.Option(3, "--seeds", min=2, max=64, help="Seeds for --validate."),
+    lr_grid: str = typer.Option(
+        "1,3,10",
+        "--lr-grid",
+        help="--validate: learning-rate multipliers; each variant is scored at its best one.",
+    ),
+    margin: float = typer.Option(
+        0.01, "--margin", help="--validate: tolerated loss of quality, relative to the metric."
+    ),
+    base_lr: float = typer.Option(
+        1.0,
+        "--base-lr",
+        help="--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).",
+    ),
+    time_limit: float = typer.Option(
+        1800.0, "--time-limit", help="--validate: wall seconds per evaluation."
+    ),
+    proxy_module: str = typer.Option(
+        None, "--proxy-module", help="--validate: look the proxy up in pkg.module:NAME first."
+    ),
     force: bool = typer.Option(False, help="Overwrite output files that exist."),
     json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -65,6 +92,8 @@ def reduce_command(
 
       lionsimplify reduce examples/programs/program8.txt --ablate --jax lion8.py
 
+      lionsimplify reduce examples/programs/program8.txt --validate vision-s --seeds 3
+
       lionsimplify reduce examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01 --jax lion.py
     """
     # usage errors go through `fail` (one line, exit 2) rather than typer.BadParameter, which
@@ -76,13 +105,26 @@ def reduce_command(
     fn_name = name or module_name(file.stem)
     if jax is not None and not valid_identifier(fn_name):
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
+    if validate is not None and ablate:
+        fail("--validate decides which ablations to apply; do not combine it with --ablate")
+    if not (0 <= margin < 1):
+        fail(f"--margin {margin}: expected a relative margin in [0, 1), e.g. 0.01")
+    if not (0 < base_lr < float("inf")):
+        fail(f"--base-lr {base_lr}: must be a positive finite number")
     values = parse_params(param)
     for path in (output, jax, report):
         if path is not None:
             refuse_overwrite(str(path), force)
     program = parse_file(file)
     analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
-    result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
+    validation = None
+    if validate is not None:
+        grid = _multipliers(lr_grid)
+        validation = _validate(program, validate, semantics, values, seeds, grid, margin,
+                               base_lr, time_limit, proxy_module, show_progress=not json)  # fmt: skip
+        result = validation.final
+    else:
+        result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
     lifted = lift(result.program, values)
     jax_text = None
     if jax is not None:
@@ -107,11 +149,98 @@ def reduce_command(
         data = result.to_json()
         data["lifted"] = {"program": lifted.text(), "params": lifted.values}
         data["written"] = written
+        if validation is not None:
+            data["validation"] = validation.to_json()
         print_json(data)
     else:
         render_reduction(result, file, lifted if params else None)
+        if validation is not None:
+            render_validation(validation)
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
+
+
+def _multipliers(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--lr-grid {text!r}: expected comma-separated numbers, e.g. 1,3,10")
+    if not values or any(not (0 < v < float("inf")) for v in values):
+        fail(f"--lr-grid {text!r}: every value must be a positive finite number")
+    return values
+
+
+def _validate(  # noqa: ANN202
+    program: Program,
+    proxy: str,
+    semantics: str,
+    values: dict[str, float],
+    seeds: int,
+    grid: list[float],
+    margin: float,
+    base_lr: float,
+    time_limit: float,
+    proxy_module: str | None,
+    show_progress: bool,
+):
+    """Run `validate_ablations`, with a progress bar per variant in the terminal."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lionsimplify.validate import validate_ablations
+
+    kw = dict(semantics=semantics, params=values, seeds=tuple(range(seeds)), margin=margin,
+              lr_multipliers=tuple(grid), base_lr=base_lr, time_limit_s=time_limit,
+              proxy_module=proxy_module)  # fmt: skip
+    if not show_progress:
+        return validate_ablations(program, proxy, **kw)
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        ids: dict[str, object] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in ids:
+                ids[label] = bar.add_task(label, total=total)
+            bar.update(ids[label], completed=done)  # type: ignore[arg-type]
+
+        return validate_ablations(program, proxy, progress=progress, **kw)
+
+
+def render_validation(v) -> None:  # noqa: ANN001
+    better = "higher" if v.higher_is_better else "lower"
+    grid = ",".join(f"{m:g}" for m in v.lr_multipliers)
+    table = Table(
+        title=f"--validate {v.proxy}: {v.metric} ({better} is better), seeds {v.seeds}, "
+        f"lr = {v.base_lr:g} × best of [{grid}] × schedule",
+        header_style="bold",
+    )
+    for col in ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict"):
+        table.add_column(col)
+    verdicts = {x.ablation: x for x in v.verdicts}
+    for score in v.variants:
+        mean = f"{score.mean:.4f} ± {score.std:.4f}" if score.mean is not None else "-"
+        seeds = " ".join("-" if m is None else f"{m:.3f}" for m in score.metrics)
+        verdict = verdicts.get(score.name)
+        delta = f"{verdict.delta:+.4f}" if verdict and verdict.delta is not None else ""
+        word = ""
+        if verdict is not None:
+            word = "[green]accept[/]" if verdict.accepted else "[red]reject[/]"
+        mult = f"{score.multiplier:g}" if score.multiplier is not None else "-"
+        table.add_row(score.name, score.status, mult, mean, seeds, delta, word)
+    console.print(table)
+    console.print(
+        f"rule: accept an ablation when its mean paired difference is not worse than "
+        f"-{v.margin:g} × |reduced mean|"
+    )
+    for note in v.notes:
+        console.print(f"[yellow]note[/]: {note}")
+    applied = ", ".join(v.accepted) or "none"
+    console.print(f"applied ablations: [bold]{applied}[/]")
 
 
 def _text(result: Reduction) -> str:

@@ -81,7 +81,11 @@ class Proof:
 
 
 def interval(
-    node: Node, program: Program, ctx: Context, proof: Proof, memo: dict[int, Interval] | None = None
+    node: Node,
+    program: Program,
+    ctx: Context,
+    proof: Proof,
+    memo: dict[int, Interval] | None = None,
 ) -> Interval:
     """An interval holding every value of `node` (math bounds; hero ops are unbounded).
 
