@@ -15,6 +15,7 @@ import click
 
 from lionsimplify.cli import check as _check  # noqa: F401  (registers the command)
 from lionsimplify.cli import dedup as _dedup  # noqa: F401
+from lionsimplify.cli import funnel as _funnel  # noqa: F401
 from lionsimplify.cli import reduce as _reduce  # noqa: F401
 from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console
 from lionsimplify.errors import ProgramError
