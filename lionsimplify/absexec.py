@@ -118,8 +118,13 @@ def analyse(
     program: Program,
     semantics: Semantics = "math",
     params: Mapping[str, float] | None = None,
+    *,
+    ranges: bool = True,
 ) -> Analysis:
-    """Abstractly execute one step of `program`; see the module docstring."""
+    """Abstractly execute one step of `program`; see the module docstring.
+
+    With `ranges=False` only kinds are tracked (errors, no hazards): the cheap validity check
+    de-duplication runs on every program."""
     params = params or {}
     result = Analysis(program, semantics)
     env = input_facts(program)
@@ -150,8 +155,11 @@ def analyse(
                         else None,
                     )
                 )
-        result.diagnostics.extend(_hazards(stmt, args, semantics))
-        interval = _bounds(stmt, [a.interval for a in args])
+        if ranges:
+            result.diagnostics.extend(_hazards(stmt, args, semantics))
+            interval = _bounds(stmt, [a.interval for a in args])
+        else:
+            interval = FULL
         facts = Facts(op.result_kind([a.kind for a in args]), interval)
         env[stmt.target] = facts
         result.facts.append(facts)

@@ -17,7 +17,7 @@ from lionsimplify.absexec import analyse
 from lionsimplify.errors import ProgramError
 from lionsimplify.fingerprint import behavioural_hash, structural_hash
 from lionsimplify.ir import Program
-from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.liveness import live_program
 from lionsimplify.ops import Semantics
 from lionsimplify.parse import parse_text
 from lionsimplify.printer import print_program
@@ -109,8 +109,8 @@ def dedup(
             cached = text_cache.get(src.text)
             if cached is None:
                 parsed = parse_text(src.text, src.path)
-                analyse(parsed, semantics).raise_errors()
-                reduced = eliminate_dead_code(parsed).program
+                analyse(parsed, semantics, ranges=False).raise_errors()
+                reduced = live_program(parsed)
                 cached = (reduced, structural_hash(reduced, reduced=True))
                 text_cache[src.text] = cached
             reduced, s_hash = cached

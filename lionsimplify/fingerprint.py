@@ -24,7 +24,7 @@ import numpy as np
 
 from lionsimplify.interp import Trajectory, random_trajectory, run
 from lionsimplify.ir import Const, Program, Var
-from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.liveness import live_program
 from lionsimplify.ops import OPS, Semantics
 
 _ROUNDS = 3
@@ -65,7 +65,7 @@ def _node_hashes(program: Program, state_labels: list[str]) -> dict[str, str]:
 
 def structural_hash(program: Program, *, reduced: bool = False) -> str:
     """Hash of the live dataflow; pass `reduced=True` if dead code is already gone."""
-    prog = program if reduced else eliminate_dead_code(program).program
+    prog = program if reduced else live_program(program)
     labels = ["s"] * len(prog.state)
     env: dict[str, str] = {}
     for _ in range(_ROUNDS if prog.state else 1):
@@ -91,7 +91,7 @@ def _quantise(x: np.ndarray) -> bytes:
     finite = np.isfinite(x)
     mant, expo = np.frexp(np.where(finite, x, 0.0))
     q = np.round(mant * (1 << 20)).astype(np.int64)
-    q = np.where(finite, q, np.where(np.isnan(x), 1 << 40, np.sign(x).astype(np.int64) << 41))
+    q = np.where(finite, q, np.where(np.isnan(x), 1 << 40, np.where(x > 0, 1 << 41, -(1 << 41))))
     return q.tobytes() + expo.astype(np.int32).tobytes()
 
 
@@ -105,4 +105,5 @@ def behavioural_hash(
     values = {h: pseudo_value(h) for h in program.hyperparams()}
     values.update(params or {})
     out = run(program, fingerprint_trajectory(), semantics=semantics, params=values)
-    return _h(f"{semantics}:") + hashlib.blake2b(_quantise(out.updates), digest_size=10).hexdigest()
+    data = semantics.encode() + b":" + _quantise(out.updates)
+    return hashlib.blake2b(data, digest_size=10).hexdigest()

@@ -63,6 +63,21 @@ def live_statements(program: Program) -> tuple[set[int], set[int]]:
         outputs = grown
 
 
+def _restrict(program: Program, needed: set[int], outputs: set[int]) -> Program:
+    """The program with only the `needed` statements and the state of the live `outputs`."""
+    return program.with_body(
+        tuple(s for i, s in enumerate(program.body) if i in needed),
+        state=tuple(s for k, s in enumerate(program.state) if k + 1 in outputs),
+        returns=tuple(r for k, r in enumerate(program.returns) if k == 0 or k in outputs),
+    )
+
+
+def live_program(program: Program) -> Program:
+    """`eliminate_dead_code(program).program` without working out the reasons (fast path for
+    fingerprinting)."""
+    return _restrict(program, *live_statements(program))
+
+
 def _line(stmt: Stmt) -> str:
     return f" (line {stmt.loc.line})" if stmt.loc else ""
 
@@ -100,11 +115,7 @@ def eliminate_dead_code(program: Program) -> DeadCode:
             reason = _why_unused(body, i)
         removed.append(Removal(s, i, reason))
 
-    kept_state = tuple(s for k, s in enumerate(program.state) if k + 1 in outputs)
-    kept_returns = tuple(r for k, r in enumerate(program.returns) if k == 0 or k in outputs)
-    new = program.with_body(
-        tuple(s for i, s in enumerate(body) if i in needed), state=kept_state, returns=kept_returns
-    )
+    new = _restrict(program, needed, outputs)
     removed_state = tuple((program.state[k - 1], state_reason[k]) for k in dead_states)
     return DeadCode(new, tuple(removed), removed_state)
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import keyword
 import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from lionsimplify.errors import Location, ProgramError
@@ -53,20 +58,20 @@ _STATEMENT_NAMES: dict[type, str] = {
 
 _EXPR_NAMES: dict[type, str] = {
     ast.Attribute: "attribute access",
-    ast.Subscript: "subscripts",
-    ast.Compare: "comparisons",
-    ast.BoolOp: "boolean operators",
-    ast.IfExp: "conditional expressions",
-    ast.Lambda: "lambdas",
-    ast.List: "lists",
-    ast.Tuple: "tuples",
-    ast.Dict: "dicts",
-    ast.Set: "sets",
-    ast.ListComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions",
-    ast.JoinedStr: "strings",
-    ast.Starred: "starred arguments",
-    ast.NamedExpr: "`:=` assignments",
+    ast.Subscript: "a subscript",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "a boolean operator",
+    ast.IfExp: "a conditional expression",
+    ast.Lambda: "a lambda",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.ListComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.JoinedStr: "a string",
+    ast.Starred: "a starred argument",
+    ast.NamedExpr: "an `:=` assignment",
     ast.Await: "`await`",
 }
 
@@ -84,12 +89,18 @@ class _Lowerer:
         self.all_targets: set[str] = set()
         self.used_names: set[str] = set(inputs)
         self._temp = 0
+        # Offsets of the statement being lowered when its AST came from a single line parsed on
+        # its own (the line cache of `_fast_function`); zero for a whole-file parse.
+        self.base_line = 0
+        self.base_col = 0
 
     # -- diagnostics ------------------------------------------------------------------------
     def loc(self, node: ast.AST) -> Location:
-        line = getattr(node, "lineno", 1) or 1
-        byte_col = getattr(node, "col_offset", 0) or 0
+        line = (getattr(node, "lineno", 1) or 1) + self.base_line
+        byte_col = (getattr(node, "col_offset", 0) or 0) + self.base_col
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        if text.isascii():
+            return Location(self.path, line, byte_col + 1)
         col = len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) + 1
         return Location(self.path, line, col)
 
@@ -172,8 +183,12 @@ class _Lowerer:
                 help="split it into several statements",
             )
         loc = self.loc(node)
-        if isinstance(node, ast.Name) or self.literal(node) is not None:
-            self.body.append(Stmt(target, COPY, (self.operand(node),), loc))
+        if isinstance(node, ast.Name):
+            self.body.append(Stmt(target, COPY, (self.read(node),), loc))
+            return
+        const = self.literal(node)
+        if const is not None:
+            self.body.append(Stmt(target, COPY, (const,), loc))
             return
         if isinstance(node, ast.BinOp):
             op = _BINOPS.get(type(node.op))
@@ -196,15 +211,15 @@ class _Lowerer:
         if isinstance(node, ast.Call):
             self.body.append(self.call(target, node, depth, loc))
             return
-        what = _EXPR_NAMES.get(type(node), type(node).__name__)
-        raise self.error(node, f"{what} are not part of the program language")
+        what = _EXPR_NAMES.get(type(node), f"`{type(node).__name__}`")
+        raise self.error(node, f"{what} is not part of the program language")
 
     def call(self, target: str, node: ast.Call, depth: int, loc: Location) -> Stmt:
         if not isinstance(node.func, ast.Name):
             what = _EXPR_NAMES.get(type(node.func), "this kind of call")
             raise self.error(
                 node.func,
-                f"{what} are not part of the program language",
+                f"{what} is not part of the program language",
                 help="call a library function by its bare name, e.g. `sign(m)`",
             )
         fname = node.func.id
@@ -236,6 +251,25 @@ class _Lowerer:
         return Stmt(target, op.name, args, loc)
 
     # -- statements -------------------------------------------------------------------------
+    def lower_simple(self, simple: _Simple) -> bool:
+        """Lower a one-operation line recognised from its cached shape when all its names are
+        assigned variables; False leaves the line to the general path (hyperparameters,
+        errors, nesting), which then parses it for real."""
+        target, op, raw, value_col = simple
+        args: list[Operand] = []
+        for is_name, v in raw:
+            if is_name:
+                if v not in self.assigned:
+                    return False
+                args.append(Var(v))  # type: ignore[arg-type]
+            else:
+                args.append(Const(v))  # type: ignore[arg-type]
+        loc = Location(self.path, self.base_line + 1, self.base_col + value_col + 1)
+        self.body.append(Stmt(target, op, tuple(args), loc))
+        self.assigned.add(target)
+        self.used_names.add(target)
+        return True
+
     def assign(self, target_node: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
         if not isinstance(target_node, ast.Name):
             what = _EXPR_NAMES.get(type(target_node), "this kind of target")
@@ -252,9 +286,13 @@ class _Lowerer:
         self.used_names.add(name)
 
 
-def _collect_targets(fn: ast.FunctionDef) -> set[str]:
+def _collect_targets(items: list[_Line]) -> set[str]:
     names: set[str] = set()
-    for stmt in fn.body:
+    for item in items:
+        if item.simple is not None:
+            names.add(item.simple[0])
+            continue
+        stmt = item.node
         targets = []
         if isinstance(stmt, ast.Assign):
             targets = stmt.targets
@@ -309,6 +347,10 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             Location(path, 1, 1),
             help="a program is one function: `def train(w, g, m, lr): ... return update, m`",
         )
+    fast = _fast_function(lines)
+    if fast is not None:
+        fn, header_line, items = fast
+        return _lower_function(fn, path, lines, header_line, items, items[-1].offset[0] + 1)
     try:
         module = ast.parse(text, filename=path)
     except SyntaxError as exc:
@@ -330,7 +372,9 @@ def parse_text(text: str, path: str = "<string>") -> Program:
     except ValueError as exc:  # e.g. source with NUL characters
         raise ProgramError(f"cannot parse: {exc}", Location(path, 1, 1)) from None
     try:
-        return _program(module, path, lines)
+        fn = _module_function(module, path, lines)
+        items = [_Line((0, 0), parsed=node) for node in fn.body]
+        return _lower_function(fn, path, lines, 0, items, fn.end_lineno or fn.lineno)
     except RecursionError:
         raise ProgramError(
             "program nested too deeply",
@@ -339,7 +383,142 @@ def parse_text(text: str, path: str = "<string>") -> Program:
         ) from None
 
 
-def _program(module: ast.Module, path: str, lines: list[str]) -> Program:
+#: A recognised one-operation line: (target, op, ((is_name, name or value), ...), value column).
+_Simple = tuple[str, str, tuple[tuple[bool, object], ...], int]
+
+# A number-like token (kept verbatim, junk such as `1abc` included, so a bad literal still fails
+# to parse), or an identifier, possibly followed by `(` (a called function, kept verbatim).
+_TOKEN = re.compile(r"((?:\d|\.\d)[\w.]*)|([^\W\d]\w*)(\s*\()?")
+
+
+def _shape(line: str) -> tuple[str, list[str]]:
+    """Replace every variable-like identifier by a placeholder `_0, _1, ...` (numbers, called
+    function names and keywords stay), so lines that differ only in names share one parse."""
+    names: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if name is None or m.group(3) is not None or keyword.iskeyword(name):
+            return m.group(0)
+        names.append(name if name.isascii() else unicodedata.normalize("NFKC", name))
+        return f"_{len(names) - 1}"
+
+    return _TOKEN.sub(sub, line), names
+
+
+@lru_cache(maxsize=1 << 16)
+def _shape_template(shape: str) -> tuple[int, str, tuple[tuple[bool, object], ...]] | None:
+    """For a line shape `_0 = f(_1, 0.5)` or `_0 = _1 * _2`: (target index, op, operands with
+    placeholder indices or literal values); None for anything else."""
+    node = _parse_line(shape)
+    if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+        return None
+    target, value = node.targets[0], node.value
+    if not isinstance(target, ast.Name) or not target.id.startswith("_"):
+        return None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and not value.keywords:
+        op = lookup(value.func.id)
+        if op is None or len(value.args) != op.arity:
+            return None
+        name, operands = op.name, value.args
+    elif isinstance(value, ast.BinOp) and type(value.op) in _BINOPS:
+        name, operands = _BINOPS[type(value.op)], [value.left, value.right]
+    else:
+        return None
+    raw: list[tuple[bool, object]] = []
+    for a in operands:
+        if isinstance(a, ast.Name) and a.id.startswith("_") and a.id[1:].isdigit():
+            raw.append((True, int(a.id[1:])))
+            continue
+        sign, inner = 1.0, a
+        if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub):
+            sign, inner = -1.0, a.operand
+        if not isinstance(inner, ast.Constant) or type(inner.value) not in (int, float):
+            return None
+        if abs(inner.value) > 2**53 or not math.isfinite(float(inner.value)):
+            return None
+        raw.append((False, sign * float(inner.value)))
+    return int(target.id[1:]), name, tuple(raw)
+
+
+def _simple_line(line: str) -> _Simple | None:
+    """Recognise `x = f(a, 0.5)` / `x = a * b` through the shape cache, without parsing it."""
+    shape, names = _shape(line)
+    tpl = _shape_template(shape)
+    if tpl is None:
+        return None
+    target_idx, op, raw = tpl
+    target = names[target_idx]
+    if target in _NON_FINITE_NAMES:
+        return None
+    operands = tuple((True, names[v]) if is_name else (False, v) for is_name, v in raw)  # type: ignore[index]
+    eq = line.index("=")
+    col = eq + 1 + (len(line) - eq - 1 - len(line[eq + 1 :].lstrip()))
+    return target, op, operands, col
+
+
+@dataclass
+class _Line:
+    """One body statement: where it sits, and either its AST or (fast path) its text."""
+
+    offset: tuple[int, int]
+    text: str | None = None
+    parsed: ast.stmt | None = None
+    simple: _Simple | None = None
+
+    @property
+    def node(self) -> ast.stmt:
+        if self.parsed is None:
+            self.parsed = _parse_line(self.text or "")
+            assert self.parsed is not None, "fast path only keeps lines that parse alone"
+        return self.parsed
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_line(source: str) -> ast.stmt | None:
+    """The AST of one line holding exactly one statement, or None. Cached: search outputs
+    repeat the same lines over and over, and `ast.parse` dominates the cost of reading them."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return body[0] if len(body) == 1 else None
+
+
+def _fast_function(lines: list[str]) -> tuple[ast.FunctionDef, int, list[_Line]] | None:
+    """Read the common layout (a `def` line, then one statement per equally indented line)
+    line by line: simple lines through the shape cache, others through the line cache.
+    None when the text needs a whole-file parse (continuation lines, odd indentation, ...)."""
+    n = 0
+    while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith("#")):
+        n += 1
+    if n == len(lines) or not lines[n].startswith("def ") or not lines[n].rstrip().endswith(":"):
+        return None
+    header = _parse_line(lines[n].rstrip() + " pass")
+    if not isinstance(header, ast.FunctionDef):
+        return None
+    body: list[_Line] = []
+    indent = None
+    for k in range(n + 1, len(lines)):
+        line = lines[k]
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        width = len(line) - len(line.lstrip())
+        if width == 0 or (indent is not None and width != indent):
+            return None
+        indent = width
+        item = _Line((k, width), text=stripped, simple=_simple_line(stripped))
+        if item.simple is None and _parse_line(stripped) is None:
+            return None
+        body.append(item)
+    if not body:
+        return None
+    return header, n, body
+
+
+def _module_function(module: ast.Module, path: str, lines: list[str]) -> ast.FunctionDef:
+    """The one function of a whole-file parse; anything else at module level is an error."""
     helper = _Lowerer(path, lines, set())
     body = list(module.body)
     if body and _is_docstring(body[0]):
@@ -362,19 +541,39 @@ def _program(module: ast.Module, path: str, lines: list[str]) -> Program:
     fn = functions[0]
     if fn.decorator_list:
         raise helper.error(fn.decorator_list[0], "decorators are not part of the program language")
+    return fn
+
+
+def _lower_function(
+    fn: ast.FunctionDef,
+    path: str,
+    lines: list[str],
+    header_line: int,
+    items: list[_Line],
+    end_line: int,
+) -> Program:
+    """Check the signature and lower the body; each item's offset places it in the file."""
+    helper = _Lowerer(path, lines, set())
+    helper.base_line = header_line
     weight, grad, state, lr, extras = _signature(fn, helper)
     inputs = {weight, grad, *state, lr, *extras}
     low = _Lowerer(path, lines, inputs)
-    low.all_targets = _collect_targets(fn)
+    low.all_targets = _collect_targets(items)
 
-    stmts = list(fn.body)
-    if stmts and _is_docstring(stmts[0]):
-        stmts = stmts[1:]
+    if items and items[0].simple is None and _is_docstring(items[0].node):
+        items = items[1:]
     ret: ast.Return | None = None
-    for i, node in enumerate(stmts):
+    ret_offset = (0, 0)
+    for i, item in enumerate(items):
+        low.base_line, low.base_col = item.offset
+        if item.simple is not None and low.lower_simple(item.simple):
+            continue
+        node = item.node
         if isinstance(node, ast.Return):
-            if i != len(stmts) - 1:
-                raise low.error(stmts[i + 1], "statement after `return`")
+            ret_offset = item.offset
+            if i != len(items) - 1:
+                low.base_line, low.base_col = items[i + 1].offset
+                raise low.error(items[i + 1].node, "statement after `return`")
             ret = node
         elif isinstance(node, ast.Assign):
             if len(node.targets) != 1:
@@ -413,13 +612,14 @@ def _program(module: ast.Module, path: str, lines: list[str]) -> Program:
                 help="a program is straight-line assignments followed by `return`",
             )
     if ret is None:
-        end = fn.end_lineno or fn.lineno
+        end = end_line
         raise ProgramError(
             "missing `return`",
             Location(path, end, 1),
             help=f"end the function with `return update{''.join(', ' + s for s in state)}`",
             source_line=lines[end - 1] if 0 < end <= len(lines) else None,
         )
+    low.base_line, low.base_col = ret_offset
     returns = _returns(ret, low, state)
     return Program(
         weight=weight,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from lionsimplify.interp import require_params
 from lionsimplify.ir import Program
 from lionsimplify.liveness import eliminate_dead_code
 from lionsimplify.ops import Semantics
@@ -190,6 +191,7 @@ def reduce(
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; expected one of {', '.join(STAGES)}")
     ctx = Context(semantics, dict(params or {}))
+    require_params(program, ctx.params)  # every pass is verified, which needs numbers
     stop = STAGES.index(until)
     records: list[PassRecord] = []
     ablations: list[PassRecord] = []

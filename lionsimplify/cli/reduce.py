@@ -74,7 +74,7 @@ def render_reduction(result: Reduction, file: Path) -> None:
                 removed[item["line"]] = item["reason"]
     console.rule(f"[bold]{file}[/] ({result.semantics} semantics)")
     if removed:
-        console.print(struck_source(file.read_text(encoding="utf-8"), removed))
+        console.print(struck_source(file.read_text(encoding="utf-8"), removed), soft_wrap=True)
     table = Table(title="passes", show_lines=False, header_style="bold")
     for col in ("pass", "label", "status", "max rel. dev.", "changes"):
         table.add_column(col)

@@ -1,0 +1,5 @@
+"""`python -m lionsimplify ...` runs the command line."""
+
+from lionsimplify.cli import main
+
+main()

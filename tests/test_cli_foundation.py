@@ -1,0 +1,130 @@
+"""The `check`, `reduce --until dce` and `dedup` commands as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lionsimplify.cli import main
+
+PROGRAMS = Path(__file__).parent.parent / "examples" / "programs"
+P8 = str(PROGRAMS / "program8.txt")
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    old = sys.argv
+    sys.argv = ["lionsimplify", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_reports_hazards_with_lines(capsys) -> None:
+    code, out, _ = cli(["check", P8], capsys)
+    assert code == 0
+    assert "program8.txt:7:7: warning: `arcsin`" in out
+    code, _, _ = cli(["check", "--strict", P8], capsys)
+    assert code == 1
+
+
+def test_check_json(capsys) -> None:
+    code, out, _ = cli(["check", "--json", str(PROGRAMS / "program1_lion.txt")], capsys)
+    data = json.loads(out)
+    assert code == 0 and data[0]["hyperparams"] == ["β1", "β2", "λ"] and data[0]["valid"]
+
+
+def test_reduce_until_dce_json(capsys) -> None:
+    code, out, _ = cli(["reduce", P8, "--until", "dce", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["stats"] == {
+        "statements_in": 21,
+        "statements_out": 12,
+        "state_in": 2,
+        "state_out": 1,
+    }
+    dce = data["passes"][0]
+    assert dce["name"] == "dead-code" and dce["label"] == "exact" and dce["status"] == "applied"
+    assert {
+        "statement": "m = cosh(update)",
+        "line": 19,
+        "reason": "state `m` is overwritten before it is read in the next step",
+    } in dce["removed"]
+    assert data["program"].startswith("def train(w, g, v, lr):")
+
+
+def test_reduce_terminal_output_strikes_removed_lines(capsys) -> None:
+    code, out, _ = cli(["reduce", P8, "--until", "dce"], capsys)
+    assert code == 0
+    assert "state `m` is overwritten before it is read in the next step" in out
+    assert "statements 21 -> 12, state 2 -> 1" in out
+
+
+def test_reduce_output_file_is_never_overwritten_without_force(tmp_path, capsys) -> None:
+    out_file = tmp_path / "out.txt"
+    out_file.write_text("mine")
+    code, _, err = cli(["reduce", P8, "--until", "dce", "-o", str(out_file)], capsys)
+    assert code == 2 and "--force" in err and out_file.read_text() == "mine"
+    code, _, _ = cli(["reduce", P8, "--until", "dce", "-o", str(out_file), "--force"], capsys)
+    assert code == 0 and out_file.read_text().startswith("def train(w, g, v, lr):")
+
+
+def test_reduce_needs_hyperparameter_values(capsys) -> None:
+    code, _, err = cli(["reduce", str(PROGRAMS / "program1_lion.txt")], capsys)
+    assert code == 2 and "have no value" in err and "--param" in err
+    code, _, err = cli(["reduce", P8, "--param", "oops"], capsys)
+    assert code == 2 and "NAME=VALUE" in err
+
+
+def test_dedup_command(tmp_path, capsys) -> None:
+    (tmp_path / "a.txt").write_text((PROGRAMS / "program8.txt").read_text())
+    (tmp_path / "b.txt").write_text((PROGRAMS / "program8.txt").read_text().replace("v845", "zz"))
+    code, out, _ = cli(["dedup", "--json", str(tmp_path)], capsys)
+    data = json.loads(out)
+    assert code == 0 and len(data["classes"]) == 1 and data["classes"][0]["size"] == 2
+
+
+BAD_FILES = {
+    "empty.txt": b"",
+    "junk.bin": bytes(range(256)),
+    "syntax.txt": b"def train(w, g, lr):\n  u = (g\n  return u\n",
+    "unknown.txt": b"def train(w, g, lr):\n  u = sgn(g)\n  return u\n",
+}
+
+
+@pytest.mark.parametrize("command", ["check", "reduce", "dedup"])
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_input_one_line_exit_2_no_traceback(command, name, tmp_path, capsys) -> None:
+    f = tmp_path / name
+    f.write_bytes(BAD_FILES[name])
+    code, out, err = cli([command, str(f)], capsys)
+    if command == "dedup" and name != "junk.bin":
+        # dedup skips invalid programs and says so
+        assert code == 0 and "skipped" in err and str(f) in err
+        return
+    assert code == 2
+    assert "Traceback" not in err + out
+    first = err.strip().splitlines()[0]
+    assert first.startswith(f"{f}:") and ": error: " in first
+
+
+def test_check_and_reduce_dce_do_not_import_jax() -> None:
+    code = (
+        "import sys\nfrom lionsimplify.cli import main\n"
+        f"for argv in (['x', 'check', {P8!r}], ['x', 'reduce', {P8!r}, '--until', 'dce']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n        main()\n    except SystemExit:\n        pass\n"
+        "print('JAX', 'jax' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "JAX False" in out.stdout

@@ -1,0 +1,82 @@
+"""Structural and behavioural fingerprints, and de-duplication."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lionsimplify.dedup import dedup
+from lionsimplify.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.parse import parse_text
+from lionsimplify.sources import load_sources
+
+A = """\
+def train(w, g, m, lr):
+  m = interp(m, g, 0.1)
+  u = sign(m) * lr
+  d = w * 0.01
+  u = u + d
+  return u, m
+"""
+
+# renamed, reordered, commutative arguments swapped, interp flipped, dead code added
+B = """\
+def train(weight, grad, mom, rate):
+  decay = 0.01 * weight
+  junk = cosh(grad)
+  mom = interp(grad, mom, 0.9)
+  s = sign(mom)
+  s = rate * s
+  s = decay + s
+  return s, mom
+"""
+
+TWICE = "def train(w, g, lr):\n  u = g * 2.0\n  return u\n"
+PLUS = "def train(w, g, lr):\n  u = g + g\n  return u\n"
+
+
+def test_structural_hash_ignores_names_order_dead_code_and_commutation() -> None:
+    assert structural_hash(parse_text(A)) == structural_hash(parse_text(B))
+
+
+def test_structural_hash_sees_a_changed_constant() -> None:
+    changed = A.replace("0.01", "0.02")
+    assert structural_hash(parse_text(A)) != structural_hash(parse_text(changed))
+
+
+def test_state_order_does_not_matter() -> None:
+    p = "def train(w, g, m, v, lr):\n  m = interp(g, m, 0.9)\n  v = interp(g, v, 0.5)\n  u = m / v\n  return u, m, v\n"
+    q = "def train(w, g, v, m, lr):\n  m = interp(g, m, 0.9)\n  v = interp(g, v, 0.5)\n  u = m / v\n  return u, v, m\n"
+    assert structural_hash(parse_text(p)) == structural_hash(parse_text(q))
+    swapped = p.replace("u = m / v", "u = v / m")
+    assert structural_hash(parse_text(p)) != structural_hash(parse_text(swapped))
+
+
+def test_behavioural_hash_identifies_times_two_and_plus_self() -> None:
+    a, b = parse_text(TWICE), parse_text(PLUS)
+    assert structural_hash(a) != structural_hash(b)
+    assert behavioural_hash(a) == behavioural_hash(b)
+    assert behavioural_hash(a) != behavioural_hash(parse_text(TWICE.replace("2.0", "2.001")))
+
+
+def test_dedup_groups_and_says_which_fingerprint_matched(tmp_path: Path) -> None:
+    for name, text in {"a.txt": A, "b.txt": B, "c.txt": TWICE, "d.txt": PLUS}.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "bad.txt").write_text("def train(w, g, lr):\n  u = sgn(g)\n  return u\n")
+    result = dedup(load_sources([tmp_path]))
+    assert result.total == 5 and len(result.invalid) == 1
+    assert "unknown function" in result.invalid[0].error.message
+    groups = [[m.source.id.split("/")[-1] for m in c.members] for c in result.classes]
+    assert groups == [["a.txt", "b.txt"], ["c.txt", "d.txt"]]
+    matched = [[m.matched for m in c.members] for c in result.classes]
+    assert matched == [["representative", "structural"], ["representative", "behavioural"]]
+
+
+def test_dedup_reads_jsonl(tmp_path: Path) -> None:
+    f = tmp_path / "programs.jsonl"
+    f.write_text(
+        "\n".join(json.dumps({"program": t, "fitness": i}) for i, t in enumerate([A, B, PLUS]))
+    )
+    result = dedup(load_sources([f]))
+    assert [len(c.members) for c in result.classes] == [2, 1]
+    assert result.classes[0].members[1].source.fields == {"fitness": 1}

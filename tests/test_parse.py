@@ -1,0 +1,206 @@
+"""Parser and printer: both printed forms, lowering, round trips, and every kind of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lionsimplify.errors import ProgramError
+from lionsimplify.ir import Const, Hyper, Stmt, Var
+from lionsimplify.parse import parse_file, parse_text
+from lionsimplify.printer import print_program
+
+PAPER = sorted((Path(__file__).parent.parent / "examples" / "programs").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", PAPER, ids=lambda p: p.name)
+def test_paper_programs_round_trip(path: Path) -> None:
+    program = parse_file(path)
+    text = print_program(program)
+    assert parse_text(text) == program
+    assert print_program(parse_text(text)) == text  # printing is deterministic
+
+
+def test_program1_roles_and_unicode_hyperparameters() -> None:
+    p = parse_file(PAPER[0])
+    assert (p.weight, p.grad, p.state, p.lr) == ("weight", "gradient", ("momentum",), "lr")
+    assert p.hyperparams() == ("β1", "β2", "λ")
+    assert p.body[0] == Stmt("update", "interp", (Var("gradient"), Var("momentum"), Hyper("β1")))
+
+
+HERO = """\
+def train(w: Params, g: Params, m: Params, v: Params, lr: float) -> Tuple:
+  v1 = (g * m)
+  m = interpolate(g, m, 0.8999999761581421)
+  v = clip_by_global_norm(v, lr)
+  update = ((v1 + m) / (v + 1.0))
+  return (update, m, v)
+"""
+
+
+def test_hero_printed_form() -> None:
+    p = parse_text(HERO)
+    assert p.state == ("m", "v")
+    assert [s.op for s in p.body] == ["mul", "interp", "clip", "add", "add", "div"]
+    assert p.returns == ("update", "m", "v")
+
+
+def test_nested_expressions_are_lowered_one_op_per_statement() -> None:
+    p = parse_text(
+        "def train(w, g, m, lr):\n  u = sign(interp(g, m, 0.9)) * lr + w * -0.5\n  return u, m\n"
+    )
+    assert [s.op for s in p.body] == ["interp", "sign", "mul", "mul", "add"]
+    assert p.body[3].args == (Var("w"), Const(-0.5))
+    assert p.body[-1].target == "u"
+    assert parse_text(print_program(p)) == p
+
+
+def test_literals_negative_scientific_and_power() -> None:
+    p = parse_text("def train(w, g, lr):\n  u = g * -1.5e-3\n  u = u ** 2\n  u += 3\n  return u\n")
+    assert p.body[0].args[1] == Const(-1.5e-3)
+    assert p.body[1].op == "power"
+    assert p.body[2] == Stmt("u", "add", (Var("u"), Const(3.0)))
+
+
+def test_step_extra_input_and_docstring() -> None:
+    p = parse_text('def train(w, g, m, lr, *, step):\n  """doc"""\n  u = g * step\n  return u, m\n')
+    assert p.extras == ("step",)
+    assert print_program(p).startswith("def train(w, g, m, lr, *, step):")
+
+
+def test_return_expression_is_lowered() -> None:
+    p = parse_text("def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  return sign(m) * lr, m\n")
+    assert p.returns[1] == "m" and p.body[-1].op == "mul"
+
+
+def _error(text: str | bytes, tmp_path: Path) -> ProgramError:
+    f = tmp_path / "bad.txt"
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ProgramError) as info:
+        parse_file(f)
+    return info.value
+
+
+SIG = "def train(w, g, m, lr):\n"
+
+BAD = [
+    ("empty", "", "empty program", (1, 1)),
+    ("whitespace", "\n \n", "empty program", (1, 1)),
+    ("binary", b"\x00\x01\x02binary", "binary file", (1, 1)),
+    ("latin1", SIG.encode() + b"  u = g\n  # caf\xe9\n  return u, m\n", "not valid UTF-8", (3, 8)),
+    ("syntax", SIG + "  u = g +\n  return u, m\n", "syntax error", (2, 10)),
+    (
+        "two functions",
+        SIG + "  return g, m\n" + SIG + "  return g, m\n",
+        "more than one function",
+        (3, 1),
+    ),
+    ("no function", "x = 1\n", "outside the function", (1, 1)),
+    ("missing return", SIG + "  u = g\n", "missing `return`", (2, 1)),
+    ("for loop", SIG + "  for i in g:\n    u = i\n  return g, m\n", "`for` loop", (2, 3)),
+    ("if", SIG + "  if g:\n    u = g\n  return g, m\n", "`if` statement", (2, 3)),
+    ("while", SIG + "  while g:\n    u = g\n  return g, m\n", "`while` loop", (2, 3)),
+    ("import", "import os\n" + SIG + "  return g, m\n", "import", (1, 1)),
+    ("import inside", SIG + "  import os\n  return g, m\n", "import", (2, 3)),
+    ("attribute", SIG + "  u = np.sign(g)\n  return u, m\n", "attribute access", (2, 7)),
+    ("subscript", SIG + "  u = g[0]\n  return u, m\n", "subscript", (2, 7)),
+    ("keyword", SIG + "  u = clip(g, max_norm=lr)\n  return u, m\n", "keyword arguments", (2, 7)),
+    ("unknown function", SIG + "  u = sgn(m)\n  return u, m\n", "unknown function `sgn`", (2, 7)),
+    (
+        "wrong arity",
+        SIG + "  u = interp(g, m)\n  return u, m\n",
+        "takes 3 arguments, got 2",
+        (2, 7),
+    ),
+    (
+        "undefined",
+        "def train(w, g, momentum, lr):\n  u = momentun * g\n  return u, momentum\n",
+        "undefined name `momentun`",
+        (2, 7),
+    ),
+    (
+        "use before assign",
+        SIG + "  u = x * g\n  x = g\n  return u, m\n",
+        "used before it is assigned",
+        (2, 7),
+    ),
+    (
+        "return length",
+        SIG + "  u = g\n  return u\n",
+        "gives 1 value(s); this program needs 2",
+        (3, 3),
+    ),
+    ("nan name", SIG + "  u = g * nan\n  return u, m\n", "NaN or inf", (2, 11)),
+    ("inf literal", SIG + "  u = g * 1e999\n  return u, m\n", "infinity", (2, 11)),
+    ("string", SIG + "  u = 'a'\n  return u, m\n", "str literal", (2, 7)),
+    ("bool", SIG + "  u = g * True\n  return u, m\n", "bool literal", (2, 11)),
+    ("comparison", SIG + "  u = g > m\n  return u, m\n", "comparison", (2, 7)),
+    ("too few params", "def train(w, lr):\n  return w\n", "needs at least", (1, 1)),
+    ("after return", SIG + "  return g, m\n  u = g\n", "statement after `return`", (3, 3)),
+    ("expression statement", SIG + "  sign(g)\n  return g, m\n", "does nothing", (2, 3)),
+    (
+        "unknown extra",
+        "def train(w, g, lr, *, epoch):\n  return g\n",
+        "unknown extra input",
+        (1, 24),
+    ),
+    (
+        "deep parens",
+        SIG + "  u = " + "sign(" * 1000 + "g" + ")" * 1000 + "\n  return u, m\n",
+        "nested",
+        None,
+    ),
+    ("deep unary", SIG + "  u = " + "-" * 1000 + "g\n  return u, m\n", "nested", None),
+    ("function as value", SIG + "  u = sign\n  return u, m\n", "is a function", (2, 7)),
+    ("decorator", "@jit\n" + SIG + "  return g, m\n", "decorators", (1, 2)),
+    ("chained assign", SIG + "  u = v = g\n  return u, m\n", "chained assignment", (2, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message", "where"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input_is_one_clear_error(name, text, message, where, tmp_path: Path) -> None:
+    err = _error(text, tmp_path)
+    assert message in err.message
+    assert err.location.path.endswith("bad.txt")
+    if where is not None:
+        assert (err.location.line, err.location.col) == where
+    head = err.headline()
+    assert "\n" not in head and head.startswith(f"{err.location.path}:{err.location.line}:")
+
+
+def test_unknown_function_suggests_nearest(tmp_path: Path) -> None:
+    err = _error(SIG + "  u = sgn(m)\n  return u, m\n", tmp_path)
+    assert err.help is not None and "sign" in err.help
+    assert "^" in err.render()
+
+
+def test_ten_thousand_statements_parse(tmp_path: Path) -> None:
+    body = "".join(f"  m = interp(g, m, 0.{i % 9 + 1})\n" for i in range(10_000))
+    f = tmp_path / "big.txt"
+    f.write_text(SIG + body + "  return m, m\n")
+    assert len(parse_file(f).body) == 10_000
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ProgramError, match="no such file"):
+        parse_file(tmp_path / "nope.txt")
+    with pytest.raises(ProgramError, match="directory"):
+        parse_file(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["u = 1abc * g", "u = g * 0x1F", "u = ﬁx * g", "u = g * 1_0.5e-3", "u = g*2.", "u = g * .5"],
+)
+def test_line_cache_agrees_with_a_whole_file_parse(line: str) -> None:
+    """The per-line fast path must read every line exactly as `ast` reads the whole file."""
+    text = f"def train(w, g, fix, lr):\n  {line}\n  return u, fix\n"
+    odd = f"def train(w, g, fix, lr):\n  {line}\n  return (u,\n    fix)\n"  # forces a whole-file parse
+    outcomes = []
+    for t in (text, odd):
+        try:
+            outcomes.append(parse_text(t).body)
+        except ProgramError as exc:
+            outcomes.append((exc.message, exc.location.line, exc.location.col))
+    assert outcomes[0] == outcomes[1]
