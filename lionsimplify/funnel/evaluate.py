@@ -73,10 +73,9 @@ def _summarise(res: Any) -> dict[str, Any]:
 
 def evaluate_job(job: Job) -> dict[str, Any]:
     """Train `job` on its proxy and summarise the result (never raises for a bad optimizer)."""
+    from lionsimplify.parse import parse_text
     from lionsimplify.proxies import get_proxy
     from lionsimplify.proxies.evaluate import evaluate
-
-    from lionsimplify.parse import parse_text
 
     task = get_proxy(job.proxy)
     if job.kind == "baseline":

@@ -38,7 +38,7 @@ from lionsimplify.absexec import analyse
 from lionsimplify.errors import Location, ProgramError
 from lionsimplify.fingerprint import behavioural_hash, structural_hash
 from lionsimplify.ir import Program
-from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.liveness import live_program
 from lionsimplify.ops import Semantics
 from lionsimplify.parse import decode_source, parse_text
 from lionsimplify.sources import PROGRAM_SUFFIXES
@@ -286,8 +286,8 @@ def intake(
         if cached is None:
             try:
                 parsed = parse_text(text, where)
-                analyse(parsed, semantics).raise_errors()
-                live = eliminate_dead_code(parsed).program
+                analyse(parsed, semantics, ranges=False).raise_errors()
+                live = live_program(parsed)
                 cached = (live, structural_hash(live, reduced=True), len(parsed.body))
             except ProgramError as exc:
                 cached = exc
