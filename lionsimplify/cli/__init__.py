@@ -15,7 +15,9 @@ import click
 
 from lionsimplify.cli import check as _check  # noqa: F401  (registers the command)
 from lionsimplify.cli import dedup as _dedup  # noqa: F401
+from lionsimplify.cli import evaluate as _evaluate  # noqa: F401
 from lionsimplify.cli import funnel as _funnel  # noqa: F401
+from lionsimplify.cli import proxies as _proxies  # noqa: F401
 from lionsimplify.cli import reduce as _reduce  # noqa: F401
 from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console
 from lionsimplify.errors import ProgramError

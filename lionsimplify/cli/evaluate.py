@@ -1,0 +1,212 @@
+"""`lionsimplify eval FILE --proxy NAME`: train one program on a proxy against the baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from lionsimplify.cli.app import (
+    EXIT_NEGATIVE,
+    app,
+    console,
+    fail,
+    parse_params,
+    print_json,
+    refuse_overwrite,
+)
+from lionsimplify.ops import SEMANTICS
+
+
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        fail(f"{option} {text!r}: expected comma-separated numbers, e.g. 0.3,1,3")
+    if not values or any(not (v > 0 and v < float("inf")) for v in values):
+        fail(f"{option} {text!r}: every value must be a positive finite number")
+    return values
+
+
+@app.command("eval")
+def eval_command(
+    file: Path = typer.Argument(..., help="The program to train."),
+    proxy: str = typer.Option(..., "--proxy", help="Proxy task, <task>-<scale>, e.g. vision-s."),
+    seeds: int = typer.Option(3, "--seeds", min=1, max=64, help="Number of seeds (0..N-1)."),
+    lr_grid: str = typer.Option(
+        "1", "--lr-grid", help="Learning-rate multipliers, comma-separated (e.g. 0.3,1,3)."
+    ),
+    base_lr: float = typer.Option(
+        1.0,
+        "--base-lr",
+        help="lr = base_lr * multiplier * schedule(step). Programs from search scale lr "
+        "themselves (keep 1); hand-written ones such as Program 1 need e.g. 3e-4.",
+    ),
+    param: list[str] = typer.Option(
+        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
+    ),
+    semantics: str = typer.Option(
+        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
+    ),
+    baselines: str = typer.Option(
+        "adamw,lion", help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd)."
+    ),
+    time_limit: float = typer.Option(600.0, "--time-limit", help="Seconds per evaluation."),
+    plot: Path = typer.Option(None, "--plot", help="Write learning curves to this PNG."),
+    force: bool = typer.Option(False, help="Overwrite the plot file if it exists."),
+    proxy_module: str = typer.Option(
+        None, "--proxy-module", help="Look the proxy up in pkg.module:NAME first."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Train a program on a proxy task and compare it with tuned AdamW and Lion.
+
+    Seeds and learning-rate multipliers run as one vmapped computation. Exit code 0 when the
+    candidate trained (`ok`), 1 when it diverged, failed or timed out, 2 for bad input.
+
+    Examples:
+
+      lionsimplify eval examples/programs/program3_adamw.txt --proxy vision-s
+
+      lionsimplify eval examples/programs/program1_lion.txt --proxy convex-s --base-lr 3e-3 --param β1=0.9 --param β2=0.99 --param λ=0.1 --lr-grid 0.3,1,3
+
+      lionsimplify eval examples/programs/program8.txt --proxy language-s --json --plot curves.png
+    """
+    from lionsimplify.parse import parse_file
+    from lionsimplify.proxies.baselines import BASELINES
+    from lionsimplify.proxies.tasks import get_proxy
+
+    if semantics not in SEMANTICS:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
+        )
+    if not (base_lr > 0 and base_lr < float("inf")):
+        fail(f"--base-lr {base_lr}: must be a positive finite number")
+    multipliers = _floats(lr_grid, "--lr-grid")
+    names = [b.strip() for b in baselines.split(",") if b.strip()]
+    unknown = [b for b in names if b not in BASELINES or b == "random"]
+    if unknown:
+        fail(f"--baselines: unknown baseline {', '.join(unknown)} (known: adamw, lion, sgd)")
+    params = parse_params(param)
+    if plot is not None:
+        if plot.suffix.lower() != ".png":
+            fail(f"--plot {plot}: the plot is written as PNG; name it *.png")
+        refuse_overwrite(str(plot), force)
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    program = parse_file(file)
+    extra = sorted(set(params) - set(program.hyperparams()))
+    if extra:
+        fail(f"--param {', '.join(extra)}: the program has no such hyperparameter")
+    task = get_proxy(proxy, module=proxy_module)
+
+    result = _run(program, task, params, semantics, seeds, multipliers, base_lr, names,
+                  time_limit, show_progress=not json)  # fmt: skip
+    if plot is not None:
+        _plot(result, plot)
+    if json:
+        print_json(result.to_json())
+    else:
+        _render(result)
+    if result.candidate.status != "ok":
+        raise typer.Exit(EXIT_NEGATIVE)
+
+
+def _run(program: Any, task: Any, params: dict[str, float], semantics: str, seeds: int,
+         multipliers: list[float], base_lr: float, names: list[str], time_limit: float,
+         show_progress: bool) -> Any:  # fmt: skip
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lionsimplify.proxies.compare import compare_program
+
+    kwargs = dict(
+        params=params,
+        semantics=semantics,
+        seeds=range(seeds),
+        lr_multipliers=multipliers,
+        base_lr=base_lr,
+        baselines=names,
+        time_limit_s=time_limit,
+    )
+    if not show_progress:
+        return compare_program(program, task, **kwargs)
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        ids: dict[str, Any] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in ids:
+                ids[label] = bar.add_task(label, total=total)
+            bar.update(ids[label], completed=done)
+
+        return compare_program(program, task, progress=progress, **kwargs)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _render(result: Any) -> None:
+    cand = result.candidate
+    arrow = "higher" if cand.higher_is_better else "lower"
+    console.rule(
+        f"[bold]{result.program}[/] on {result.proxy} ({result.semantics} semantics, "
+        f"{cand.metric}: {arrow} is better)"
+    )
+    table = Table(header_style="bold")
+    for col in ("optimizer", "lr", "status", f"{cand.metric} mean", "± std", "per seed", "time s"):
+        table.add_column(col, justify="left" if col in ("optimizer", "status") else "right")
+    rows = [("candidate", cand)] + sorted(result.baselines.items())
+    for name, res in rows:
+        for row in res.summary():
+            per_seed = [r.metric for r in res.runs if r.multiplier == row["multiplier"]]
+            table.add_row(
+                name if name != "candidate" else f"candidate ×{row['multiplier']:g}",
+                f"{row['lr']:.3g}",
+                row["status"],
+                _fmt(row["mean"]),
+                _fmt(row["std"]),
+                " ".join(_fmt(v) for v in per_seed),
+                f"{res.wall_s:.1f}",
+            )
+    console.print(table)
+    if cand.reason:
+        console.print(f"candidate: {cand.status}: {cand.reason}", markup=False)
+    delta = result.delta_vs("adamw")
+    if delta is not None:
+        word = "better" if delta > 0 else "worse" if delta < 0 else "equal"
+        console.print(f"candidate vs AdamW: {word} by {abs(delta):.4f} {cand.metric}")
+
+
+def _plot(result: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    series = [("candidate", result.candidate)] + sorted(result.baselines.items())
+    for name, res in series:
+        for m in res.lr_multipliers:
+            curve = res.mean_curve(m)
+            pts = [(s, v) for s, v in zip(res.curve_steps, curve, strict=False) if v is not None]
+            if not pts:
+                continue
+            label = name if len(res.lr_multipliers) == 1 else f"{name} ×{m:g}"
+            ax.plot(*zip(*pts, strict=True), label=f"{label} (lr {res.base_lr * m:.3g})")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (mean over seeds)")
+    ax.set_yscale("log")
+    ax.set_title(f"{result.program} on {result.proxy}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,112 @@
+"""Vision proxy: classify scikit-learn's bundled 8×8 handwritten digits (1,797 images, offline).
+
+A fixed split (seeded permutation: 1,437 train, 360 validation) is shared by every scale. Scale
+`s` is an MLP; `m` and `l` are small ViTs on 2×2 patches (16 tokens), 2 and 3 layers, like the
+paper's 3-layer ViT proxy in miniature. Fitness: validation accuracy (higher is better).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from lionsimplify.proxies import nn
+from lionsimplify.proxies.tasks import Task
+
+N_VAL = 360
+PATCH = 2
+
+#: scale -> (architecture, width, layers, heads, steps, batch size)
+SCALES: dict[str, tuple[str, int, int, int, int, int]] = {
+    "s": ("mlp", 64, 2, 0, 200, 32),
+    "m": ("vit", 32, 2, 2, 400, 32),
+    "l": ("vit", 64, 3, 4, 1000, 64),
+}
+
+
+@functools.cache
+def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)
+    y = digits.target.astype(np.int32)
+    perm = np.random.default_rng(1234).permutation(len(y))
+    train, val = perm[N_VAL:], perm[:N_VAL]
+    return x[train], y[train], x[val], y[val]
+
+
+def _patches(x: Any) -> Any:
+    """(batch, 64) pixels -> (batch, 16, 4) patches of 2×2 pixels."""
+    b = x.shape[0]
+    g = 8 // PATCH
+    x = x.reshape(b, g, PATCH, g, PATCH).transpose(0, 1, 3, 2, 4)
+    return x.reshape(b, g * g, PATCH * PATCH)
+
+
+def task(scale: str) -> Task:
+    arch, width, layers, heads, steps, batch = SCALES[scale]
+    x_train, y_train, x_val, y_val = _data()
+    tokens = (8 // PATCH) ** 2
+
+    def init(rng: np.random.Generator) -> nn.Params:
+        if arch == "mlp":
+            sizes = [64] + [width] * layers
+            hidden = [nn.dense_init(rng, a, b) for a, b in zip(sizes, sizes[1:], strict=False)]
+            return {"hidden": hidden, "out": nn.dense_init(rng, width, 10)}
+        return {
+            "embed": nn.dense_init(rng, PATCH * PATCH, width),
+            "pos": (0.02 * rng.normal(size=(tokens, width))).astype(np.float32),
+            "blocks": [nn.block_init(rng, width, 2 * width) for _ in range(layers)],
+            "ln": nn.layer_norm_init(width),
+            "out": nn.dense_init(rng, width, 10),
+        }
+
+    def logits(params: nn.Params, x: Any) -> Any:
+        import jax
+
+        if arch == "mlp":
+            for p in params["hidden"]:
+                x = jax.nn.gelu(nn.dense(p, x))
+            return nn.dense(params["out"], x)
+        h = nn.dense(params["embed"], _patches(x)) + params["pos"]
+        for p in params["blocks"]:
+            h = nn.block(p, h, heads, causal=False)
+        return nn.dense(params["out"], nn.layer_norm(params["ln"], h.mean(axis=1)))
+
+    def loss(params: nn.Params, data: dict[str, Any]) -> Any:
+        return nn.cross_entropy(logits(params, data["x"]), data["y"])
+
+    def batches(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        idx = rng.integers(0, len(y_train), size=(n, batch))
+        return {"x": x_train[idx], "y": y_train[idx]}
+
+    def metrics(params: nn.Params) -> dict[str, Any]:
+        import jax.numpy as jnp
+
+        out = logits(params, x_val)
+        return {
+            "accuracy": jnp.mean(jnp.argmax(out, axis=-1) == y_val),
+            "loss": nn.cross_entropy(out, y_val),
+        }
+
+    model = (
+        f"MLP {layers} hidden layers"
+        if arch == "mlp"
+        else f"ViT {layers} layers, {heads} heads, 2×2 patches"
+    )
+    return Task(
+        name="vision",
+        scale=scale,
+        init=init,
+        loss=loss,
+        batches=batches,
+        metrics=metrics,
+        metric="accuracy",
+        higher_is_better=True,
+        steps=steps,
+        description=f"digits 8×8, {model}, width {width}, batch {batch}",
+        details={"model": model, "width": width, "batch": batch, "train": len(y_train)},
+    )

@@ -1,0 +1,153 @@
+"""The evaluator: statuses, reproducibility, the IR path against optax, and the baselines."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jax.numpy as jnp
+import optax
+import pytest
+
+from lionsimplify.parse import parse_file, parse_text
+from lionsimplify.proxies import baselines as B
+from lionsimplify.proxies import get_proxy
+from lionsimplify.proxies.evaluate import chunking, evaluate
+from lionsimplify.to_optax import program_to_optax
+
+#: NaN exactly at step 3: d = 3 - step is 0 there, and 0 / 0 is NaN; the update is g·lr elsewhere.
+NAN_AT_STEP_3 = """
+def train(w, g, lr, *, step):
+  d = 3 - step
+  r = d / d
+  u = g * r
+  u = u * lr
+  return u
+"""
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    """Tuned learning rates go to one cache per test session, never the user's."""
+    monkeypatch.setenv("LIONSIMPLIFY_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def test_nan_at_step_3_is_diverged_after_the_first_chunk():
+    program = parse_text(NAN_AT_STEP_3)
+    task = get_proxy("vision-s")
+    start = time.perf_counter()
+    res = evaluate(
+        lambda lr: program_to_optax(program, learning_rate=lr, params={}),
+        task,
+        seeds=(0, 1),
+        base_lr=0.1,
+    )
+    assert time.perf_counter() - start < 30
+    assert res.status == "diverged"
+    assert res.steps_done == chunking(task.steps) < task.steps  # stopped early
+    assert all(r.status == "diverged" and r.diverged_at == res.steps_done for r in res.runs)
+    assert all(r.metric is None and r.curve == [None] for r in res.runs)
+    json.dumps(res.to_json(), allow_nan=False)
+
+
+def test_an_error_while_tracing_is_failed_with_one_line():
+    def broken(lr):
+        def update(updates, state, params=None):
+            return jnp.reshape(updates["out"]["w"], (7, 7, 7)), state  # wrong size
+
+        return optax.GradientTransformation(lambda p: (), update)
+
+    res = evaluate(broken, "vision-s", seeds=(0,))
+    assert res.status == "failed"
+    assert res.reason.startswith("TypeError: ") and "\n" not in res.reason
+    assert [r.status for r in res.runs] == ["failed"]
+
+
+def test_an_error_while_running_is_failed():
+    import jax
+
+    def explode(x):
+        raise RuntimeError("boom at run time")
+
+    def raising(lr):
+        def update(updates, state, params=None):
+            jax.debug.callback(explode, 0)
+            return updates, state
+
+        return optax.GradientTransformation(lambda p: (), update)
+
+    res = evaluate(raising, "convex-s", seeds=(0,))
+    assert res.status == "failed" and "boom at run time" in res.reason
+    assert "\n" not in res.reason
+
+
+def test_time_limit_gives_timeout():
+    res = evaluate(B.sgd, "convex-s", seeds=(0,), base_lr=1e-3, time_limit_s=0.0)
+    assert res.status == "timeout" and res.steps_done == 0
+    assert all(r.status == "timeout" and r.metric is None for r in res.runs)
+
+
+def test_results_are_bit_for_bit_reproducible():
+    a = evaluate(B.adamw, "vision-s", seeds=(0, 1), lr_multipliers=(0.5, 1.0), base_lr=1e-2)
+    b = evaluate(B.adamw, "vision-s", seeds=(0, 1), lr_multipliers=(0.5, 1.0), base_lr=1e-2)
+    assert a.status == "ok"
+    assert [r.metrics for r in a.runs] == [r.metrics for r in b.runs]
+    assert [r.curve for r in a.runs] == [r.curve for r in b.runs]
+    # different seeds and multipliers really are different runs
+    assert len({r.metrics["loss"] for r in a.runs}) == 4
+
+
+def test_lion_through_the_ir_gives_optax_lions_metric(programs_dir):
+    program = parse_file(programs_dir / "program1_lion.txt")
+    hp = {"β1": 0.9, "β2": 0.99, "λ": 0.1}
+    for proxy in ("vision-s", "convex-s"):
+        ours = evaluate(
+            lambda lr: program_to_optax(program, learning_rate=lr, params=hp),
+            proxy,
+            seeds=(0, 1),
+            base_lr=3e-3,
+        )
+        ref = evaluate(B.lion, proxy, seeds=(0, 1), base_lr=3e-3)
+        assert ours.status == ref.status == "ok"
+        for a, b in zip(ours.runs, ref.runs, strict=True):
+            assert a.metric == pytest.approx(b.metric, rel=1e-5, abs=1e-6)
+            assert a.metrics["loss" if "loss" in a.metrics else "gap"] == pytest.approx(
+                b.metrics["loss" if "loss" in b.metrics else "gap"], rel=1e-4, abs=1e-6
+            )
+
+
+def test_summary_json_and_best_multiplier():
+    res = evaluate(B.sgd, "convex-s", seeds=(0, 1), lr_multipliers=(1e-3, 1e-2, 10.0))
+    rows = res.summary()
+    assert [r["status"] for r in rows] == ["ok", "ok", "diverged"]
+    assert res.status == "ok"
+    assert res.best()["multiplier"] == 1e-2  # lower objective is better
+    data = json.loads(json.dumps(res.to_json(), allow_nan=False))
+    assert data["best"]["multiplier"] == 1e-2
+    assert data["compile_s"] > 0 and data["train_s"] > 0
+    assert len(data["curve_steps"]) == len(data["runs"][0]["curve"]) == 20
+
+
+@pytest.mark.parametrize("proxy", ["vision-s", "language-s", "convex-s"])
+def test_baselines_rank_as_expected(proxy):
+    """At scale s, tuned AdamW and Lion beat tuned plain SGD, which beats a random direction."""
+    task = get_proxy(proxy)
+    sign = 1.0 if task.higher_is_better else -1.0
+    score = {name: sign * max(sign * m for m in B.tune(name, task)["means"] if m is not None)
+             for name in ("adamw", "lion", "sgd", "random")}  # fmt: skip
+    better = (lambda a, b: a > b) if task.higher_is_better else (lambda a, b: a < b)
+    assert better(score["adamw"], score["sgd"]), score
+    assert better(score["lion"], score["sgd"]), score
+    assert better(score["sgd"], score["random"]), score
+
+
+def test_tuned_rates_are_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIONSIMPLIFY_CACHE", str(tmp_path))
+    first = B.tune("sgd", "convex-s")
+    files = list((tmp_path / "baselines").glob("sgd-convex-s-*.json"))
+    assert len(files) == 1
+    record = json.loads(files[0].read_text())
+    assert record["lr"] == first["lr"] and record["proxy"] == "convex-s"
+    start = time.perf_counter()
+    assert B.tune("sgd", "convex-s") == first
+    assert time.perf_counter() - start < 0.5  # read back, not retrained
