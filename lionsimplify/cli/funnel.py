@@ -37,8 +37,7 @@ class _LevelRow:
 class LiveProgress:
     """Per level: done/total, running, failures, ETA and the current leader (rich, on stderr)."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
+    def __init__(self) -> None:
         self.rows: list[_LevelRow] = []
         self.note = ""
         self.live = Live(self._table(), console=err_console, refresh_per_second=4, transient=False)
@@ -59,8 +58,8 @@ class LiveProgress:
             if row.finished:
                 eta = f"passed: {row.promoted}"
             elif row.new_done and row.done < row.total:
-                per = (time.monotonic() - row.started) / row.new_done
-                eta = f"{per * (row.total - row.done) / max(1, min(self.workers, row.running or 1)):.0f} s"
+                per_job = (time.monotonic() - row.started) / row.new_done  # with parallelism
+                eta = f"{per_job * (row.total - row.done):.0f} s"
             else:
                 eta = "…"
             leader = f"{row.leader[1]} ({row.leader[0]:.4g})" if row.leader else "—"
@@ -199,7 +198,7 @@ def funnel_command(
         raise typer.BadParameter("expected `local` or `ray`", param_hint="--executor")
     cfg = load_config(config)
     opts = FunnelOptions(runs_dir, out, cfg, executor, workers, address, force)
-    with LiveProgress(workers) as progress:
+    with LiveProgress() as progress:
         result = run_funnel(opts, progress)
     data = write_outputs(result, out)
     if json:

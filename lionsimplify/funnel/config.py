@@ -30,34 +30,36 @@ Rule = Literal["margin", "top", "margin-or-top", "margin-and-top"]
 RULES: tuple[Rule, ...] = ("margin", "top", "margin-or-top", "margin-and-top")
 
 DEFAULT_TOML = """\
-# The default quick funnel: two levels on the bundled proxies, minutes on a laptop.
-semantics = "math"   # arithmetic of the programs: "math" (IEEE) or "hero" (Hero library)
+# The default quick funnel: two levels on the smallest bundled proxies, minutes on a laptop.
+semantics = "hero"   # search outputs are Hero programs: "hero" (x / (y + 1e-8), sqrt |x|), or "math"
 winners = 3          # how many finalists get written to OUT/winners/
 
 [params]             # values of named hyperparameters (β1 = 0.9, ...) used by candidates
 
 [entry]              # who enters level 1
-per_run_top_k = 3    # best candidates of each run, taken in each step bucket of the run
+per_run_top_k = 1    # best candidates of each run, taken in each step bucket of the run
 step_buckets = 2     # split each run's search steps into this many ranges (meta-overfitting)
-overall_top_k = 8    # plus the best over all runs
+overall_top_k = 4    # plus the best over all runs
 
 [[level]]
 name = "A"
-proxy = "convex-s"
+proxy = "vision-s"   # digits, MLP, 200 steps: seconds per evaluation
 seeds = [0, 1]
-lr_multipliers = [1.0]
-time_limit_s = 60
-rule = "margin-or-top"   # margin | top | margin-or-top | margin-and-top
-margin = 0.0             # required gain over tuned AdamW, in metric units
-spread = 1.0             # the gain must also exceed `spread` standard errors over seeds
-top_fraction = 0.5       # the best half always goes on
+# the program's `lr` input is multiplier x schedule; each candidate keeps its best multiplier
+lr_multipliers = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+time_limit_s = 120
+# a coarse first filter: small proxies are noisy, so only drop what is clearly worse than AdamW
+rule = "margin"          # margin | top | margin-or-top | margin-and-top
+margin = -0.02           # gain over tuned AdamW required, in metric units (here: within 2 points)
+spread = 1.0             # ... after subtracting `spread` standard errors of the seed spread
+top_fraction = 0.5       # used by the `top` rules: the best fraction always goes on
 
 [[level]]
 name = "B"
-proxy = "vision-s"
+proxy = "vision-m"   # digits, small ViT: about 10x the compute of vision-s
 seeds = [0, 1]
-lr_multipliers = [1.0]
-time_limit_s = 120
+lr_multipliers = [0.001, 0.01, 0.1, 1.0]
+time_limit_s = 300
 rule = "margin-or-top"
 margin = 0.0
 spread = 1.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import signal
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -55,7 +56,10 @@ def _finish(result: dict[str, Any], attempts: int) -> dict[str, Any]:
 
 
 def _worker_main(conn: Connection) -> None:
-    """Loop of a spawned worker: receive a job, send its result, until told to stop."""
+    """Loop of a spawned worker: receive a job, send its result, until told to stop.
+
+    Ctrl-C is the coordinator's to handle (it stops the workers); a worker ignores it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             job = conn.recv()

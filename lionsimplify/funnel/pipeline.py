@@ -32,6 +32,7 @@ from lionsimplify.funnel.ledger import (
 )
 from lionsimplify.funnel.runs import Candidate, Intake, intake
 from lionsimplify.funnel.select import Verdict, entrants, promote
+from lionsimplify.parse import parse_text
 from lionsimplify.printer import print_program
 from lionsimplify.reduce import Reduction, reduce
 
@@ -140,8 +141,9 @@ def _reduce_entrants(
     kept, reductions = [], {}
     for cand in chosen:
         try:
+            original = parse_text(cand.text, cand.entries[0].where)
             reductions[cand.fingerprint] = reduce(
-                cand.program, until="exact", semantics=config.semantics, params=config.params
+                original, until="exact", semantics=config.semantics, params=config.params
             )
         except ProgramError as exc:
             best = cand.best
@@ -172,13 +174,18 @@ def _jobs(
         "params": dict(sorted(config.params.items())),
         "evaluator": config.evaluator,
     }
-    jobs = [
-        Job(eval_key(f"baseline:{b}", eval_hash, code), f"baseline:{b}", "baseline", None, **common)
-        for b in BASELINES
-    ]
+
+    def baseline(name: str) -> Job:
+        subject = f"baseline:{name}"
+        return Job(eval_key(subject, eval_hash, code), subject, "baseline", None, **common)
+
+    # AdamW first and Lion last: Lion's learning-rate grid is placed from AdamW's tuned rate,
+    # so by the time Lion starts, AdamW's tuning is usually cached and not redone in parallel.
+    jobs = [baseline("adamw")]
     for fp in fingerprints:
         text = print_program(reductions[fp].program)
         jobs.append(Job(eval_key(fp, eval_hash, code), fp, "candidate", text, **common))
+    jobs += [baseline(b) for b in BASELINES if b != "adamw"]
     return jobs
 
 

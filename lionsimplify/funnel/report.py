@@ -255,7 +255,12 @@ def _winner_text(result: FunnelResult, n: int, fp: str) -> str:
             f"# level {o.level.name} ({o.level.proxy}): {_fmt(rec.get('metric'))} "
             f"± {_fmt(rec.get('metric_sd'), 2)} vs AdamW {_fmt(o.baselines['adamw'].get('metric'))}"
         )
-    lines += [f"# source: {e.run}:{e.id} step {e.step} fitness {e.fitness}" for e in cand.entries]
+    lines += [
+        f"# source: {e.run}:{e.id}"
+        + (f" step {e.step:g}" if e.step is not None else "")
+        + f" fitness {e.fitness:g}"
+        for e in cand.entries
+    ]
     lines.append(print_program(red.program).rstrip("\n"))
     lines.append(f"# derivation ({red.label}):")
     stats = red.stats()

@@ -66,6 +66,8 @@ class Candidate:
     fingerprint: str
     program: Program
     """The program after dead-code elimination (the representative's)."""
+    text: str
+    """The representative's source text, so its full reduction can be shown."""
     structural: set[str]
     entries: list[Entry] = field(default_factory=list)
     higher_is_better: dict[str, bool] = field(default_factory=dict)
@@ -310,7 +312,7 @@ def intake(
                 continue
             cand = by_behaviour.get(b_hash)
             if cand is None:
-                cand = Candidate(b_hash[-12:], live, set())
+                cand = Candidate(b_hash[-12:], live, text, set())
                 candidates.append(cand)
                 by_behaviour[b_hash] = cand
             else:
