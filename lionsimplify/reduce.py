@@ -1,57 +1,52 @@
 """The reduction pipeline: a list of named passes, each verified before it is kept.
 
-A `Pass` is a small unit: a name, the label it claims (`exact`, `direction` or `approximate`)
-and a function from a program to a rewritten program plus a description of what changed. The
-driver runs the passes in order; after each one it checks the claim by differential execution
-(`verify.py`). A pass whose result does not meet its label is rolled back and reported, never
+A `Pass` (see `lionsimplify/passes/`) is a small unit: a name, the label it claims (`exact`,
+`direction` or `approximate`), its stage, and a function from a program to a rewritten program
+plus a description of what changed. The driver runs dead-code elimination, then the exact
+passes round after round until none changes anything, then proposes the ablations, and last
+renames inputs by role. After every pass it checks the claim by differential execution
+(`verify.py`): a pass whose result does not meet its label is rolled back and reported, never
 silently applied. `approximate` passes are only proposed as ablations, unless `ablate=True`.
 
-New passes are added by appending to `PASSES` (see `symbolic_passes.py`), not by editing the
-driver.
+New passes are added by appending to `PASSES` (or to the rule lists in `lionsimplify/passes/`),
+not by editing the driver: the driver only looks at each pass's stage.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from lionsimplify.interp import require_params
 from lionsimplify.ir import Program
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.ops import Semantics
-from lionsimplify.printer import format_stmt, print_program
+from lionsimplify.ops import SEMANTICS, Semantics
+from lionsimplify.passes import ABLATION_PASSES, DEAD_CODE, EXACT_PASSES, RENAME
+from lionsimplify.passes.base import Context, Pass, PassResult
+from lionsimplify.passes.dead_code import dead_code_pass
+from lionsimplify.printer import print_program
 from lionsimplify.verify import Label, Verification, verify
+
+__all__ = [
+    "DEAD_CODE",
+    "PASSES",
+    "STAGES",
+    "Context",
+    "Pass",
+    "PassRecord",
+    "PassResult",
+    "Reduction",
+    "reduce",
+    "dead_code_pass",
+    "run_pass",
+]
 
 Status = Literal["applied", "rolled back", "proposed", "unchanged"]
 
-
-@dataclass(frozen=True)
-class Context:
-    semantics: Semantics
-    params: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class PassResult:
-    program: Program
-    changes: tuple[str, ...]
-    """One human-readable line per change ("removed `m = cosh(update)`: state `m` is ...")."""
-    details: Mapping[str, Any] = field(default_factory=dict)
-    """Machine-readable extras for `--json` (e.g. the removed statements)."""
-    side_conditions: tuple[str, ...] = ()
-    """Where the rewrite is only valid under a condition, e.g. "m != 0"."""
-
-
-@dataclass(frozen=True)
-class Pass:
-    name: str
-    label: Label
-    apply: Callable[[Program, Context], PassResult | None]
-    """Returns None when the pass has nothing to do."""
-    stage: str = "exact"
-    """`dce`, `exact` (exact/direction rewrites) or `ablation` (approximate: proposed only)."""
+#: Rounds of the exact stage before the driver stops looking for a fixed point (each round
+#: must change something, and every rule shrinks or reshapes terms, so this is a safety net).
+MAX_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -66,17 +61,20 @@ class PassRecord:
     side_conditions: tuple[str, ...]
     verification: Verification | None
     seconds: float
+    """Wall time of the pass and its verification (not in `to_json`: output is deterministic)."""
+    why: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "label": self.label,
             "status": self.status,
+            "why": self.why,
             "changes": list(self.changes),
             **{k: v for k, v in self.details.items()},
             "side_conditions": list(self.side_conditions),
             "verification": self.verification.to_json() if self.verification else None,
-            "seconds": round(self.seconds, 4),
+            "before": print_program(self.before),
             "program": print_program(self.after),
         }
 
@@ -89,6 +87,8 @@ class Reduction:
     ablations: tuple[PassRecord, ...]
     semantics: Semantics
     params: Mapping[str, float]
+    notes: tuple[str, ...] = ()
+    """Semantics caveats: rewrites not offered under this semantics, and why."""
 
     def stats(self) -> dict[str, int]:
         return {
@@ -106,6 +106,11 @@ class Reduction:
                 return label  # type: ignore[return-value]
         return "exact"
 
+    @property
+    def side_conditions(self) -> tuple[str, ...]:
+        conds = (c for p in self.passes if p.status == "applied" for c in p.side_conditions)
+        return tuple(dict.fromkeys(conds))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.original.path,
@@ -115,39 +120,20 @@ class Reduction:
             "program": print_program(self.program),
             "passes": [p.to_json() for p in self.passes],
             "ablations": [p.to_json() for p in self.ablations],
+            "side_conditions": list(self.side_conditions),
+            "notes": list(self.notes),
             "stats": self.stats(),
         }
 
 
-# ---------------------------------------------------------------------------------------------
-# Dead-code elimination as a pass.
+#: The passes. The driver runs them by stage: `dce`, then `exact` to a fixed point (with `dce`
+#: again), then `ablation` (proposed), then `names`.
+PASSES: list[Pass] = [DEAD_CODE, *EXACT_PASSES, *ABLATION_PASSES, RENAME]
 
+#: Every stage a pass may belong to, in the order the driver runs them.
+PIPELINE_STAGES = ("dce", "exact", "ablation", "names")
 
-def dead_code_pass(program: Program, ctx: Context) -> PassResult | None:
-    """Remove statements and state that cannot reach any update (see `liveness.py`)."""
-    dead = eliminate_dead_code(program)
-    if not dead.removed and not dead.removed_state:
-        return None
-    changes = [f"removed `{format_stmt(r.stmt)}`: {r.reason}" for r in dead.removed]
-    changes += [f"removed state `{name}`: {why}" for name, why in dead.removed_state]
-    removed = [
-        {
-            "statement": format_stmt(r.stmt),
-            "line": r.stmt.loc.line if r.stmt.loc else None,
-            "reason": r.reason,
-        }
-        for r in dead.removed
-    ]
-    state = [{"name": n, "reason": why} for n, why in dead.removed_state]
-    return PassResult(dead.program, tuple(changes), {"removed": removed, "removed_state": state})
-
-
-DEAD_CODE = Pass("dead-code", "exact", dead_code_pass, stage="dce")
-
-#: The passes, in order. Symbolic passes append themselves here (see `symbolic_passes.py`).
-PASSES: list[Pass] = [DEAD_CODE]
-
-#: `--until` stages. Ablation passes (stage `ablation`) are proposed whenever `exact` runs.
+#: `--until` stages. Ablation passes are proposed and names made canonical whenever `exact` runs.
 STAGES = ("dce", "exact")
 
 
@@ -175,7 +161,37 @@ def run_pass(p: Pass, program: Program, ctx: Context, *, check: bool = True) -> 
         side_conditions=result.side_conditions,
         verification=verification,
         seconds=time.perf_counter() - start,
+        why=p.why,
     )
+
+
+class _Driver:
+    """Applies passes in order, keeping the records and never retrying a rolled-back pass on
+    the same program."""
+
+    def __init__(self, program: Program, ctx: Context) -> None:
+        self.current = program
+        self.ctx = ctx
+        self.records: list[PassRecord] = []
+        self.failed: set[tuple[str, Program]] = set()
+
+    def step(self, p: Pass) -> bool:
+        if (p.name, self.current) in self.failed:
+            return False
+        rec = run_pass(p, self.current, self.ctx)
+        if rec is None:
+            return False
+        self.records.append(rec)
+        if rec.status != "applied":
+            self.failed.add((p.name, self.current))
+            return False
+        self.current = rec.after
+        return True
+
+    def fixed_point(self, passes: list[Pass]) -> None:
+        for _ in range(MAX_ROUNDS):
+            if not any([self.step(p) for p in passes]):
+                return
 
 
 def reduce(
@@ -192,26 +208,52 @@ def reduce(
         raise ValueError(f"unknown stage {until!r}; expected one of {', '.join(STAGES)}")
     ctx = Context(semantics, dict(params or {}))
     require_params(program, ctx.params)  # every pass is verified, which needs numbers
-    stop = STAGES.index(until)
-    records: list[PassRecord] = []
+    pipeline = PASSES if passes is None else passes
+    unknown = {p.stage for p in pipeline} - set(PIPELINE_STAGES)
+    if unknown:
+        raise ValueError(f"unknown pass stage(s) {sorted(unknown)}; expected {PIPELINE_STAGES}")
+    by_stage = {stage: [p for p in pipeline if p.stage == stage] for stage in PIPELINE_STAGES}
+    drive = _Driver(program, ctx)
+    for p in by_stage["dce"]:
+        drive.step(p)
     ablations: list[PassRecord] = []
-    current = program
-    for p in passes if passes is not None else PASSES:
-        if p.stage == "ablation" and until == "dce":
-            continue
-        if p.stage != "ablation" and STAGES.index(p.stage) > stop:
-            continue
-        rec = run_pass(p, current, ctx)
-        if rec is None:
-            continue
-        if p.label == "approximate" or p.stage == "ablation":
-            if ablate and rec.status == "applied":
-                current = rec.after
-                records.append(rec)
-            else:
+    notes: list[str] = []
+    if until == "exact":
+        exact = by_stage["exact"] + by_stage["dce"]
+        drive.fixed_point(exact)
+        notes = _caveats(exact, drive.current, ctx)
+        for p in by_stage["ablation"]:
+            rec = run_pass(p, drive.current, ctx)
+            if rec is not None:
                 ablations.append(replace(rec, status="proposed"))
+        if ablate and ablations:
+            for p in by_stage["ablation"]:
+                drive.step(p)
+            drive.fixed_point(exact)
+        for p in by_stage["names"]:
+            drive.step(p)
+    return Reduction(
+        program,
+        drive.current,
+        tuple(drive.records),
+        tuple(ablations),
+        semantics,
+        ctx.params,
+        tuple(notes),
+    )
+
+
+def _caveats(passes: list[Pass], program: Program, ctx: Context) -> list[str]:
+    """Caveats of passes that would rewrite `program` under the other semantics but not this."""
+    notes = []
+    for p in passes:
+        if not p.caveat:
             continue
-        records.append(rec)
-        if rec.status == "applied":
-            current = rec.after
-    return Reduction(program, current, tuple(records), tuple(ablations), semantics, ctx.params)
+        for other in SEMANTICS:
+            if other == ctx.semantics:
+                continue
+            if p.apply(program, Context(other, ctx.params)) is not None and (
+                p.apply(program, ctx) is None
+            ):
+                notes.append(f"{p.name}: {p.caveat}")
+    return notes

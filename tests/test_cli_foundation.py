@@ -128,3 +128,8 @@ def test_check_and_reduce_dce_do_not_import_jax() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "JAX False" in out.stdout
+
+
+def test_usage_error_exits_2_without_traceback(capsys) -> None:
+    code, out, err = cli(["check", "--semantics", "foo", P8], capsys)
+    assert code == 2 and "Traceback" not in out + err and "internal error" not in err

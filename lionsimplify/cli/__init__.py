@@ -1,9 +1,10 @@
 """Command-line entry point: `lionsimplify COMMAND ...`.
 
-Each command module registers itself on the shared typer `app` when imported. `main` turns
-`ProgramError` (bad input) into a compiler-style message with exit code 2, and any other
-unexpected exception into a one-line internal error (set LIONSIMPLIFY_DEBUG=1 for the traceback),
-so a user never sees a Python traceback.
+Each command module registers itself on the shared typer `app` when imported. The app runs in
+click's standalone mode, which prints usage errors with exit code 2 and honours `typer.Exit`;
+`main` adds the rest of the contract: `ProgramError` (bad input) becomes a compiler-style message
+with exit code 2, and any other unexpected exception a one-line internal error (set
+LIONSIMPLIFY_DEBUG=1 for the traceback), so a user never sees a Python traceback.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
 from lionsimplify.cli import check as _check  # noqa: F401  (registers the command)
 from lionsimplify.cli import dedup as _dedup  # noqa: F401
+from lionsimplify.cli import diff as _diff  # noqa: F401
 from lionsimplify.cli import evaluate as _evaluate  # noqa: F401
 from lionsimplify.cli import funnel as _funnel  # noqa: F401
 from lionsimplify.cli import proxies as _proxies  # noqa: F401
@@ -25,18 +25,10 @@ from lionsimplify.errors import ProgramError
 
 def main() -> None:
     try:
-        code = app(standalone_mode=False)
+        app()
     except ProgramError as exc:
         err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
@@ -50,4 +42,3 @@ def main() -> None:
             soft_wrap=True,
         )
         sys.exit(3)
-    sys.exit(code if isinstance(code, int) else 0)

@@ -1,19 +1,26 @@
-"""`lionsimplify reduce FILE`: the full simplification with its derivation."""
+"""`lionsimplify reduce FILE`: the full simplification with its derivation and emission."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from lionsimplify.absexec import analyse
-from lionsimplify.cli.app import app, console, parse_params, print_json, refuse_overwrite
+from lionsimplify.cli.app import app, console, fail, parse_params, print_json, refuse_overwrite
 from lionsimplify.cli.render import program_syntax, struck_source
+from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
+from lionsimplify.emit.jax_module import valid_identifier
 from lionsimplify.ops import SEMANTICS
 from lionsimplify.parse import parse_file
-from lionsimplify.printer import print_program
-from lionsimplify.reduce import STAGES, Reduction, reduce
+from lionsimplify.reduce import STAGES, PassRecord, Reduction, reduce
+from lionsimplify.report import derivation_markdown, program_diff
+
+#: Changes listed per pass in the terminal; the rest are counted (all are in --json/--report).
+SHOWN_CHANGES = 4
 
 
 @app.command("reduce")
@@ -30,43 +37,131 @@ def reduce_command(
     ablate: bool = typer.Option(
         False, help="Also apply the approximate ablations (result is `approximate`)."
     ),
+    params: bool = typer.Option(
+        False, "--params", help="Show the result with hyperparameters lifted and their values."
+    ),
+    jax: Path = typer.Option(
+        None, "--jax", help="Write a standalone JAX/optax module (imports only jax and optax)."
+    ),
+    name: str = typer.Option(
+        None, help="Name of the optimizer function in the --jax module (default: file stem)."
+    ),
+    report: Path = typer.Option(None, help="Write the derivation as Markdown here."),
     force: bool = typer.Option(False, help="Overwrite output files that exist."),
     json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Reduce a program: remove dead code and state, simplify, verify every step.
+    """Reduce a program: remove dead code and state, simplify, verify every step, emit.
 
     Every pass is checked by differential execution and labelled `exact`, `direction` or
-    `approximate`; a pass that fails its label is rolled back and reported.
+    `approximate`; a pass that fails its label is rolled back and reported. Behaviour-changing
+    simplifications (dropping `clip`, `arcsin`, ...) are only listed, with their measured
+    deviation, unless `--ablate` is given.
 
     Examples:
 
       lionsimplify reduce examples/programs/program8.txt
 
-      lionsimplify reduce examples/programs/program8.txt --until dce --json
+      lionsimplify reduce examples/programs/program8.txt --params --report derivation.md
 
-      lionsimplify reduce examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01
+      lionsimplify reduce examples/programs/program8.txt --ablate --jax lion8.py
+
+      lionsimplify reduce examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01 --jax lion.py
     """
+    # usage errors go through `fail` (one line, exit 2) rather than typer.BadParameter, which
+    # the entry point does not recognise as a click exception in every typer version
     if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
+        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
     if until not in STAGES:
-        raise typer.BadParameter(f"expected one of {', '.join(STAGES)}", param_hint="--until")
-    params = parse_params(param)
-    if output is not None:
-        refuse_overwrite(str(output), force)
+        fail(f"--until {until!r}: expected one of {', '.join(STAGES)}")
+    fn_name = name or module_name(file.stem)
+    if jax is not None and not valid_identifier(fn_name):
+        fail(f"--name {fn_name!r}: not an ASCII Python identifier")
+    values = parse_params(param)
+    for path in (output, jax, report):
+        if path is not None:
+            refuse_overwrite(str(path), force)
     program = parse_file(file)
-    analyse(program, semantics, params).raise_errors()  # type: ignore[arg-type]
-    result = reduce(program, until=until, semantics=semantics, params=params, ablate=ablate)  # type: ignore[arg-type]
+    analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
+    result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
+    lifted = lift(result.program, values)
+    jax_text = None
+    if jax is not None:
+        try:
+            jax_text = jax_module_source(
+                lifted, fn_name, semantics=result.semantics, source=str(file)
+            )
+            compile(jax_text, str(jax), "exec")  # a syntax check only: nothing is run
+        except (ValueError, SyntaxError) as exc:
+            fail(f"--jax: {exc}")
+    written: dict[str, str] = {}
     if output is not None:
-        output.write_text(print_program(result.program), encoding="utf-8")
+        output.write_text(lifted.text() if params else _text(result), encoding="utf-8")
+        written["program"] = str(output)
+    if jax is not None and jax_text is not None:
+        jax.write_text(jax_text, encoding="utf-8")
+        written["jax"] = str(jax)
+    if report is not None:
+        report.write_text(derivation_markdown(result, lifted), encoding="utf-8")
+        written["report"] = str(report)
     if json:
-        print_json(result.to_json())
+        data = result.to_json()
+        data["lifted"] = {"program": lifted.text(), "params": lifted.values}
+        data["written"] = written
+        print_json(data)
     else:
-        render_reduction(result, file)
+        render_reduction(result, file, lifted if params else None)
+        for what, path in written.items():
+            console.print(f"[green]wrote[/] {what}: {path}")
 
 
-def render_reduction(result: Reduction, file: Path) -> None:
+def _text(result: Reduction) -> str:
+    from lionsimplify.printer import print_program
+
+    return print_program(result.program)
+
+
+def _short(text: str, width: int = 44) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _status_style(status: str) -> str:
+    return {"applied": "green", "rolled back": "bold red", "proposed": "yellow"}.get(status, "")
+
+
+def _diff_text(rec: PassRecord) -> Text:
+    out = Text()
+    for line in program_diff(rec):
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+        out.append(line + "\n", style=style)
+    return out
+
+
+def _pass_panel(i: int, rec: PassRecord) -> Panel:
+    v = rec.verification
+    body = Text()
+    if rec.why:
+        body.append(rec.why + "\n", style="italic dim")
+    for c in rec.changes[:SHOWN_CHANGES]:
+        body.append(f"• {c}\n")
+    if len(rec.changes) > SHOWN_CHANGES:
+        body.append(f"• … {len(rec.changes) - SHOWN_CHANGES} more (see --json or --report)\n")
+    for cond in rec.side_conditions:
+        body.append(f"side condition: {cond}\n", style="yellow")
+    if rec.name != "dead-code":
+        body.append_text(_diff_text(rec))
+    body.rstrip()
+    measured = f"measured {v.measured}, max rel. dev. {v.max_rel_dev:.2e}" if v else "unverified"
+    style = _status_style(rec.status)
+    return Panel(
+        body if body.plain else Text("-"),
+        title=f"{i}. [bold]{rec.name}[/] [{style}]{rec.status}[/]",
+        title_align="left",
+        subtitle=f"claims {rec.label}, {measured}",
+        subtitle_align="right",
+    )
+
+
+def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None) -> None:
     removed: dict[int, str] = {}
     for rec in result.passes:
         for item in rec.details.get("removed", []) if rec.status == "applied" else []:
@@ -75,29 +170,35 @@ def render_reduction(result: Reduction, file: Path) -> None:
     console.rule(f"[bold]{file}[/] ({result.semantics} semantics)")
     if removed:
         console.print(struck_source(file.read_text(encoding="utf-8"), removed), soft_wrap=True)
-    table = Table(title="passes", show_lines=False, header_style="bold")
-    for col in ("pass", "label", "status", "max rel. dev.", "changes"):
-        table.add_column(col)
-    for rec in (*result.passes, *result.ablations):
-        v = rec.verification
-        dev = f"{v.max_rel_dev:.2e}" if v else "-"
-        style = {"applied": "green", "rolled back": "bold red", "proposed": "yellow"}.get(
-            rec.status, ""
-        )
-        table.add_row(
-            rec.name,
-            rec.label,
-            f"[{style}]{rec.status}[/]",
-            dev,
-            "\n".join(rec.changes[:12]) + ("\n..." if len(rec.changes) > 12 else ""),
-        )
-    console.print(table)
-    for rec in result.passes:
-        for cond in rec.side_conditions:
-            console.print(f"[yellow]side condition[/] ({rec.name}): {cond}")
+    for i, rec in enumerate(result.passes, 1):
+        console.print(_pass_panel(i, rec))
+    if result.ablations:
+        applied = any(r.label == "approximate" and r.status == "applied" for r in result.passes)
+        state = "applied (--ablate)" if applied else "proposed: apply with --ablate"
+        table = Table(title=f"ablation candidates, approximate ({state})")
+        for col in ("pass", "max rel. dev.", "min cosine", "change"):
+            table.add_column(col)
+        for rec in result.ablations:
+            v = rec.verification
+            table.add_row(
+                rec.name,
+                f"{v.max_rel_dev:.2e}" if v else "-",
+                f"{v.min_cosine:.3f}" if v else "-",
+                _short(rec.changes[0]) if rec.changes else "",
+            )
+        console.print(table)
+    for cond in result.side_conditions:
+        console.print(f"[yellow]side condition[/]: {cond}")
+    for note in result.notes:
+        console.print(f"[yellow]note[/] ({result.semantics} semantics): {note}")
     s = result.stats()
     console.print(
         f"statements {s['statements_in']} -> {s['statements_out']}, "
         f"state {s['state_in']} -> {s['state_out']}, overall label [bold]{result.label}[/]"
     )
-    console.print(program_syntax(result.program))
+    if lifted is not None:
+        console.print(program_syntax(lifted.text()))
+        console.print()
+        console.print(program_syntax(lifted.params_text()))
+    else:
+        console.print(program_syntax(result.program))

@@ -1,0 +1,47 @@
+"""What every pass shares: the `Pass` unit, its context and its result.
+
+A pass is data: a name, the label it claims (`exact`, `direction` or `approximate`), the stage it
+belongs to and a function from a program to a rewritten program plus a description of what
+changed. The driver (`lionsimplify/reduce.py`) verifies every claim by differential execution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lionsimplify.ir import Program
+from lionsimplify.ops import Semantics
+from lionsimplify.verify import Label
+
+
+@dataclass(frozen=True)
+class Context:
+    semantics: Semantics
+    params: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class PassResult:
+    program: Program
+    changes: tuple[str, ...]
+    """One human-readable line per change ("removed `m = cosh(update)`: state `m` is ...")."""
+    details: Mapping[str, Any] = field(default_factory=dict)
+    """Machine-readable extras for `--json` (e.g. the removed statements)."""
+    side_conditions: tuple[str, ...] = ()
+    """Where the rewrite is only valid under a condition, e.g. "m != 0"."""
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    label: Label
+    apply: Callable[[Program, Context], PassResult | None]
+    """Returns None when the pass has nothing to do."""
+    stage: str = "exact"
+    """`dce`, `exact` (exact/direction rewrites) or `ablation` (approximate: proposed only)."""
+    why: str = ""
+    """Why the rewrite is sound (or, for an ablation, what it gives up): shown in reports."""
+    caveat: str = ""
+    """A semantics caveat stated in the output whenever the pass is skipped or rolled back."""

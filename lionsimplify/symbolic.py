@@ -1,0 +1,480 @@
+"""The symbolic view of a program: its live dataflow as expression terms, and back to IR.
+
+A program body reassigns names freely (`g = clip(g, lr); g = arcsin(g)`), which makes rewriting
+statement by statement awkward. Here every output (the update, then each new state) becomes one
+expression `Term` over the inputs, literals and hyperparameters; shared subexpressions are equal
+terms, so "the same value" is plain equality. Rewrite rules (`lionsimplify/passes/`) act on terms;
+`program_from_terms` writes terms back as one operation per line, each shared subexpression once,
+in the paper's style (a chain of operations reuses one name: `update = sign(update)`).
+
+Terms convert to sympy (`to_sympy`) for the derivation report and for checking the rules
+themselves, and sympy expressions convert back (`from_sympy`). Functions without a faithful sympy
+counterpart (`clip`, `norm`, `global_norm`, `dot`, `cosine_sim`) and every function whose sympy
+form cannot be written back as one IR operation stay opaque sympy `Function`s named after the op;
+`interp` is a sympy function of its own so that it keeps its shape, with its evaluation rules
+(weight 0 or 1) and `expand_interp` to its definition. sympy is imported lazily: `check` and
+`reduce` never pay for it unless a report asks for formulas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lionsimplify.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.ops import OPS, Semantics
+from lionsimplify.printer import format_number
+
+
+@dataclass(frozen=True)
+class Term:
+    """`op(args...)` with `op` a name from the operator table; leaves are IR operands."""
+
+    op: str
+    args: tuple[Node, ...]
+
+    def __post_init__(self) -> None:
+        # terms are hashed often (memo tables, sharing detection): cache the deep hash
+        object.__setattr__(self, "_hash", hash((self.op, self.args)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
+
+
+#: A node of the dataflow: an operation, or a leaf (an input `Var`, a `Const`, a `Hyper`).
+Node = Term | Var | Const | Hyper
+
+
+@dataclass(frozen=True)
+class Dataflow:
+    """Each output of a program as a term: `outputs[0]` the update, then each new state."""
+
+    program: Program
+    outputs: tuple[Node, ...]
+
+
+def dataflow(program: Program) -> Dataflow:
+    """The live dataflow of `program`: one term per returned value."""
+    env: dict[str, Node] = {name: Var(name) for name in program.inputs}
+
+    def leaf(a: Operand) -> Node:
+        return env[a.name] if isinstance(a, Var) else a
+
+    for s in program.body:
+        args = tuple(leaf(a) for a in s.args)
+        env[s.target] = args[0] if s.op == COPY else Term(s.op, args)
+    return Dataflow(program, tuple(env[r] for r in program.returns))
+
+
+def subterms(nodes: Iterable[Node]) -> list[Term]:
+    """Every distinct `Term` under `nodes`, children before parents (post-order)."""
+    seen: set[Term] = set()
+    order: list[Term] = []
+
+    def visit(n: Node) -> None:
+        if not isinstance(n, Term) or n in seen:
+            return
+        for a in n.args:
+            visit(a)
+        seen.add(n)
+        order.append(n)
+
+    for n in nodes:
+        visit(n)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# Text of a term (for change descriptions and docstrings).
+
+
+def format_term(node: Node, depth: int = 6) -> str:
+    """A one-line infix rendering; subterms deeper than `depth` are elided as `…`."""
+    if isinstance(node, Const):
+        return format_number(node.value)
+    if isinstance(node, Var | Hyper):
+        return node.name
+    if depth <= 0:
+        return "…"
+    op = OPS[node.op]
+    args = [format_term(a, depth - 1) for a in node.args]
+    if op.symbol is not None:
+        wrap = [
+            f"({a})" if isinstance(x, Term) and OPS[x.op].symbol else a
+            for a, x in zip(args, node.args, strict=True)
+        ]
+        return f"{wrap[0]} {op.symbol} {wrap[1]}"
+    if node.op == "negative":
+        return f"-{args[0]}"
+    return f"{node.op}({', '.join(args)})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Terms -> one operation per line.
+
+
+def _chain_from(node: Node, program: Program) -> str | None:
+    """The input a chain of operations that keep its meaning starts from, if any.
+
+    `arcsin(clip(g, lr))` is still "the gradient" (clipping and odd near-identities keep its
+    sign and scale roughly), and `lr * 0.0002` is still "the learning rate"; so the paper
+    writes `g = clip(g, lr)`, `g = arcsin(g)`, `lr = lr * 0.0002`, and so do we.
+    """
+    start = node
+    while isinstance(start, Term) and start.args:
+        start = start.args[0]
+    if not isinstance(start, Var) or start.name not in (program.grad, program.lr):
+        return None
+    scalars = (Const, Hyper)
+    while isinstance(node, Term):
+        op = OPS[node.op]
+        if start.name == program.grad:
+            keeps = op.result == "first" or (op.arity == 1 and op.parity == "odd")
+        else:
+            keeps = node.op in ("mul", "div")
+        others_scalar = all(isinstance(a, scalars) or a == Var(program.lr) for a in node.args[1:])
+        if not (keeps and others_scalar):
+            return None
+        node = node.args[0]
+    return start.name
+
+
+def _hint(node: Term, program: Program, names: Mapping[Term, str]) -> str:
+    """A readable name for a temporary, in the paper's style."""
+    if node.op == "mul" and any(a == Var(program.weight) for a in node.args):
+        return "wd"
+    start = _chain_from(node, program)
+    if start is not None:
+        return start
+    if node.op == "interp":
+        return "c"
+    named = [names.get(a) if isinstance(a, Term) else getattr(a, "name", None) for a in node.args]
+    base = next((n for n in named if n), None)
+    if base and len(base) <= 8 and "_" not in base:
+        return f"{node.op}_{base}"
+    return "t"
+
+
+def program_from_terms(outputs: Sequence[Node], like: Program) -> Program:
+    """Write terms back as a program with `like`'s inputs, one operation per statement.
+
+    Statements come in dependency order (the update first, then each new state); a shared
+    subterm is computed once. Names: each output's root gets the output's name (the update's
+    name, then each state's own name); an operation that only feeds the first argument of the
+    next one reuses that one's name (`update = sign(update)`); a chain starting at the gradient
+    or the learning rate keeps that name (`g = clip(g, lr)`, `lr = lr * 0.0002`). A name is only
+    reused once nothing still needs the value it holds; otherwise a numbered name is taken.
+    """
+    update_name = like.update if like.update not in like.inputs else "update"
+    out_names = [update_name, *like.state]
+    order = subterms(outputs)
+    index = {t: i for i, t in enumerate(order)}
+    end = len(order)
+
+    # uses: parents per term, and the last statement (or the end) that reads each value
+    parents: dict[Term, list[tuple[Term, int]]] = {t: [] for t in order}
+    last_use: dict[Node, int] = {}
+    for t in order:
+        for pos, a in enumerate(t.args):
+            if isinstance(a, Term):
+                parents[a].append((t, pos))
+            if isinstance(a, Term | Var):
+                last_use[a] = max(last_use.get(a, -1), index[t])
+    for n in outputs:
+        last_use[n] = end
+
+    # preferred names, parents before children
+    roots: dict[Term, str] = {}
+    for n, name in zip(outputs, out_names, strict=True):
+        if isinstance(n, Term) and n not in roots:
+            roots[n] = name
+    preferred: dict[Term, str | None] = {}
+    for t in reversed(order):
+        if t in roots:
+            preferred[t] = roots[t]
+            continue
+        ps = parents[t]
+        inherit = len(ps) == 1 and ps[0][1] == 0 and _chain_from(t, like) is None
+        preferred[t] = preferred[ps[0][0]] if inherit else None
+
+    hypers = set(like.hyperparams())
+    holder: dict[str, Node] = {name: Var(name) for name in like.inputs}
+    names: dict[Term, str] = {}
+    body: list[Stmt] = []
+
+    def free(name: str, i: int) -> bool:
+        held = holder.get(name)
+        return name not in hypers and (held is None or last_use.get(held, -1) <= i)
+
+    def operand(n: Node) -> Operand:
+        return Var(names[n]) if isinstance(n, Term) else n  # type: ignore[return-value]
+
+    for i, t in enumerate(order):
+        want = preferred[t] or _hint(t, like, names)
+        name, k = want, 1
+        while not free(name, i):
+            k += 1
+            name = f"{want}{k}"
+        names[t] = name
+        holder[name] = t
+        body.append(Stmt(name, t.op, tuple(operand(a) for a in t.args)))
+
+    returns: list[str] = []
+    for n, name in zip(outputs, out_names, strict=True):
+        src = operand(n)
+        if isinstance(src, Var) and holder.get(src.name) == n:
+            returns.append(src.name)
+            continue
+        k = 1
+        target = name
+        # `end - 1`: free once every statement has run, but never a name an output still holds
+        while not free(target, end - 1) or target in like.inputs:
+            k += 1
+            target = f"{name}{k}"
+        body.append(Stmt(target, COPY, (src,)))
+        holder[target] = n
+        last_use[n] = end
+        returns.append(target)
+    return like.with_body(body, returns=tuple(returns))
+
+
+# ---------------------------------------------------------------------------------------------
+# sympy
+
+
+_SP: dict[str, Any] = {}
+
+
+def _sympy() -> Any:
+    """Import sympy on first use and define the project's sympy functions once."""
+    if _SP:
+        return _SP["sp"]
+    import sympy as sp
+
+    class interp(sp.Function):  # noqa: N801  (named as in programs)
+        """(1 - a)·x + a·y, kept whole so programs keep their shape."""
+
+        nargs = 3
+
+        @classmethod
+        def eval(cls, x: Any, y: Any, a: Any) -> Any:
+            if a == 0:
+                return x
+            if a == 1:
+                return y
+            return None
+
+    _SP["sp"] = sp
+    _SP["interp"] = interp
+    return sp
+
+
+def expand_interp(expr: Any) -> Any:
+    """Replace every `interp(x, y, a)` by its definition `(1 - a)·x + a·y`."""
+    _sympy()
+    return expr.replace(_SP["interp"], lambda x, y, a: (1 - a) * x + a * y)
+
+
+def _opaque(name: str) -> Any:
+    sp = _sympy()
+    return sp.Function(name)
+
+
+#: ops written in sympy as plain arithmetic (Add/Mul/Pow), which `from_sympy` reads back
+_ARITH = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "negative",
+    "square",
+    "cube",
+    "sqrt",
+    "reciprocal",
+    "power",
+    "copy",
+}
+
+
+def _reverse_table() -> dict[Any, str]:
+    """sympy function class -> op name, for ops whose sympy form is one function call."""
+    sp = _sympy()
+    if "reverse" in _SP:
+        return _SP["reverse"]  # type: ignore[no-any-return]
+    table: dict[Any, str] = {}
+    probe = [sp.Symbol(f"_p{i}") for i in range(3)]
+    for op in OPS.values():
+        if op.name in _ARITH or op.arity == 0 or op.name == "interp":
+            continue
+        try:
+            e = op.sym(sp, *probe[: op.arity])
+        except (TypeError, ValueError):  # a sympy form that needs more than symbols
+            continue
+        if isinstance(e, sp.Function) and tuple(e.args) == tuple(probe[: op.arity]):
+            table.setdefault(type(e), op.name)
+    _SP["reverse"] = table
+    return table
+
+
+def symbols_for(program: Program) -> dict[str, Any]:
+    """sympy symbols of the inputs (by name): reals; the learning rate and `step` positive."""
+    sp = _sympy()
+    out: dict[str, Any] = {}
+    for name in program.inputs:
+        if name == program.lr or name in program.extras:
+            out[name] = sp.Symbol(name, positive=True)
+        else:
+            out[name] = sp.Symbol(name, real=True)
+    for h in program.hyperparams():
+        out[h] = sp.Symbol(h, real=True)
+    return out
+
+
+def to_sympy(node: Node, program: Program, semantics: Semantics = "math") -> Any:
+    """The sympy expression of a term.
+
+    Arithmetic uses the op table's sympy forms (under `hero`, its hero forms, e.g.
+    `x / (y + 1e-8)`); `interp` stays an `interp` function; ops whose sympy form is not one
+    function of their arguments, and ops without a faithful counterpart, are opaque functions.
+    """
+    sp = _sympy()
+    syms = symbols_for(program)
+    reverse = set(_reverse_table().values())
+    memo: dict[Node, Any] = {}
+
+    def conv(n: Node) -> Any:
+        if n in memo:
+            return memo[n]
+        if isinstance(n, Const):
+            e = sp.Float(n.value) if not float(n.value).is_integer() else sp.Integer(int(n.value))
+        elif isinstance(n, Var | Hyper):
+            e = syms.get(n.name) or sp.Symbol(n.name, real=True)
+        else:
+            op = OPS[n.op]
+            args = [conv(a) for a in n.args]
+            if n.op == "interp":
+                e = _SP["interp"](*args)
+            elif n.op in _ARITH or n.op in reverse or op.arity == 0:
+                e = op.sympy_form(semantics)(sp, *args)
+            else:
+                e = _opaque(n.op)(*args)
+        memo[n] = e
+        return e
+
+    return conv(node)
+
+
+def from_sympy(expr: Any, program: Program) -> Node:
+    """A sympy expression (math semantics) back as a term over `program`'s inputs.
+
+    Symbols that name an input become `Var`s, other symbols `Hyper`s; numbers become literals;
+    `Add`/`Mul`/`Pow` become `+ - * /`, `sqrt`, `square`, `cube`, `reciprocal`, `power`.
+    """
+    sp = _sympy()
+    reverse = _reverse_table()
+    inputs = set(program.inputs)
+
+    def num(v: Any) -> Const:
+        return Const(float(v))
+
+    def conv(e: Any) -> Node:
+        if e.is_Number or e.is_NumberSymbol or (e.is_number and not e.free_symbols):
+            return num(sp.N(e))
+        if e.is_Symbol:
+            return Var(e.name) if e.name in inputs else Hyper(e.name)
+        if isinstance(e, sp.Add):
+            terms = list(e.args)
+            pos = [t for t in terms if not _negative_coeff(sp, t)] or terms[:1]
+            neg = [t for t in terms if t not in pos]
+            acc = conv(pos[0])
+            for t in pos[1:]:
+                acc = Term("add", (acc, conv(t)))
+            for t in neg:
+                acc = Term("sub", (acc, conv(-t)))
+            return acc
+        if isinstance(e, sp.Mul):
+            coeff, rest = e.as_coeff_Mul()
+            if coeff == -1:
+                return Term("negative", (conv(rest),))
+            numer, denom = [], []
+            scalar = set(program.extras) | {program.lr} | set(program.hyperparams())
+
+            def order_key(f: Any) -> tuple[bool, bool]:
+                free_names = {x.name for x in f.free_symbols}
+                return (f.is_number, free_names <= scalar)
+
+            for f in sorted(e.args, key=order_key):
+                b, x = f.as_base_exp()
+                if x.is_Number and x < 0:
+                    denom.append(b if x == -1 else b ** (-x))
+                else:
+                    numer.append(f)
+            acc = conv(numer[0]) if numer else Const(1.0)
+            for f in numer[1:]:
+                acc = Term("mul", (acc, conv(f)))
+            for f in denom:
+                acc = Term("div", (acc, conv(f)))
+            return acc
+        if isinstance(e, sp.Pow):
+            b, x = e.args
+            cb = conv(b)
+            if x == sp.Rational(1, 2):
+                return Term("sqrt", (cb,))
+            if x == 2:
+                return Term("square", (cb,))
+            if x == 3:
+                return Term("cube", (cb,))
+            if x == -1:
+                return Term("reciprocal", (cb,))
+            if x == sp.Rational(-1, 2):
+                return Term("reciprocal", (Term("sqrt", (cb,)),))
+            return Term("power", (cb, conv(x)))
+        if isinstance(e, _SP["interp"]):
+            return Term("interp", tuple(conv(a) for a in e.args))
+        if type(e) in reverse:
+            return Term(reverse[type(e)], tuple(conv(a) for a in e.args))
+        name = type(e).__name__
+        if isinstance(e, sp.Function) and name in OPS:
+            return Term(name, tuple(conv(a) for a in e.args))
+        raise ValueError(f"no program operation for sympy expression {e}")
+
+    return conv(expr)
+
+
+def _negative_coeff(sp: Any, t: Any) -> bool:
+    c, _ = t.as_coeff_Mul()
+    return bool(c.is_Number and c < 0)
+
+
+def math_text(node: Node, names: Mapping[str, str] | None = None) -> str:
+    """A term as a formula with `interp` written out, e.g. `sign((1 - b1)·g + b1·m)`."""
+    names = names or {}
+
+    def go(n: Node, parent_prec: int) -> str:
+        if isinstance(n, Const):
+            return format_number(n.value)
+        if isinstance(n, Var | Hyper):
+            return names.get(n.name, n.name)
+        a = [go(x, 3) for x in n.args]
+        if n.op == "interp":
+            x, y = go(n.args[0], 2), go(n.args[1], 2)
+            w = go(n.args[2], 3)
+            text, prec = f"(1 - {w})·{x} + {w}·{y}", 1
+        elif n.op in ("add", "sub"):
+            text, prec = f"{go(n.args[0], 1)} {OPS[n.op].symbol} {go(n.args[1], 2)}", 1
+        elif n.op in ("mul", "div"):
+            sym = "·" if n.op == "mul" else " / "
+            text, prec = f"{go(n.args[0], 2)}{sym}{go(n.args[1], 3)}", 2
+        elif n.op == "negative":
+            text, prec = f"-{a[0]}", 3
+        elif n.op == "square":
+            text, prec = f"{a[0]}²", 3
+        elif n.op == "abs":
+            text, prec = f"|{go(n.args[0], 0)}|", 4
+        else:
+            inner = ", ".join(go(x, 0) for x in n.args)
+            text, prec = f"{n.op}({inner})", 4
+        return f"({text})" if prec < parent_prec else text
+
+    return go(node, 0)

@@ -1,0 +1,104 @@
+"""`lionsimplify reduce` on the command line: outputs, files, and bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from lionsimplify.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+P8 = str(ROOT / "examples" / "programs" / "program8.txt")
+P1 = str(ROOT / "examples" / "programs" / "program1_lion.txt")
+LION = ["--param", "β1=0.9", "--param", "β2=0.99", "--param", "λ=0.01"]
+
+
+def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["lionsimplify", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def test_terminal_output_shows_each_pass_the_ablations_and_the_lifted_program(monkeypatch, capsys):
+    code, out, _ = cli(monkeypatch, capsys, "reduce", P8, "--params")
+    assert code == 0
+    for name in ("dead-code", "sqrt-of-square", "sign-from-ratio", "fold-interp-chain"):
+        assert name in out
+    assert "drop-clip" in out and "drop-arcsin" in out
+    assert "side condition" in out
+    assert "b2 = 0.9982196781841992" in out
+    assert "lr_scale = 0.0002171761734643951" in out
+    assert "more (see --json or --report)" in out  # long change lists are cut short
+
+
+def test_json_output(monkeypatch, capsys):
+    code, out, _ = cli(monkeypatch, capsys, "reduce", P8, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["label"] == "exact" and data["semantics"] == "math"
+    assert [p["name"] for p in data["ablations"]] == ["drop-clip", "drop-arcsin"]
+    assert all(p["verification"]["measured"] == "exact" for p in data["passes"])
+    assert data["lifted"]["params"]["wd"] == 0.4601978361606598
+    assert "before" in data["passes"][1] and "program" in data["passes"][1]
+    _, again, _ = cli(monkeypatch, capsys, "reduce", P8, "--json")
+    assert again == out  # byte-identical: no timings, sorted keys
+
+
+def test_report_jax_and_output_files_are_written_and_never_overwritten(
+    monkeypatch, capsys, tmp_path
+):
+    report, module, prog = tmp_path / "d.md", tmp_path / "lion.py", tmp_path / "out.txt"
+    args = ["reduce", P8, "--report", str(report), "--jax", str(module), "-o", str(prog)]
+    code, out, _ = cli(monkeypatch, capsys, *args)
+    assert code == 0
+    md = report.read_text()
+    assert md.startswith("# Derivation:")
+    assert "| 3 | `sign-from-ratio` | exact | exact |" in md
+    assert "```diff" in md and "## Ablation candidates" in md and "`drop-arcsin`" in md
+    assert r"m &\leftarrow \beta_{2} m + \left(1 - \beta_{2}\right)" in md  # LaTeX rule
+    assert "def program8(" in module.read_text()
+    assert "update = sign(update)" in prog.read_text()
+    before = report.read_text()
+    code, _, err = cli(monkeypatch, capsys, *args)
+    assert code == 2 and "exists; pass --force" in err
+    code, _, _ = cli(monkeypatch, capsys, *args, "--force")
+    assert code == 0 and report.read_text() == before  # deterministic
+
+
+def test_jax_module_with_params_for_program1(monkeypatch, capsys, tmp_path):
+    module = tmp_path / "lion.py"
+    code, _, _ = cli(
+        monkeypatch, capsys, "reduce", P1, *LION, "--jax", str(module), "--name", "lion"
+    )
+    assert code == 0
+    assert (
+        "def lion(\n    learning_rate,\n    b1=0.9,\n    b2=0.99,\n    wd=0.01,"
+        in module.read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--name", "not-a-name", "--jax", "x.py"], "--name"),
+        (["--semantics", "ieee"], "--semantics"),
+        (["--until", "sympy"], "--until"),
+        (["--param", "β1"], "expected NAME=VALUE"),
+    ],
+)
+def test_bad_options_exit_2_with_one_clear_line(monkeypatch, capsys, args, message):
+    code, out, err = cli(monkeypatch, capsys, "reduce", P8, *args)
+    assert code == 2
+    assert message in out + err
+    assert "Traceback" not in out + err
+
+
+def test_missing_hyperparameter_names_it_with_its_line(monkeypatch, capsys):
+    code, _, err = cli(monkeypatch, capsys, "reduce", P1)
+    assert code == 2
+    assert "program1_lion.txt:2:" in err and "`β1`" in err
