@@ -4,8 +4,9 @@ It trains nothing: the metric is a deterministic function of the program text an
 tests of what the orchestration does (one ledger record per evaluation, retries, timeouts,
 identical results from both executors) run in seconds. Behaviour is chosen by the program:
 a program using `cosh` hangs, `log` raises, `exp` diverges; a file named by
-`FUNNEL_FAKE_CRASH_ONCE` makes the first attempt kill its own worker.
-The real evaluator is exercised by the tests marked accordingly in test_funnel.py.
+`FUNNEL_FAKE_CRASH_ONCE` makes the first attempt of a program using `abs` kill its own
+worker.
+The real evaluator is exercised in test_funnel.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def evaluate(job: Any) -> dict[str, Any]:
     if delay:
         time.sleep(delay)
     crash = os.environ.get("FUNNEL_FAKE_CRASH_ONCE")
-    if crash and "sqrt" in program and not Path(crash).exists():
+    if crash and "abs(" in program and not Path(crash).exists():
         Path(crash).write_text("crashed once\n")
         os._exit(9)
     if "cosh" in program:

@@ -32,9 +32,10 @@ from lionsimplify.errors import Location, ProgramError
 
 LEDGER_NAME = "ledger.jsonl"
 
-#: Files whose contents change the numbers an evaluation produces.
-_CODE_FILES = ("ops.py", "ir.py", "parse.py", "to_optax.py", "funnel/evaluate.py")
-_CODE_DIRS = ("proxies",)
+#: Files whose contents change the numbers an evaluation produces (the program evaluated is
+#: the reduced one, so the passes count too).
+_CODE_FILES = ("ops.py", "ir.py", "parse.py", "reduce.py", "to_optax.py", "funnel/evaluate.py")
+_CODE_DIRS = ("proxies", "passes")
 
 
 def code_version() -> str:

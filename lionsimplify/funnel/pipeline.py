@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lionsimplify.errors import Location, ProgramError
+from lionsimplify.fingerprint import structural_hash
 from lionsimplify.funnel.config import FunnelConfig, Level
 from lionsimplify.funnel.executors import Executor, LocalExecutor, RayExecutor
 from lionsimplify.funnel.jobs import Job
@@ -138,7 +139,9 @@ def _reduce_entrants(
 ) -> tuple[list[Candidate], dict[str, Reduction]]:
     from lionsimplify.funnel.runs import Invalid
 
-    kept, reductions = [], {}
+    kept: list[Candidate] = []
+    reductions: dict[str, Reduction] = {}
+    by_structure: dict[str, Candidate] = {}
     for cand in chosen:
         try:
             original = parse_text(cand.text, cand.entries[0].where)
@@ -149,6 +152,14 @@ def _reduce_entrants(
             best = cand.best
             result_invalid.append(Invalid(best.run, best.where, exc.headline()))
             continue
+        # exact passes can make two entrants one program: evaluate it once, keep every source
+        same = by_structure.get(structural_hash(reductions[cand.fingerprint].program))
+        if same is not None:
+            same.entries.extend(cand.entries)
+            same.higher_is_better.update(cand.higher_is_better)
+            del reductions[cand.fingerprint]
+            continue
+        by_structure[structural_hash(reductions[cand.fingerprint].program)] = cand
         kept.append(cand)
     return kept, reductions
 

@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from lionsimplify.emit import jax_module_source, lift, module_name
 from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
 from lionsimplify.printer import print_program
 
@@ -174,7 +175,8 @@ def _plot_curves(result: FunnelResult, path: Path) -> None:
                 ax.plot(*zip(*pts, strict=True), style, label=label)
         ax.set_title(f"finalists at level {o.level.name} ({o.level.proxy})")
         ax.set_yscale("log")
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
     fig.tight_layout()
@@ -207,7 +209,8 @@ def _plot_fitness_vs_meta(result: FunnelResult, path: Path) -> None:
             ax.axhline(adamw, ls="--", color="gray", label="AdamW (tuned)")
         ax.set_ylabel(f"score on level {o.level.name} ({o.level.proxy})")
     ax.set_xlabel("search fitness")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -245,15 +248,19 @@ def _plot_meta_overfitting(result: FunnelResult, path: Path) -> None:
 # Files.
 
 
-def _winner_text(result: FunnelResult, n: int, fp: str) -> str:
+def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | None, str | None]:
+    """The winner's `.txt` (Lion-style program, values, scores, derivation) and `.py` (the
+    emitted jax/optax module), or None and the reason when the module cannot be emitted."""
     red = result.reductions[fp]
     cand = result.candidate(fp)
+    lifted = lift(red.program, dict(result.config.params))
     lines = [f"# winner {n:02d}: fingerprint {fp} ({result.config.semantics} semantics)"]
     for o in result.levels:
         rec = o.records.get(fp, {})
         lines.append(
             f"# level {o.level.name} ({o.level.proxy}): {_fmt(rec.get('metric'))} "
             f"± {_fmt(rec.get('metric_sd'), 2)} vs AdamW {_fmt(o.baselines['adamw'].get('metric'))}"
+            f" (lr multiplier {_fmt(rec.get('best_multiplier'))})"
         )
     lines += [
         f"# source: {e.run}:{e.id}"
@@ -261,23 +268,26 @@ def _winner_text(result: FunnelResult, n: int, fp: str) -> str:
         + f" fitness {e.fitness:g}"
         for e in cand.entries
     ]
-    lines.append(print_program(red.program).rstrip("\n"))
+    lines.append(lifted.text().rstrip("\n"))
+    lines += [f"# {line}" for line in lifted.params_text().splitlines()]
     lines.append(f"# derivation ({red.label}):")
     stats = red.stats()
-    lines.append(f"#   {stats['statements_in']} -> {stats['statements_out']} statements")
+    lines.append(f"#   {stats['statements_in']} -> {stats['statements_out']} statements, "
+                 f"{stats['state_in']} -> {stats['state_out']} state variables")  # fmt: skip
     for p in red.passes:
         lines.append(f"#   {p.name} [{p.label}, {p.status}]")
         lines += [f"#     {c}" for c in p.changes]
     for p in red.ablations:
         lines.append(f"#   proposed ablation {p.name} [{p.label}]: " + "; ".join(p.changes))
-    return "\n".join(lines) + "\n"
-
-
-def _winner_py(result: FunnelResult, fp: str) -> str:
-    from lionsimplify.funnel.winner_module import winner_module
-
-    red = result.reductions[fp]
-    return winner_module(red.program, fp, result.config.semantics, dict(result.config.params))
+    try:
+        module = jax_module_source(
+            lifted, module_name(f"winner_{n:02d}"), semantics=result.config.semantics,
+            source=cand.best.where,
+        )  # fmt: skip
+        compile(module, f"winner_{n:02d}.py", "exec")  # a syntax check only: nothing is run
+        return "\n".join(lines) + "\n", module, None
+    except (ValueError, SyntaxError) as exc:
+        return "\n".join(lines) + "\n", None, str(exc)
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -357,7 +367,8 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
     for n, fp in enumerate(winners, start=1):
         lines += [f"### {n:02d} `{fp}`", "", "```python"]
         lines += [print_program(result.reductions[fp].program).rstrip("\n"), "```", ""]
-        lines += [f"Files: `winners/{n:02d}-{fp}.txt`, `winners/{n:02d}-{fp}.py`.", ""]
+        py = f", `winners/{n:02d}-{fp}.py`" if fp not in data["winners_not_emitted"] else ""
+        lines += [f"Files: `winners/{n:02d}-{fp}.txt`{py}.", ""]
     lines += ["## Plots", ""]
     lines += [f"![{name[:-4]}](plots/{name})" for name in PLOTS]
     return "\n".join(lines) + "\n"
@@ -375,12 +386,19 @@ def write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
     winners_dir = out / "winners"
     winners_dir.mkdir(exist_ok=True)
     files = []
+    not_emitted = {}
     for n, fp in enumerate(result.finalists, start=1):
         stem = winners_dir / f"{n:02d}-{fp}"
-        stem.with_suffix(".txt").write_text(_winner_text(result, n, fp), encoding="utf-8")
-        stem.with_suffix(".py").write_text(_winner_py(result, fp), encoding="utf-8")
-        files += [f"winners/{stem.name}.txt", f"winners/{stem.name}.py"]
+        text, module, why = _winner_files(result, n, fp)
+        stem.with_suffix(".txt").write_text(text, encoding="utf-8")
+        files.append(f"winners/{stem.name}.txt")
+        if module is None:
+            not_emitted[fp] = why
+            continue
+        stem.with_suffix(".py").write_text(module, encoding="utf-8")
+        files.append(f"winners/{stem.name}.py")
     data["winner_files"] = files
+    data["winners_not_emitted"] = not_emitted
     (out / "report.md").write_text(_report_md(result, data, result.finalists), encoding="utf-8")
     (out / "result.json").write_text(
         json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
