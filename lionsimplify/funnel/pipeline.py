@@ -31,7 +31,7 @@ from lionsimplify.funnel.ledger import (
     json_safe,
     read_ledger,
 )
-from lionsimplify.funnel.runs import Candidate, Intake, intake
+from lionsimplify.funnel.runs import Candidate, Intake, Invalid, intake
 from lionsimplify.funnel.select import Verdict, entrants, promote
 from lionsimplify.parse import parse_text
 from lionsimplify.printer import print_program
@@ -135,10 +135,10 @@ def _make_executor(opts: FunnelOptions) -> Executor:
 
 
 def _reduce_entrants(
-    chosen: list[Candidate], config: FunnelConfig, result_invalid: list[Any]
+    chosen: list[Candidate], config: FunnelConfig, result_invalid: list[Invalid]
 ) -> tuple[list[Candidate], dict[str, Reduction]]:
-    from lionsimplify.funnel.runs import Invalid
-
+    """Reduce each entrant (exact passes) from its source text; one that cannot be reduced
+    (say, a hyperparameter without a value) is reported invalid with its reason."""
     kept: list[Candidate] = []
     reductions: dict[str, Reduction] = {}
     by_structure: dict[str, Candidate] = {}
@@ -153,13 +153,14 @@ def _reduce_entrants(
             result_invalid.append(Invalid(best.run, best.where, exc.headline()))
             continue
         # exact passes can make two entrants one program: evaluate it once, keep every source
-        same = by_structure.get(structural_hash(reductions[cand.fingerprint].program))
+        key = structural_hash(reductions[cand.fingerprint].program)
+        same = by_structure.get(key)
         if same is not None:
             same.entries.extend(cand.entries)
             same.higher_is_better.update(cand.higher_is_better)
             del reductions[cand.fingerprint]
             continue
-        by_structure[structural_hash(reductions[cand.fingerprint].program)] = cand
+        by_structure[key] = cand
         kept.append(cand)
     return kept, reductions
 
