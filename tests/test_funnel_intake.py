@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,33 @@ def test_ledger_append_is_one_line_each_and_locked(tmp_path: Path) -> None:
     state = read_ledger(path)
     assert list(state.records) == ["k1", "k2"]
     assert state.records["k1"]["metric"] is None, "NaN is written as null"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["funnel", "/nonexistent/runs"], "/nonexistent/runs:1:1: error: runs directory not found"),
+        (
+            ["funnel", ".", "--config", "/nonexistent.toml"],
+            "/nonexistent.toml:1:1: error: cannot read",
+        ),
+        (["funnel", ".", "--executor", "slurm"], "expected `local` or `ray`"),
+        (["funnel", ".", "--workers", "0"], "--workers"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from lionsimplify.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["lionsimplify", *args, "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists(), "nothing is written on bad input"

@@ -172,7 +172,9 @@ def funnel_command(
     address: str | None = typer.Option(
         None, "--address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)."
     ),
-    workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Local worker processes (Ray uses the cluster's CPUs)."
+    ),
     force: bool = typer.Option(
         False, "--force", help="Use an --out that holds another config's ledger or other files."
     ),
