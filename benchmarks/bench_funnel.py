@@ -98,11 +98,13 @@ def bench_funnel() -> None:
             )
             walls[workers] = time.perf_counter() - t0
             n = sum(len(o.records) + len(o.baselines) for o in result.levels)
+            recs = [r for o in result.levels for r in (*o.records.values(), *o.baselines.values())]
+            trained = sum((r.get("train_s") or 0) + (r.get("compile_s") or 0) for r in recs)
             outside = 1 - result.eval_s / (workers * walls[workers])
             print(
                 f"funnel --workers {workers}: {walls[workers]:.1f} s for {n} evaluations; "
-                f"evaluation {result.eval_s:.1f} s summed over workers; "
-                f"outside evaluation {outside:.1%} of worker-time"
+                f"evaluation {result.eval_s:.1f} s summed over workers (of which compile + "
+                f"train {trained:.1f} s); outside evaluation {outside:.1%} of worker-time"
             )
     print(f"speed-up workers 2 vs 1: {walls[1] / walls[2]:.2f}x (target >= 1.7x)")
 

@@ -219,26 +219,29 @@ def _plot_fitness_vs_meta(result: FunnelResult, path: Path) -> None:
 def _plot_meta_overfitting(result: FunnelResult, path: Path) -> None:
     plt = _plt()
     scores = _first_level_scores(result)
-    runs = sorted(result.intake.runs)
-    fig, axes = plt.subplots(1, max(1, len(runs)), figsize=(3.2 * max(1, len(runs)), 3.2))
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    for c in result.entrants:
+        for e in c.entries:
+            if e.step is not None and c.fingerprint in scores:
+                points.setdefault(e.run, []).append((e.step, scores[c.fingerprint], e.fitness))
+    runs = sorted(points)
+    fig, axes = plt.subplots(1, max(1, len(runs)), figsize=(3.6 * max(1, len(runs)), 3.2))
     axes = list(axes) if len(runs) > 1 else [axes]
     for ax, run in zip(axes, runs, strict=False):
-        pts = sorted(
-            (e.step, scores[c.fingerprint], e.fitness)
-            for c in result.entrants
-            for e in c.entries
-            if e.run == run and e.step is not None and c.fingerprint in scores
-        )
-        if pts:
-            steps, meta, fit = zip(*pts, strict=True)
-            ax.plot(steps, meta, "o-", color="#c44e52", label="meta-validation")
-            twin = ax.twinx()
-            twin.plot(steps, fit, "s:", color="#4c72b0", label="search fitness")
-            twin.tick_params(labelsize=7)
+        steps, meta, fit = zip(*sorted(points[run]), strict=True)
+        ax.plot(steps, meta, "o-", color="#c44e52", label="meta-validation")
+        twin = ax.twinx()
+        twin.plot(steps, fit, "s:", color="#4c72b0", label="search fitness")
+        better = "higher" if result.intake.runs[run] else "lower"
+        twin.set_ylabel(f"search fitness ({better} is better)", fontsize=7, color="#4c72b0")
+        twin.tick_params(labelsize=7)
         ax.set_title(run, fontsize=9)
         ax.set_xlabel("search step")
         ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("meta-validation score (level 1)")
+    if result.levels:
+        axes[0].set_ylabel(f"score on level {result.levels[0].level.name}", color="#c44e52")
+    if not runs:
+        axes[0].set_title("no run records search steps")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
