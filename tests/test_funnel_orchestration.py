@@ -262,6 +262,7 @@ def test_ledger_survives_a_torn_last_line(tmp_path: Path) -> None:
     assert len(state.records) == len(lines) - 2 + 1  # header excluded; the torn one redone
 
 
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # ray.init starts its daemons
 def test_ray_executor_gives_the_same_ledger_as_local(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     runs = make_runs(tmp_path, hang=False)
