@@ -16,6 +16,7 @@ from lionsimplify.cli import check as _check  # noqa: F401  (registers the comma
 from lionsimplify.cli import dedup as _dedup  # noqa: F401
 from lionsimplify.cli import diff as _diff  # noqa: F401
 from lionsimplify.cli import evaluate as _evaluate  # noqa: F401
+from lionsimplify.cli import funnel as _funnel  # noqa: F401
 from lionsimplify.cli import proxies as _proxies  # noqa: F401
 from lionsimplify.cli import reduce as _reduce  # noqa: F401
 from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console

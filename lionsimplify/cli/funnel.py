@@ -1,0 +1,209 @@
+"""`lionsimplify funnel RUNS_DIR`: select the best programs of search runs by proxy training."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from lionsimplify.cli.app import app, console, err_console, print_json
+from lionsimplify.funnel.config import Level, load_config
+from lionsimplify.funnel.jobs import Job
+from lionsimplify.funnel.pipeline import FunnelOptions, FunnelResult, run_funnel
+from lionsimplify.funnel.report import leaderboard, write_outputs
+from lionsimplify.funnel.runs import Intake
+from lionsimplify.funnel.select import Verdict
+
+
+@dataclass
+class _LevelRow:
+    level: Level
+    total: int
+    done: int
+    started: float = field(default_factory=time.monotonic)
+    new_done: int = 0
+    running: int = 0
+    failures: int = 0
+    leader: tuple[float, str] | None = None
+    finished: bool = False
+    promoted: int | None = None
+
+
+class LiveProgress:
+    """Per level: done/total, running, failures, ETA and the current leader (rich, on stderr)."""
+
+    def __init__(self) -> None:
+        self.rows: list[_LevelRow] = []
+        self.note = ""
+        self.live = Live(self._table(), console=err_console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live.is_started:
+            self.live.update(self._table())
+            self.live.stop()
+
+    def _table(self) -> Table:
+        table = Table(title=self.note or None, header_style="bold", title_justify="left")
+        for col in ("level", "proxy", "done", "running", "failures", "ETA", "leader"):
+            table.add_column(col)
+        for row in self.rows:
+            if row.finished:
+                eta = f"passed: {row.promoted}"
+            elif row.new_done and row.done < row.total:
+                per_job = (time.monotonic() - row.started) / row.new_done  # with parallelism
+                eta = f"{per_job * (row.total - row.done):.0f} s"
+            else:
+                eta = "…"
+            leader = f"{row.leader[1]} ({row.leader[0]:.4g})" if row.leader else "—"
+            table.add_row(
+                row.level.name,
+                row.level.proxy,
+                f"{row.done}/{row.total}",
+                str(row.running),
+                str(row.failures),
+                eta,
+                leader,
+            )
+        return table
+
+    def _refresh(self) -> None:
+        self.live.update(self._table())
+
+    def intake_done(self, result: Intake, entering: int) -> None:
+        self.note = (
+            f"{result.read} read → {result.valid} valid → {len(result.candidates)} unique "
+            f"→ {entering} entering"
+        )
+        self.live.start()  # only once the input is known good: errors print without a table
+        self._refresh()
+
+    def level_started(self, index: int, level: Level, total: int, done: int) -> None:
+        self.rows.append(_LevelRow(level, total, 0))
+        self._refresh()
+
+    def job_started(self, job: Job) -> None:
+        self.rows[-1].running += 1
+        self._refresh()
+
+    def job_done(self, job: Job, record: dict[str, Any], reused: bool) -> None:
+        row = self.rows[-1]
+        row.done += 1
+        if not reused:
+            row.running -= 1
+            row.new_done += 1
+        if record.get("status") != "ok":
+            row.failures += 1
+        elif job.kind == "candidate" and record.get("metric") is not None:
+            sign = 1.0 if record.get("higher_is_better", True) else -1.0
+            metric = float(record["metric"])
+            if row.leader is None or sign * metric > sign * row.leader[0]:
+                row.leader = (metric, job.subject)
+        self._refresh()
+
+    def level_finished(self, index: int, verdicts: list[Verdict]) -> None:
+        row = self.rows[-1]
+        row.finished, row.promoted = True, sum(v.promoted for v in verdicts)
+        self._refresh()
+
+
+def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
+    data = result.intake.to_json()
+    console.print(
+        f"intake: {data['read']} read, {data['valid']} valid, {data['unique']} unique; "
+        f"redundant statements {data['redundant_statement_rate']:.1%}, "
+        f"duplicate hits {data['duplicate_rate']:.1%}; semantics {result.config.semantics}"
+    )
+    for why, n in sorted(result.stale.items()):
+        console.print(f"[yellow]ledger[/]: {n} records from {why} not reused")
+    names = [o.level.name for o in result.levels]
+    table = Table(header_style="bold", title="leaderboard", title_justify="left")
+    for col in ("rank", "fingerprint", "runs", "fitness", *names, "outcome"):
+        table.add_column(col)
+    adamw = {o.level.name: o.baselines["adamw"].get("metric") for o in result.levels}
+    table.add_row(
+        "",
+        "AdamW (tuned)",
+        "",
+        "",
+        *[f"{adamw[n]:.4g}" if adamw[n] is not None else "—" for n in names],
+        "baseline",
+    )
+    for row in leaderboard(result):
+        cells = {lv["level"]: lv for lv in row["levels"]}
+        table.add_row(
+            str(row["rank"]),
+            row["fingerprint"],
+            ", ".join(row["runs"]),
+            f"{row['search_fitness']:.4g}",
+            *[
+                (
+                    ""
+                    if n not in cells
+                    else cells[n]["status"]
+                    if cells[n]["status"] != "ok"
+                    else f"{cells[n]['metric']:.4g}"
+                )  # fmt: skip
+                for n in names
+            ],
+            row["outcome"],
+        )
+    console.print(table)
+    console.print(f"report: {out / 'report.md'}")
+    for f in files:
+        console.print(f"winner: {out / f}")
+
+
+@app.command("funnel")
+def funnel_command(
+    runs_dir: Path = typer.Argument(..., help="Directory of search runs (see the runs format)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="funnel.toml (default: the built-in quick config)."
+    ),
+    out: Path = typer.Option(Path("funnel-out"), "--out", help="Output directory (resumable)."),
+    executor: str = typer.Option("local", "--executor", help="`local` process pool or `ray`."),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Local worker processes (Ray uses the cluster's CPUs)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Use an --out that holds another config's ledger or other files."
+    ),
+    json: bool = typer.Option(False, "--json", help="Print the final result as JSON."),
+) -> None:
+    """Select the best programs of search runs by training them on proxy tasks, level by level.
+
+    Candidates are checked, reduced and de-duplicated, the top-K by search fitness (per run and
+    overall) enter level 1, and each level promotes those that beat the tuned AdamW baseline by
+    the configured margin (or rank in the top fraction). Every evaluation is appended to
+    OUT/ledger.jsonl: re-running the same command resumes where it stopped. Writes
+    OUT/report.md with plots and OUT/winners/.
+
+    Examples:
+
+      lionsimplify funnel examples/runs --out /tmp/f
+
+      lionsimplify funnel runs/ --config funnel.toml --workers 2 --out sel/
+
+      lionsimplify funnel runs/ --executor ray --address auto --json
+    """
+    if executor not in ("local", "ray"):
+        raise typer.BadParameter("expected `local` or `ray`", param_hint="--executor")
+    cfg = load_config(config)
+    opts = FunnelOptions(runs_dir, out, cfg, executor, workers, address, force)
+    with LiveProgress() as progress:
+        result = run_funnel(opts, progress)
+    data = write_outputs(result, out)
+    if json:
+        print_json(data)
+        return
+    _print_summary(result, out, data["winner_files"])

@@ -1,0 +1,324 @@
+"""The funnel, end to end: intake, entry, levels (through the ledger), selection, report.
+
+`run_funnel(options)` is what `lionsimplify funnel` calls. It is resumable by construction:
+every evaluation is looked up in the ledger by its key before it is submitted, and every result
+is appended to the ledger the moment it arrives. Running it twice with the same `--out` does the
+work once; killing it loses only what was in flight.
+
+Progress is reported through a `Progress` object (the CLI draws it with rich); the library never
+prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from lionsimplify.errors import Location, ProgramError
+from lionsimplify.fingerprint import structural_hash
+from lionsimplify.funnel.config import FunnelConfig, Level
+from lionsimplify.funnel.executors import Executor, LocalExecutor, RayExecutor
+from lionsimplify.funnel.jobs import Job
+from lionsimplify.funnel.ledger import (
+    LEDGER_NAME,
+    Ledger,
+    LedgerState,
+    code_version,
+    eval_key,
+    json_safe,
+    read_ledger,
+)
+from lionsimplify.funnel.runs import Candidate, Intake, Invalid, intake
+from lionsimplify.funnel.select import Verdict, entrants, promote
+from lionsimplify.parse import parse_text
+from lionsimplify.printer import print_program
+from lionsimplify.reduce import Reduction, reduce
+
+#: References trained at every level: AdamW (the bar to beat) and Lion (for comparison).
+BASELINES = ("adamw", "lion")
+
+
+class Progress(Protocol):
+    def intake_done(self, result: Intake, entering: int) -> None: ...
+
+    def level_started(self, index: int, level: Level, total: int, done: int) -> None: ...
+
+    def job_started(self, job: Job) -> None: ...
+
+    def job_done(self, job: Job, record: dict[str, Any], reused: bool) -> None: ...
+
+    def level_finished(self, index: int, verdicts: list[Verdict]) -> None: ...
+
+
+class _Silent:
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+@dataclass
+class FunnelOptions:
+    runs_dir: Path
+    out: Path
+    config: FunnelConfig
+    executor: str = "local"
+    workers: int = 1
+    address: str | None = None
+    force: bool = False
+
+
+@dataclass
+class LevelOutcome:
+    level: Level
+    higher_is_better: bool
+    baselines: dict[str, dict[str, Any]]
+    records: dict[str, dict[str, Any]]
+    """Fingerprint -> ledger record of the candidates evaluated at this level."""
+    verdicts: list[Verdict]
+
+    @property
+    def promoted(self) -> list[str]:
+        return [v.fingerprint for v in self.verdicts if v.promoted]
+
+
+@dataclass
+class FunnelResult:
+    config: FunnelConfig
+    intake: Intake
+    entrants: list[Candidate]
+    reductions: dict[str, Reduction]
+    levels: list[LevelOutcome]
+    finalists: list[str]
+    code_version: str
+    wall_s: float
+    eval_s: float
+    """Seconds of evaluation done in this invocation, summed over workers."""
+    workers: int
+    stale: dict[str, int] = field(default_factory=dict)
+    torn_lines: int = 0
+
+    def candidate(self, fingerprint: str) -> Candidate:
+        return next(c for c in self.entrants if c.fingerprint == fingerprint)
+
+
+def _open_out(opts: FunnelOptions) -> LedgerState:
+    """Check that `--out` is ours to use (DESIGN.md §4.6) and read what it holds."""
+    out, ledger_path = opts.out, opts.out / LEDGER_NAME
+    if out.exists() and not out.is_dir():
+        raise ProgramError("--out exists and is not a directory", Location(str(out)))
+    state = read_ledger(ledger_path)
+    if out.is_dir() and any(out.iterdir()) and not ledger_path.exists() and not opts.force:
+        raise ProgramError(
+            "--out is a non-empty directory without a funnel ledger",
+            Location(str(out)),
+            help="choose an empty or new directory, or pass --force to write into it",
+        )
+    header = state.last_header
+    if header and header.get("config_hash") != opts.config.config_hash() and not opts.force:
+        raise ProgramError(
+            f"--out holds the ledger of a different config "
+            f"(hash {header.get('config_hash')}, this one {opts.config.config_hash()})",
+            Location(str(ledger_path)),
+            help="pass --force to reuse its still-valid evaluations with this config, "
+            "or choose another --out",
+        )
+    return state
+
+
+def _make_executor(opts: FunnelOptions) -> Executor:
+    grace = opts.config.hard_timeout_grace_s
+    if opts.executor == "ray":
+        return RayExecutor(address=opts.address, grace_s=grace)
+    return LocalExecutor(workers=opts.workers, grace_s=grace)
+
+
+def _reduce_entrants(
+    chosen: list[Candidate], config: FunnelConfig, result_invalid: list[Invalid]
+) -> tuple[list[Candidate], dict[str, Reduction]]:
+    """Reduce each entrant (exact passes) from its source text; one that cannot be reduced
+    (say, a hyperparameter without a value) is reported invalid with its reason."""
+    kept: list[Candidate] = []
+    reductions: dict[str, Reduction] = {}
+    by_structure: dict[str, Candidate] = {}
+    for cand in chosen:
+        try:
+            original = parse_text(cand.text, cand.entries[0].where)
+            reductions[cand.fingerprint] = reduce(
+                original, until="exact", semantics=config.semantics, params=config.params
+            )
+        except ProgramError as exc:
+            best = cand.best
+            result_invalid.append(Invalid(best.run, best.where, exc.headline()))
+            continue
+        # exact passes can make two entrants one program: evaluate it once, keep every source
+        key = structural_hash(reductions[cand.fingerprint].program)
+        same = by_structure.get(key)
+        if same is not None:
+            same.entries.extend(cand.entries)
+            same.higher_is_better.update(cand.higher_is_better)
+            del reductions[cand.fingerprint]
+            continue
+        by_structure[key] = cand
+        kept.append(cand)
+    return kept, reductions
+
+
+def _jobs(
+    level_index: int,
+    level: Level,
+    config: FunnelConfig,
+    code: str,
+    fingerprints: list[str],
+    reductions: dict[str, Reduction],
+) -> list[Job]:
+    eval_hash = config.eval_hash(level)
+    common = {
+        "level": level_index,
+        "level_name": level.name,
+        "proxy": level.proxy,
+        "seeds": level.seeds,
+        "lr_multipliers": level.lr_multipliers,
+        "time_limit_s": level.time_limit_s,
+        "base_lr": level.base_lr,
+        "semantics": config.semantics,
+        "params": dict(sorted(config.params.items())),
+        "evaluator": config.evaluator,
+    }
+
+    def baseline(name: str) -> Job:
+        subject = f"baseline:{name}"
+        return Job(eval_key(subject, eval_hash, code), subject, "baseline", None, **common)
+
+    # AdamW first and Lion last: Lion's learning-rate grid is placed from AdamW's tuned rate,
+    # so by the time Lion starts, AdamW's tuning is usually cached and not redone in parallel.
+    jobs = [baseline("adamw")]
+    for fp in fingerprints:
+        text = print_program(reductions[fp].program)
+        jobs.append(Job(eval_key(fp, eval_hash, code), fp, "candidate", text, **common))
+    jobs += [baseline(b) for b in BASELINES if b != "adamw"]
+    return jobs
+
+
+def _record(job: Job, result: dict[str, Any], code: str, eval_hash: str) -> dict[str, Any]:
+    return {
+        **result,
+        "kind": "eval",
+        "key": job.key,
+        "subject": job.subject,
+        "candidate": job.kind == "candidate",
+        "level": job.level,
+        "level_name": job.level_name,
+        "proxy": job.proxy,
+        "seeds": list(job.seeds),
+        "lr_multipliers": list(job.lr_multipliers),
+        "code_version": code,
+        "eval_hash": eval_hash,
+    }
+
+
+def _stale_counts(state: LedgerState, config: FunnelConfig, code: str) -> dict[str, int]:
+    """Recorded evaluations this config cannot reuse, by reason."""
+    hashes = {config.eval_hash(level) for level in config.levels}
+    stale: dict[str, int] = {}
+    for rec in state.records.values():
+        if rec.get("code_version") != code:
+            reason = f"code version {rec.get('code_version')} (now {code})"
+        elif rec.get("eval_hash") not in hashes:
+            reason = "a level configuration no longer in use"
+        else:
+            continue
+        stale[reason] = stale.get(reason, 0) + 1
+    return stale
+
+
+def _direction(records: list[dict[str, Any]], level: Level) -> bool:
+    for r in records:
+        if isinstance(r.get("higher_is_better"), bool):
+            return r["higher_is_better"]
+    from lionsimplify.funnel.evaluate import proxy_direction
+
+    return proxy_direction(level.proxy)
+
+
+def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelResult:
+    """Run (or resume) the funnel; see the module docstring."""
+    start = time.perf_counter()
+    show: Any = progress or _Silent()
+    config = opts.config
+    state = _open_out(opts)
+    if config.evaluator is None:
+        from lionsimplify.funnel.evaluate import check_proxies
+
+        check_proxies(config)
+    taken = intake(opts.runs_dir, semantics=config.semantics, params=config.params)
+    chosen, reductions = _reduce_entrants(
+        entrants(taken.candidates, config.entry), config, taken.invalid
+    )
+    show.intake_done(taken, len(chosen))
+    code = code_version()
+    stale = _stale_counts(state, config, code)
+    records = dict(state.records)
+    outcomes: list[LevelOutcome] = []
+    eval_s = 0.0
+    current = [c.fingerprint for c in chosen]
+    executor = _make_executor(opts)
+    try:
+        with Ledger(opts.out / LEDGER_NAME) as ledger:
+            ledger.append(
+                {
+                    "kind": "header",
+                    "config_hash": config.config_hash(),
+                    "code_version": code,
+                    "config": config.to_json(),
+                    "runs_dir": str(opts.runs_dir),
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                }
+            )
+            for index, level in enumerate(config.levels, start=1):
+                if not current:
+                    break
+                eval_hash = config.eval_hash(level)
+                jobs = _jobs(index, level, config, code, current, reductions)
+                todo = [j for j in jobs if j.key not in records]
+                show.level_started(index, level, len(jobs), len(jobs) - len(todo))
+                for job in jobs:
+                    if job.key in records:
+                        show.job_done(job, records[job.key], True)
+                for event, job, result in executor.execute(todo):
+                    if event == "start":
+                        show.job_started(job)
+                        continue
+                    assert result is not None
+                    rec = json_safe(_record(job, result, code, eval_hash))
+                    ledger.append(rec)
+                    records[job.key] = rec
+                    eval_s += float(result.get("wall_s") or 0.0)
+                    show.job_done(job, rec, False)
+                by_subject = {j.subject: records[j.key] for j in jobs}
+                cands = {fp: by_subject[fp] for fp in current}
+                baselines = {b: by_subject[f"baseline:{b}"] for b in BASELINES}
+                higher = _direction(list(by_subject.values()), level)
+                verdicts = promote(level, cands, baselines["adamw"], higher)
+                outcome = LevelOutcome(level, higher, baselines, cands, verdicts)
+                outcomes.append(outcome)
+                show.level_finished(index, verdicts)
+                current = outcome.promoted
+    finally:
+        executor.close()
+    finalists = current[: config.winners] if len(outcomes) == len(config.levels) else []
+    return FunnelResult(
+        config=config,
+        intake=taken,
+        entrants=chosen,
+        reductions=reductions,
+        levels=outcomes,
+        finalists=finalists,
+        code_version=code,
+        wall_s=time.perf_counter() - start,
+        eval_s=eval_s,
+        workers=max(1, executor.workers),
+        stale=stale,
+        torn_lines=len(state.torn_lines),
+    )

@@ -1,0 +1,409 @@
+"""What a funnel run leaves behind: the leaderboard, `report.md` with its plots, the winners.
+
+Everything here is computed from a `FunnelResult` (which is computed from the ledger), so a
+resumed run and an uninterrupted one write the same leaderboard. Output files are the funnel's
+own, with fixed names inside `--out`; nothing else in the directory is touched.
+
+Plots (PNG, matplotlib's non-interactive backend):
+* `funnel.png`: candidates at each stage (read, valid, unique, entering, then each level);
+* `curves.png`: training loss of the finalists against AdamW and Lion at the last level;
+* `fitness_vs_meta.png`: search fitness against the score on the first funnel level;
+* `meta_overfitting.png`: per run, that score against the search step (the Lion paper's
+  meta-overfitting picture: search fitness keeps rising while the held-out score falls).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from lionsimplify.emit import jax_module_source, lift, module_name
+from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
+from lionsimplify.printer import print_program
+
+PLOTS = ("funnel.png", "curves.png", "fitness_vs_meta.png", "meta_overfitting.png")
+
+
+def _fmt(x: float | None, digits: int = 4) -> str:
+    return "—" if x is None else f"{x:.{digits}g}"
+
+
+def leaderboard(result: FunnelResult) -> list[dict[str, Any]]:
+    """One row per entrant, best first: deepest level, promoted there, then its metric."""
+    rows = []
+    finalists = set(result.finalists)
+    for cand in result.entrants:
+        fp = cand.fingerprint
+        levels = []
+        for outcome in result.levels:
+            rec = outcome.records.get(fp)
+            if rec is None:
+                break
+            verdict = next(v for v in outcome.verdicts if v.fingerprint == fp)
+            levels.append(
+                {
+                    "level": outcome.level.name,
+                    "status": rec.get("status"),
+                    "metric": rec.get("metric"),
+                    "metric_sd": rec.get("metric_sd"),
+                    "adamw": outcome.baselines["adamw"].get("metric"),
+                    "gain_vs_adamw": verdict.gain,
+                    "promoted": verdict.promoted,
+                    "error": rec.get("error"),
+                }
+            )
+        last = levels[-1] if levels else None
+        if fp in finalists:
+            outcome_text = "finalist"
+        elif last is None:
+            outcome_text = "not evaluated"
+        elif last["status"] != "ok":
+            outcome_text = f"{last['status']} at {last['level']}"
+        elif last["promoted"]:
+            outcome_text = f"passed {last['level']}"
+        else:
+            outcome_text = f"stopped at {last['level']}"
+        best = cand.best
+        rows.append(
+            {
+                "fingerprint": fp,
+                "runs": cand.runs,
+                "sources": sorted(f"{e.run}:{e.id}" for e in cand.entries),
+                "search_fitness": best.fitness,
+                "search_run": best.run,
+                "levels": levels,
+                "outcome": outcome_text,
+                "finalist": fp in finalists,
+            }
+        )
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        levels = row["levels"]
+        depth = len(levels)
+        last = levels[-1] if levels else {}
+        ok = last.get("status") == "ok" and last.get("metric") is not None
+        higher = result.levels[depth - 1].higher_is_better if depth else True
+        score = (last["metric"] if higher else -last["metric"]) if ok else 0.0
+        return (not row["finalist"], -depth, not last.get("promoted", False), not ok, -score,
+                row["fingerprint"])  # fmt: skip
+
+    rows.sort(key=key)
+    for n, row in enumerate(rows, start=1):
+        row["rank"] = n
+    return rows
+
+
+def result_json(result: FunnelResult) -> dict[str, Any]:
+    """The machine-readable result (`--json`, and `OUT/result.json`)."""
+    return {
+        "config_hash": result.config.config_hash(),
+        "code_version": result.code_version,
+        "semantics": result.config.semantics,
+        "intake": {**result.intake.to_json(), "entering": len(result.entrants)},
+        "levels": [
+            {
+                "name": o.level.name,
+                "proxy": o.level.proxy,
+                "higher_is_better": o.higher_is_better,
+                "candidates": len(o.records),
+                "promoted": len(o.promoted),
+                "baselines": {
+                    b: {
+                        "metric": o.baselines[b].get("metric"),
+                        "status": o.baselines[b].get("status"),
+                    }
+                    for b in BASELINES
+                },
+            }
+            for o in result.levels
+        ],
+        "leaderboard": leaderboard(result),
+        "finalists": list(result.finalists),
+        "stale_records": dict(sorted(result.stale.items())),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots.
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _plot_funnel(result: FunnelResult, path: Path) -> None:
+    plt = _plt()
+    labels = ["read", "valid", "unique", "entered"]
+    counts = [result.intake.read, result.intake.valid, len(result.intake.candidates)]
+    counts.append(len(result.entrants))
+    for o in result.levels:
+        labels.append(f"passed {o.level.name}")
+        counts.append(len(o.promoted))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    bars = ax.bar(labels, counts, color="#4c72b0")
+    ax.bar_label(bars)
+    ax.set_yscale("log" if max(counts, default=1) > 200 else "linear")
+    ax.set_ylabel("candidates")
+    ax.set_title("funnel")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_curves(result: FunnelResult, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if result.levels:
+        o = result.levels[-1]
+        series = [(f"{b} (baseline)", o.baselines[b], "--") for b in BASELINES]
+        series += [(fp, o.records[fp], "-") for fp in result.finalists if fp in o.records]
+        for label, rec, style in series:
+            curve = rec.get("curve") or {}
+            pts = [
+                (s, v)
+                for s, v in zip(curve.get("steps", []), curve.get("values", []), strict=False)
+                if v is not None
+            ]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), style, label=label)
+        ax.set_title(f"finalists at level {o.level.name} ({o.level.proxy})")
+        ax.set_yscale("log")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _first_level_scores(result: FunnelResult) -> dict[str, float]:
+    if not result.levels:
+        return {}
+    recs = result.levels[0].records
+    return {fp: r["metric"] for fp, r in recs.items() if r.get("status") == "ok"}
+
+
+def _plot_fitness_vs_meta(result: FunnelResult, path: Path) -> None:
+    plt = _plt()
+    scores = _first_level_scores(result)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    by_run: dict[str, list[tuple[float, float]]] = {}
+    for cand in result.entrants:
+        if cand.fingerprint in scores:
+            best = cand.best
+            by_run.setdefault(best.run, []).append((best.fitness, scores[cand.fingerprint]))
+    for run, pts in sorted(by_run.items()):
+        ax.scatter(*zip(*pts, strict=True), label=run, s=18)
+    if result.levels:
+        o = result.levels[0]
+        adamw = o.baselines["adamw"].get("metric")
+        if adamw is not None:
+            ax.axhline(adamw, ls="--", color="gray", label="AdamW (tuned)")
+        ax.set_ylabel(f"score on level {o.level.name} ({o.level.proxy})")
+    ax.set_xlabel("search fitness")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_meta_overfitting(result: FunnelResult, path: Path) -> None:
+    plt = _plt()
+    scores = _first_level_scores(result)
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    for c in result.entrants:
+        for e in c.entries:
+            if e.step is not None and c.fingerprint in scores:
+                points.setdefault(e.run, []).append((e.step, scores[c.fingerprint], e.fitness))
+    runs = sorted(points)
+    fig, axes = plt.subplots(1, max(1, len(runs)), figsize=(3.6 * max(1, len(runs)), 3.2))
+    axes = list(axes) if len(runs) > 1 else [axes]
+    for ax, run in zip(axes, runs, strict=False):
+        steps, meta, fit = zip(*sorted(points[run]), strict=True)
+        ax.plot(steps, meta, "o-", color="#c44e52", label="meta-validation")
+        twin = ax.twinx()
+        twin.plot(steps, fit, "s:", color="#4c72b0", label="search fitness")
+        better = "higher" if result.intake.runs[run] else "lower"
+        twin.set_ylabel(f"search fitness ({better} is better)", fontsize=7, color="#4c72b0")
+        twin.tick_params(labelsize=7)
+        ax.set_title(run, fontsize=9)
+        ax.set_xlabel("search step")
+        ax.tick_params(labelsize=7)
+    if result.levels:
+        axes[0].set_ylabel(f"score on level {result.levels[0].level.name}", color="#c44e52")
+    if not runs:
+        axes[0].set_title("no run records search steps")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files.
+
+
+def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | None, str | None]:
+    """The winner's `.txt` (Lion-style program, values, scores, derivation) and `.py` (the
+    emitted jax/optax module), or None and the reason when the module cannot be emitted."""
+    red = result.reductions[fp]
+    cand = result.candidate(fp)
+    lifted = lift(red.program, dict(result.config.params))
+    lines = [f"# winner {n:02d}: fingerprint {fp} ({result.config.semantics} semantics)"]
+    for o in result.levels:
+        rec = o.records.get(fp, {})
+        lines.append(
+            f"# level {o.level.name} ({o.level.proxy}): {_fmt(rec.get('metric'))} "
+            f"± {_fmt(rec.get('metric_sd'), 2)} vs AdamW {_fmt(o.baselines['adamw'].get('metric'))}"
+            f" (lr multiplier {_fmt(rec.get('best_multiplier'))})"
+        )
+    lines += [
+        f"# source: {e.run}:{e.id}"
+        + (f" step {e.step:g}" if e.step is not None else "")
+        + f" fitness {e.fitness:g}"
+        for e in cand.entries
+    ]
+    lines.append(lifted.text().rstrip("\n"))
+    lines += [f"# {line}" for line in lifted.params_text().splitlines()]
+    lines.append(f"# derivation ({red.label}):")
+    stats = red.stats()
+    lines.append(f"#   {stats['statements_in']} -> {stats['statements_out']} statements, "
+                 f"{stats['state_in']} -> {stats['state_out']} state variables")  # fmt: skip
+    for p in red.passes:
+        lines.append(f"#   {p.name} [{p.label}, {p.status}]")
+        lines += [f"#     {c}" for c in p.changes]
+    for p in red.ablations:
+        lines.append(f"#   proposed ablation {p.name} [{p.label}]: " + "; ".join(p.changes))
+    try:
+        module = jax_module_source(
+            lifted, module_name(f"winner_{n:02d}"), semantics=result.config.semantics,
+            source=cand.best.where,
+        )  # fmt: skip
+        compile(module, f"winner_{n:02d}.py", "exec")  # a syntax check only: nothing is run
+        return "\n".join(lines) + "\n", module, None
+    except (ValueError, SyntaxError) as exc:
+        return "\n".join(lines) + "\n", None, str(exc)
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -> str:
+    intake = data["intake"]
+    lines = [
+        "# Funnel report",
+        "",
+        f"Semantics: `{result.config.semantics}`; config `{result.config.source}` "
+        f"(hash {data['config_hash']}); code version {result.code_version}.",
+        "",
+        "## Intake",
+        "",
+        f"{intake['read']} read → {intake['valid']} valid → {intake['unique']} unique → "
+        f"{intake['entering']} entering level 1.",
+        f"Redundant statements: {intake['redundant_statement_rate']:.1%} "
+        f"(Lion paper: ~70%); duplicate hits: {intake['duplicate_rate']:.1%} (Lion paper: ~89%).",
+        "",
+    ]
+    reasons = Counter(i["reason"].split(": error: ")[-1] for i in intake["invalid"])
+    if reasons:
+        lines += ["Invalid candidates by reason:", ""]
+        lines += [f"- {n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda t: -t[1])]
+        lines.append("")
+    if result.stale:
+        lines += ["Ledger records not reused:", ""]
+        lines += [f"- {n} from {why}" for why, n in sorted(result.stale.items())]
+        lines.append("")
+    lines += ["## Levels", ""]
+    rows = []
+    for lv in data["levels"]:
+        base = lv["baselines"]
+        rows.append(
+            [
+                lv["name"],
+                lv["proxy"],
+                "higher" if lv["higher_is_better"] else "lower",
+                str(lv["candidates"]),
+                str(lv["promoted"]),
+                _fmt(base["adamw"]["metric"]),
+                _fmt(base["lion"]["metric"]),
+            ]  # fmt: skip
+        )
+    lines += _md_table(
+        ["level", "proxy", "better", "candidates", "promoted", "AdamW", "Lion"], rows
+    )
+    lines += ["", "## Leaderboard", ""]
+    level_names = [lv["name"] for lv in data["levels"]]
+    rows = []
+    for row in data["leaderboard"]:
+        cells = [str(row["rank"]), f"`{row['fingerprint']}`", ", ".join(row["runs"]),
+                 _fmt(row["search_fitness"])]  # fmt: skip
+        by_level = {lv["level"]: lv for lv in row["levels"]}
+        for name in level_names:
+            lv = by_level.get(name)
+            if lv is None:
+                cells.append("")
+            elif lv["status"] != "ok":
+                cells.append(lv["status"])
+            else:
+                cells.append(f"{_fmt(lv['metric'])} ({'+' if (lv['gain_vs_adamw'] or 0) >= 0 else ''}"
+                             f"{_fmt(lv['gain_vs_adamw'], 2)})")  # fmt: skip
+        cells.append(row["outcome"])
+        rows.append(cells)
+    lines += _md_table(
+        ["rank", "fingerprint", "runs", "search fitness", *level_names, "outcome"], rows
+    )
+    lines += ["", "Level cells: metric (gain over tuned AdamW, in the better direction).", ""]
+    lines += ["## Winners", ""]
+    if not winners:
+        lines += ["No candidate passed every level.", ""]
+    for n, fp in enumerate(winners, start=1):
+        lines += [f"### {n:02d} `{fp}`", "", "```python"]
+        lines += [print_program(result.reductions[fp].program).rstrip("\n"), "```", ""]
+        py = f", `winners/{n:02d}-{fp}.py`" if fp not in data["winners_not_emitted"] else ""
+        lines += [f"Files: `winners/{n:02d}-{fp}.txt`{py}.", ""]
+    lines += ["## Plots", ""]
+    lines += [f"![{name[:-4]}](plots/{name})" for name in PLOTS]
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
+    """Write `result.json`, `report.md`, `plots/*.png` and `winners/*`; return the JSON."""
+    data = result_json(result)
+    plots = out / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    _plot_funnel(result, plots / "funnel.png")
+    _plot_curves(result, plots / "curves.png")
+    _plot_fitness_vs_meta(result, plots / "fitness_vs_meta.png")
+    _plot_meta_overfitting(result, plots / "meta_overfitting.png")
+    winners_dir = out / "winners"
+    winners_dir.mkdir(exist_ok=True)
+    files = []
+    not_emitted = {}
+    for n, fp in enumerate(result.finalists, start=1):
+        stem = winners_dir / f"{n:02d}-{fp}"
+        text, module, why = _winner_files(result, n, fp)
+        stem.with_suffix(".txt").write_text(text, encoding="utf-8")
+        files.append(f"winners/{stem.name}.txt")
+        if module is None:
+            not_emitted[fp] = why
+            continue
+        stem.with_suffix(".py").write_text(module, encoding="utf-8")
+        files.append(f"winners/{stem.name}.py")
+    data["winner_files"] = files
+    data["winners_not_emitted"] = not_emitted
+    (out / "report.md").write_text(_report_md(result, data, result.finalists), encoding="utf-8")
+    (out / "result.json").write_text(
+        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return data

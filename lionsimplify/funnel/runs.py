@@ -1,0 +1,327 @@
+"""Intake: read a directory of search runs, check and reduce every candidate, merge duplicates.
+
+Runs format (one sub-directory per run; a directory with no sub-directories is one run):
+
+* `programs.jsonl`: one JSON object per line with `program` (text, paper or Hero format) and
+  `fitness` (a finite number on the search proxy); optional `step` (search progress) and `id`;
+  any other field is kept with the candidate.
+* or program files (`.txt .py .prog .hero`) whose leading comment lines carry the fields:
+  `# fitness: 0.731`, optionally `# step: 1200` and `# id: name`.
+* optional `run.toml` or `meta.json` with `higher_is_better = true|false` (default true) and
+  an optional `name`.
+
+Nothing a candidate contains stops intake: an unparseable program, a bad JSON line or a
+missing fitness is counted as invalid with its reason. Only a missing `RUNS_DIR` or an
+unreadable `run.toml` is an error (exit 2).
+
+Speed: search outputs are mostly duplicates (the Lion paper's hash cache hit 89%), so work is
+cached on the exact text (parse + check + dead-code elimination + structural hash) and then on
+the structural hash (the behavioural fingerprint, which runs the program). The full reduction
+with its verified passes is left to the few candidates that enter the funnel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lionsimplify.absexec import analyse
+from lionsimplify.errors import Location, ProgramError
+from lionsimplify.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.ir import Program
+from lionsimplify.liveness import live_program
+from lionsimplify.ops import Semantics
+from lionsimplify.parse import decode_source, parse_text
+from lionsimplify.sources import PROGRAM_SUFFIXES
+
+_HEADER = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One candidate as the search produced it (before merging)."""
+
+    run: str
+    id: str
+    fitness: float
+    step: float | None
+    where: str
+    """`path` or `path:line`, for messages."""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Candidate:
+    """A unique program (a class of functional duplicates) with every entry that produced it."""
+
+    fingerprint: str
+    program: Program
+    """The program after dead-code elimination (the representative's)."""
+    text: str
+    """The representative's source text, so its full reduction can be shown."""
+    structural: set[str]
+    entries: list[Entry] = field(default_factory=list)
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+
+    def score(self, entry: Entry) -> float:
+        """Search fitness with "higher is better" for every run."""
+        return entry.fitness if self.higher_is_better[entry.run] else -entry.fitness
+
+    @property
+    def best(self) -> Entry:
+        return max(self.entries, key=lambda e: (self.score(e), e.run, e.id))
+
+    @property
+    def runs(self) -> list[str]:
+        return sorted({e.run for e in self.entries})
+
+
+@dataclass(frozen=True)
+class Invalid:
+    run: str
+    where: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"run": self.run, "where": self.where, "reason": self.reason}
+
+
+@dataclass
+class Intake:
+    runs: dict[str, bool]
+    """Run name -> higher_is_better."""
+    candidates: list[Candidate]
+    invalid: list[Invalid]
+    read: int
+    statements_in: int
+    statements_live: int
+    duplicate_hits: int
+    """Valid entries that matched an earlier one (exact text, structure or behaviour)."""
+
+    @property
+    def valid(self) -> int:
+        return self.read - len(self.invalid)
+
+    def to_json(self) -> dict[str, Any]:
+        redundant = 1 - self.statements_live / self.statements_in if self.statements_in else 0.0
+        return {
+            "runs": dict(sorted(self.runs.items())),
+            "read": self.read,
+            "valid": self.valid,
+            "unique": len(self.candidates),
+            "redundant_statement_rate": round(redundant, 4),
+            "duplicate_rate": round(self.duplicate_hits / self.valid, 4) if self.valid else 0.0,
+            "invalid": [i.to_json() for i in self.invalid],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading runs.
+
+
+def _run_meta(run_dir: Path) -> tuple[str, bool]:
+    name = run_dir.name
+    toml_path, json_path = run_dir / "run.toml", run_dir / "meta.json"
+    meta: dict[str, Any] = {}
+    path = None
+    try:
+        if toml_path.is_file():
+            path = toml_path
+            meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        elif json_path.is_file():
+            path = json_path
+            meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProgramError(f"cannot read run metadata: {exc}", Location(str(path))) from None
+    if not isinstance(meta, dict):
+        raise ProgramError("run metadata must be a table/object", Location(str(path)))
+    value = meta.get("higher_is_better", True)
+    if not isinstance(value, bool):
+        raise ProgramError("`higher_is_better` must be true or false", Location(str(path)))
+    return str(meta.get("name", name)), value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"`{what}` must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{what}` must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"`{what}` must be finite, got {value!r}")
+    return number
+
+
+def _entry_fields(
+    run: str, where: str, default_id: str, meta: Mapping[str, Any]
+) -> tuple[str, float, float | None, dict[str, Any]]:
+    if "fitness" not in meta:
+        raise ValueError("missing `fitness`")
+    fitness = _number(meta["fitness"], "fitness")
+    step = _number(meta["step"], "step") if meta.get("step") is not None else None
+    cid = str(meta.get("id", default_id))
+    extra = {k: v for k, v in meta.items() if k not in ("fitness", "step", "id", "program")}
+    return cid, fitness, step, extra
+
+
+#: (run, where, default id, program text or None, fields or error message)
+_Raw = tuple[str, str, str, str | None, dict[str, Any] | str]
+
+
+def _iter_jsonl(run: str, path: Path) -> Iterator[_Raw]:
+    text = decode_source(path.read_bytes(), str(path))
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield run, where, str(n), None, f"invalid JSON: {exc.msg}"
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("program"), str):
+            yield run, where, str(n), None, "expected an object with a `program` string"
+            continue
+        yield run, where, str(n), obj["program"], obj
+
+
+def _file_header(text: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = _HEADER.match(line)
+        if m is None:
+            if line.lstrip().startswith("#"):
+                continue
+            break
+        meta.setdefault(m.group(1).lower(), m.group(2))
+    return meta
+
+
+def _iter_files(run: str, files: list[Path]) -> Iterator[_Raw]:
+    for path in files:
+        try:
+            text = decode_source(path.read_bytes(), str(path))
+        except (OSError, ProgramError) as exc:
+            yield run, str(path), path.stem, None, str(exc)
+            continue
+        yield run, str(path), path.stem, text, _file_header(text)
+
+
+def _run_dirs(root: Path) -> list[Path]:
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return subdirs or [root]
+
+
+def iter_runs(root: str | Path) -> tuple[dict[str, bool], Iterator[_Raw]]:
+    """Run names with their direction, and every raw entry in a deterministic order."""
+    base = Path(root)
+    if not base.is_dir():
+        raise ProgramError("runs directory not found", Location(str(root)))
+    runs: dict[str, bool] = {}
+    plan: list[tuple[str, Path, list[Path]]] = []
+    for run_dir in _run_dirs(base):
+        name, higher = _run_meta(run_dir)
+        if name in runs:
+            raise ProgramError(f"two runs are named {name!r}", Location(str(run_dir)))
+        runs[name] = higher
+        jsonl = sorted(run_dir.glob("*.jsonl"))
+        files = sorted(p for p in run_dir.iterdir() if p.is_file() and p.suffix in PROGRAM_SUFFIXES)
+        plan.append((name, run_dir, [*jsonl, *files]))
+
+    def generate() -> Iterator[_Raw]:
+        for name, _, paths in plan:
+            for path in paths:
+                if path.suffix == ".jsonl":
+                    yield from _iter_jsonl(name, path)
+                else:
+                    yield from _iter_files(name, [path])
+
+    return runs, generate()
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking, reducing, merging.
+
+
+def _first_line(exc: ProgramError) -> str:
+    return exc.headline()
+
+
+def intake(
+    root: str | Path,
+    *,
+    semantics: Semantics = "math",
+    params: Mapping[str, float] | None = None,
+) -> Intake:
+    """Read, check, reduce (dead code) and fingerprint every candidate under `root`."""
+    runs, raw_entries = iter_runs(root)
+    by_text: dict[str, tuple[Program, str, int] | ProgramError] = {}
+    by_struct: dict[str, Candidate] = {}
+    by_behaviour: dict[str, Candidate] = {}
+    candidates: list[Candidate] = []
+    invalid: list[Invalid] = []
+    read = statements_in = statements_live = hits = 0
+    for run, where, default_id, text, meta in raw_entries:
+        read += 1
+        if text is None or isinstance(meta, str):
+            invalid.append(Invalid(run, where, str(meta)))
+            continue
+        try:
+            cid, fitness, step, extra = _entry_fields(run, where, default_id, meta)
+        except ValueError as exc:
+            invalid.append(Invalid(run, where, str(exc)))
+            continue
+        cached = by_text.get(text)
+        hit = cached is not None
+        if cached is None:
+            try:
+                parsed = parse_text(text, where)
+                analyse(parsed, semantics, ranges=False).raise_errors()
+                live = live_program(parsed)
+                cached = (live, structural_hash(live, reduced=True), len(parsed.body))
+            except ProgramError as exc:
+                cached = exc
+            by_text[text] = cached
+        if isinstance(cached, ProgramError):
+            invalid.append(Invalid(run, where, _first_line(cached)))
+            continue
+        live, s_hash, n_in = cached
+        statements_in += n_in
+        statements_live += len(live.body)
+        entry = Entry(run, cid, fitness, step, where, extra)
+        cand = by_struct.get(s_hash)
+        if cand is None:
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    b_hash = behavioural_hash(live, semantics=semantics, params=params)
+            except ProgramError as exc:
+                invalid.append(Invalid(run, where, _first_line(exc)))
+                continue
+            cand = by_behaviour.get(b_hash)
+            if cand is None:
+                cand = Candidate(b_hash[-12:], live, text, set())
+                candidates.append(cand)
+                by_behaviour[b_hash] = cand
+            else:
+                hit = True
+            cand.structural.add(s_hash)
+            by_struct[s_hash] = cand
+        else:
+            hit = True
+        hits += hit
+        cand.entries.append(entry)
+        cand.higher_is_better[run] = runs[run]
+    return Intake(runs, candidates, invalid, read, statements_in, statements_live, hits)

@@ -1,0 +1,196 @@
+"""Funnel intake, config and selection: pure functions, no training."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from lionsimplify.errors import ProgramError
+from lionsimplify.funnel import DEFAULT_TOML, intake, load_config, parse_config
+from lionsimplify.funnel.config import Level
+from lionsimplify.funnel.ledger import Ledger, read_ledger
+from lionsimplify.funnel.select import entrants, promote
+
+SIGN = (
+    "def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  u = sign(m)\n  u = u * lr\n  return u, m\n"
+)
+SIGN_RENAMED = (
+    "def train(weight, grad, mom, lr):\n  mom = interp(grad, mom, 0.9)\n"
+    "  upd = sign(mom)\n  upd = upd * lr\n  return upd, mom\n"
+)
+SIGN_DEAD = (
+    "def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  junk = cosh(g)\n  u = sign(m)\n"
+    "  u = u * lr\n  return u, m\n"
+)
+PLAIN = "def train(w, g, m, lr):\n  u = g * lr\n  return u, m\n"
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_runs_formats_merge_and_invalid_reasons(tmp_path: Path) -> None:
+    _jsonl(
+        tmp_path / "a" / "programs.jsonl",
+        [
+            {"program": SIGN, "fitness": 0.5, "step": 1, "id": "s1", "origin": "kept"},
+            {"program": SIGN_RENAMED, "fitness": 0.9, "step": 2},
+            {"program": SIGN_DEAD, "fitness": 0.7, "step": 3},
+            {"program": "def train(w, g, m, lr):\n  u = sgn(g)\n  return u, m\n", "fitness": 1},
+            {"program": PLAIN},
+            {"program": PLAIN, "fitness": "NaN"},
+        ],
+    )
+    (tmp_path / "a" / "programs.jsonl").open("a").write("{not json\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "plain.txt").write_text("# fitness: 2.5\n# step: 7\n" + PLAIN)
+    (tmp_path / "b" / "nofit.txt").write_text(PLAIN)
+    (tmp_path / "b" / "run.toml").write_text("higher_is_better = false\nname = 'bee'\n")
+    result = intake(tmp_path)
+    assert result.runs == {"a": True, "bee": False}
+    assert (result.read, result.valid, len(result.candidates)) == (9, 4, 2)
+    reasons = sorted(i.reason for i in result.invalid)
+    assert f"{tmp_path / 'a' / 'programs.jsonl'}:4:2:7: error: unknown function `sgn`" in reasons
+    assert "missing `fitness`" in reasons
+    assert any("must be finite" in r for r in reasons)
+    assert any(r.startswith("invalid JSON") for r in reasons)
+    sign = next(c for c in result.candidates if len(c.entries) == 3)
+    assert sign.best.fitness == 0.9, "the best search fitness is kept"
+    assert {e.id for e in sign.entries} == {"s1", "2", "3"}, "every source id is kept"
+    assert sign.entries[0].fields == {"origin": "kept"}, "extra fields are kept"
+    plain = next(c for c in result.candidates if c is not sign)
+    assert plain.best.step == 7.0 and plain.score(plain.best) == -2.5, "lower is better in bee"
+    stats = result.to_json()
+    assert stats["duplicate_rate"] == pytest.approx(2 / 4)
+    assert stats["redundant_statement_rate"] > 0
+
+
+def test_missing_runs_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ProgramError, match="runs directory not found"):
+        intake(tmp_path / "nope")
+
+
+def test_default_config_is_documented_and_valid() -> None:
+    config = load_config(None)
+    assert config == parse_config(DEFAULT_TOML, "<default config>")
+    assert len(config.levels) >= 2 and config.winners >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[level]]\nproxy = 'convex-s'\nrule = 'best'\n", "level[1].rule: expected one of"),
+        ("[[level]]\nproxy = 'convex-s'\nseeds = []\n", "level[1].seeds: expected a non-empty"),
+        ("[[level]]\nproxy = 'convex-s'\ncolour = 1\n", "level[1].colour: unknown key"),
+        ("[[level]]\nproxy = 'convex-s'\ntop_fraction = 2\n", "must be between 0 and 1"),
+        ("winners = 3\n", "level: at least one [[level]]"),
+        ("[[level]\n", "invalid TOML"),
+    ],
+)
+def test_config_errors_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ProgramError, match=message.replace("[", r"\[")) as info:
+        parse_config(text, "f.toml")
+    assert str(info.value).startswith("f.toml:")
+
+
+def test_eval_hash_ignores_the_promotion_rule() -> None:
+    a = parse_config("[[level]]\nproxy = 'convex-s'\nmargin = 0.1\n")
+    b = parse_config("[[level]]\nproxy = 'convex-s'\nmargin = 0.5\n")
+    c = parse_config("[[level]]\nproxy = 'convex-s'\nseeds = [0, 1]\n")
+    assert a.config_hash() != b.config_hash()
+    assert a.eval_hash(a.levels[0]) == b.eval_hash(b.levels[0]) != c.eval_hash(c.levels[0])
+
+
+def test_entrants_keep_early_and_late_programs_of_a_run(tmp_path: Path) -> None:
+    rows = []
+    for i in range(8):
+        body = f"def train(w, g, m, lr):\n  u = g * {i + 1}.5\n  u = u * lr\n  return u, m\n"
+        rows.append({"program": body, "fitness": float(i), "step": i * 10})
+    _jsonl(tmp_path / "r" / "programs.jsonl", rows)
+    cands = intake(tmp_path).candidates
+    cfg = parse_config(
+        "[entry]\nper_run_top_k = 1\nstep_buckets = 2\noverall_top_k = 0\n"
+        "[[level]]\nproxy = 'convex-s'\n"
+    )
+    chosen = entrants(cands, cfg.entry)
+    assert sorted(c.best.step for c in chosen) == [30.0, 70.0], "best of each half of the run"
+
+
+def _rec(metric: float | None, sd: float = 0.0, status: str = "ok", seeds: int = 3) -> dict:
+    per_seed = [{"seed": s, "multiplier": 1.0, "metric": metric} for s in range(seeds)]
+    return {"status": status, "metric": metric, "metric_sd": sd, "per_seed": per_seed}
+
+
+def _level(rule: str, margin: float = 0.0, top: float = 0.0, spread: float = 1.0) -> Level:
+    return Level("A", "convex-s", (0, 1, 2), (1.0,), 10.0, rule, margin, spread, top)  # type: ignore[arg-type]
+
+
+def test_promotion_by_margin_counts_the_seed_spread() -> None:
+    base = _rec(0.50, sd=0.01)
+    results = {"clear": _rec(0.60, sd=0.01), "noisy": _rec(0.52, sd=0.05), "bad": _rec(0.4)}
+    verdicts = {v.fingerprint: v for v in promote(_level("margin"), results, base, True)}
+    assert verdicts["clear"].promoted and not verdicts["noisy"].promoted
+    assert not verdicts["bad"].promoted
+    assert verdicts["noisy"].gain == pytest.approx(0.02)
+    lower = {v.fingerprint: v for v in promote(_level("margin"), results, base, False)}
+    assert lower["bad"].promoted and not lower["clear"].promoted, "direction is respected"
+
+
+def test_promotion_by_top_fraction_and_failures() -> None:
+    results = {
+        "a": _rec(0.3),
+        "b": _rec(0.2),
+        "c": _rec(0.1),
+        "d": _rec(None, status="diverged"),
+    }
+    verdicts = promote(_level("top", top=0.5), results, None, True)
+    assert [v.fingerprint for v in verdicts] == ["a", "b", "c", "d"]
+    assert [v.promoted for v in verdicts] == [True, True, False, False]
+    both = promote(_level("margin-and-top", top=1.0), results, _rec(0.15), True)
+    assert [v.fingerprint for v in both if v.promoted] == ["a", "b"]
+
+
+def test_ledger_append_is_one_line_each_and_locked(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    with Ledger(path) as ledger:
+        ledger.append({"kind": "eval", "key": "k1", "metric": float("nan")})
+        with pytest.raises(ProgramError, match="another funnel"), Ledger(path):
+            pass
+        ledger.append({"kind": "eval", "key": "k2", "metric": 1.0})
+    state = read_ledger(path)
+    assert list(state.records) == ["k1", "k2"]
+    assert state.records["k1"]["metric"] is None, "NaN is written as null"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["funnel", "/nonexistent/runs"], "/nonexistent/runs:1:1: error: runs directory not found"),
+        (
+            ["funnel", ".", "--config", "/nonexistent.toml"],
+            "/nonexistent.toml:1:1: error: cannot read",
+        ),
+        (["funnel", ".", "--executor", "slurm"], "expected `local` or `ray`"),
+        (["funnel", ".", "--workers", "0"], "--workers"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from lionsimplify.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["lionsimplify", *args, "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists(), "nothing is written on bad input"
