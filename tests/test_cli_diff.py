@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-from lionsimplify.cli import main
+from cli_runner import run_cli
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "examples" / "programs"
 VARIANTS = PROGRAMS / "variants"
@@ -19,12 +17,7 @@ LION_PARAMS = ["--param", "β1=0.9", "--param", "β2=0.99", "--param", "λ=0.01"
 
 
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str):  # noqa: ANN201
-    """Run the real entry point (with its error handling) and return (code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["lionsimplify", *args])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
+    return run_cli(capsys, *args)
 
 
 def test_program8_vs_program4_side_by_side(capsys, monkeypatch) -> None:  # noqa: ANN001

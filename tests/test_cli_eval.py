@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from lionsimplify.cli import main
+from cli_runner import run_cli
 
 ROOT = Path(__file__).parent.parent
 LION = str(ROOT / "examples" / "programs" / "program1_lion.txt")
@@ -22,17 +21,7 @@ def _cache(tmp_path_factory, monkeypatch):
 
 
 def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    old = sys.argv
-    sys.argv = ["lionsimplify", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 def test_proxies_json_lists_every_task_and_scale(capsys):

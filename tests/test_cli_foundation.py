@@ -8,25 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from lionsimplify.cli import main
+from cli_runner import run_cli
 
 PROGRAMS = Path(__file__).parent.parent / "examples" / "programs"
 P8 = str(PROGRAMS / "program8.txt")
 
 
 def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    old = sys.argv
-    sys.argv = ["lionsimplify", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 def test_check_reports_hazards_with_lines(capsys) -> None:

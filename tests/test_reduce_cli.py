@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-from lionsimplify.cli import main
+from cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 P8 = str(ROOT / "examples" / "programs" / "program8.txt")
@@ -17,11 +15,7 @@ LION = ["--param", "β1=0.9", "--param", "β2=0.99", "--param", "λ=0.01"]
 
 
 def cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["lionsimplify", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
+    return run_cli(capsys, *args)
 
 
 def test_terminal_output_shows_each_pass_the_ablations_and_the_lifted_program(monkeypatch, capsys):

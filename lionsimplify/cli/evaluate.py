@@ -17,6 +17,7 @@ from lionsimplify.cli.app import (
     print_json,
     refuse_overwrite,
 )
+from lionsimplify.cli.render import training_progress
 from lionsimplify.ops import SEMANTICS
 
 
@@ -119,8 +120,6 @@ def eval_command(
 def _run(program: Any, task: Any, params: dict[str, float], semantics: str, seeds: int,
          multipliers: list[float], base_lr: float, names: list[str], time_limit: float,
          show_progress: bool) -> Any:  # fmt: skip
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lionsimplify.proxies.compare import compare_program
 
     kwargs = dict(
@@ -132,23 +131,7 @@ def _run(program: Any, task: Any, params: dict[str, float], semantics: str, seed
         baselines=names,
         time_limit_s=time_limit,
     )
-    if not show_progress:
-        return compare_program(program, task, **kwargs)
-    with Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        ids: dict[str, Any] = {}
-
-        def progress(label: str, done: int, total: int) -> None:
-            if label not in ids:
-                ids[label] = bar.add_task(label, total=total)
-            bar.update(ids[label], completed=done)
-
+    with training_progress(console, show_progress) as progress:
         return compare_program(program, task, progress=progress, **kwargs)
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from lionsimplify.absexec import analyse
 from lionsimplify.cli.app import app, console, fail, parse_params, print_json, refuse_overwrite
-from lionsimplify.cli.render import program_syntax, struck_source
+from lionsimplify.cli.render import program_syntax, struck_source, training_progress
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.jax_module import valid_identifier
 from lionsimplify.ir import Program
@@ -184,30 +184,12 @@ def _validate(  # noqa: ANN202
     show_progress: bool,
 ):
     """Run `validate_ablations`, with a progress bar per variant in the terminal."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lionsimplify.validate import validate_ablations
 
     kw = dict(semantics=semantics, params=values, seeds=tuple(range(seeds)), margin=margin,
               lr_multipliers=tuple(grid), base_lr=base_lr, time_limit_s=time_limit,
               proxy_module=proxy_module)  # fmt: skip
-    if not show_progress:
-        return validate_ablations(program, proxy, **kw)
-    with Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        ids: dict[str, object] = {}
-
-        def progress(label: str, done: int, total: int) -> None:
-            if label not in ids:
-                ids[label] = bar.add_task(label, total=total)
-            bar.update(ids[label], completed=done)  # type: ignore[arg-type]
-
+    with training_progress(console, show_progress) as progress:
         return validate_ablations(program, proxy, progress=progress, **kw)
 
 

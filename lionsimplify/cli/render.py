@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.text import Text
 
@@ -39,3 +44,28 @@ def struck_source(source: str, removed: dict[int, str]) -> Text:
             out.append(line)
         out.append("\n")
     return out
+
+
+@contextmanager
+def training_progress(console: Console, enabled: bool = True) -> Iterator[Callable | None]:
+    """A progress callback `(label, steps done, steps total)` drawing one bar per label while
+    anything trains; None (no display) when not `enabled`, e.g. under `--json`."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        ids: dict[str, TaskID] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in ids:
+                ids[label] = bar.add_task(label, total=total)
+            bar.update(ids[label], completed=done)
+
+        yield progress
