@@ -57,8 +57,11 @@ def _node_hashes(program: Program, state_labels: list[str]) -> dict[str, str]:
             continue
         if op.commutative:
             args.sort()
-        elif op.name == "interp" and isinstance(stmt.args[2], Const) and args[0] > args[1]:
-            args = [args[1], args[0], _const(1.0 - stmt.args[2].value)]
+        elif op.name == "interp" and isinstance(stmt.args[2], Const) and args[0] >= args[1]:
+            a = stmt.args[2].value
+            # interp(y, x, 1 - a) is interp(x, y, a); with x == y both weights are one form
+            weight = min(a, 1.0 - a) if args[0] == args[1] else 1.0 - a
+            args = [args[1], args[0], _const(weight)]
         env[stmt.target] = _h(f"{op.name}({','.join(args)})")
     return env
 

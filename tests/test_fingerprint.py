@@ -80,3 +80,10 @@ def test_dedup_reads_jsonl(tmp_path: Path) -> None:
     result = dedup(load_sources([f]))
     assert [len(c.members) for c in result.classes] == [2, 1]
     assert result.classes[0].members[1].source.fields == {"fitness": 1}
+
+
+def test_interp_of_a_value_with_itself_has_one_form() -> None:
+    """Regression (found by hypothesis): `interp(g, g, a)` and its flip `interp(g, g, 1 - a)`."""
+    p = "def train(w, g, lr):\n  u = interp(g, g, -1.4708)\n  return u\n"
+    q = "def train(w, g, lr):\n  u = interp(g, g, 2.4708)\n  return u\n"
+    assert structural_hash(parse_text(p)) == structural_hash(parse_text(q))
