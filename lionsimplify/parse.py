@@ -441,8 +441,10 @@ def _shape_template(shape: str) -> tuple[int, str, tuple[tuple[bool, object], ..
     return int(target.id[1:]), name, tuple(raw)
 
 
+@lru_cache(maxsize=1 << 16)
 def _simple_line(line: str) -> _Simple | None:
-    """Recognise `x = f(a, 0.5)` / `x = a * b` through the shape cache, without parsing it."""
+    """Recognise `x = f(a, 0.5)` / `x = a * b` through the shape cache, without parsing it.
+    Cached on the exact text too, since the same lines recur across search outputs."""
     shape, names = _shape(line)
     tpl = _shape_template(shape)
     if tpl is None:
