@@ -28,6 +28,7 @@ from lionsimplify.parse import parse_text  # noqa: E402
 from lionsimplify.printer import print_program  # noqa: E402
 from lionsimplify.reduce import reduce  # noqa: E402
 from lionsimplify.sources import Source  # noqa: E402
+from lionsimplify.verify import _outputs_cached  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +75,12 @@ def main() -> None:
     text = (ROOT / "examples" / "programs" / "program8.txt").read_text()
     t_parse = per_call(lambda: parse_text(text), 500)
     p8 = parse_text(text)
-    t_dce = per_call(lambda: reduce(p8, until="dce").program, 50)
+
+    def reduce_cold() -> None:
+        _outputs_cached.cache_clear()  # time the verification runs, not the output cache
+        reduce(p8, until="dce")
+
+    t_dce = per_call(reduce_cold, 20)
     t_dce_noverify = per_call(lambda: structural_hash(p8), 500)
     t_beh = per_call(lambda: behavioural_hash(p8), 200)
     print("Program 8 (per call, this machine, one core):")
@@ -84,7 +90,7 @@ def main() -> None:
     print(
         f"  parse + DCE + both fingerprints    {(t_parse + t_dce_noverify + t_beh) * 1e6:8.0f} us"
     )
-    print(f"  reduce --until dce (verified, 9x50 steps) {t_dce * 1e3:6.1f} ms")
+    print(f"  reduce --until dce (DCE verified on 3 trajectories x 50 steps) {t_dce * 1e3:6.1f} ms")
 
     t0 = time.perf_counter()
     sources = corpus(args.programs, args.distinct)
