@@ -36,12 +36,16 @@ class ProgramError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.has_location = location is not None
+        """False for errors about options or settings rather than a place in a file."""
         self.location = location or Location("<input>")
         self.help = help
         self.source_line = source_line
 
     def headline(self) -> str:
         """The one line a user must see: `path:line:col: error: message`."""
+        if not self.has_location:
+            return f"error: {self.message}"
         return f"{self.location}: error: {self.message}"
 
     def render(self) -> str:

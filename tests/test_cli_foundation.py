@@ -122,3 +122,8 @@ def test_check_and_reduce_dce_do_not_import_jax() -> None:
 def test_usage_error_exits_2_without_traceback(capsys) -> None:
     code, out, err = cli(["check", "--semantics", "foo", P8], capsys)
     assert code == 2 and "Traceback" not in out + err and "internal error" not in err
+
+
+def test_error_without_a_file_location_is_not_given_a_fake_one(capsys) -> None:
+    code, _, err = cli(["eval", P8, "--proxy", "nope-s"], capsys)
+    assert code == 2 and err.startswith("error: unknown proxy task `nope`")
