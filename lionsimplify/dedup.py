@@ -13,13 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lionsimplify.absexec import analyse
 from lionsimplify.errors import ProgramError
-from lionsimplify.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.fingerprint import Fingerprinter
 from lionsimplify.ir import Program
-from lionsimplify.liveness import live_program
 from lionsimplify.ops import Semantics
-from lionsimplify.parse import parse_text
 from lionsimplify.printer import print_program
 from lionsimplify.sources import Source
 
@@ -97,38 +94,31 @@ def dedup(
     params: Mapping[str, float] | None = None,
 ) -> DedupResult:
     """Group `sources` into equivalence classes (order of first appearance)."""
+    fingerprints = Fingerprinter(semantics, params)
     by_struct: dict[str, EquivalenceClass] = {}
     by_behaviour: dict[str, EquivalenceClass] = {}
     classes: list[EquivalenceClass] = []
     invalid: list[Invalid] = []
-    text_cache: dict[str, tuple[Program, str]] = {}
     total = 0
     for src in sources:
         total += 1
         try:
-            cached = text_cache.get(src.text)
-            if cached is None:
-                parsed = parse_text(src.text, src.path)
-                analyse(parsed, semantics, ranges=False).raise_errors()
-                reduced = live_program(parsed)
-                cached = (reduced, structural_hash(reduced, reduced=True))
-                text_cache[src.text] = cached
-            reduced, s_hash = cached
-            cls = by_struct.get(s_hash)
+            fp = fingerprints.structural(src.text, src.path)
+            cls = by_struct.get(fp.structural)
             if cls is not None:
-                cls.members.append(Member(src, s_hash, cls.behavioural, "structural"))
+                cls.members.append(Member(src, fp.structural, cls.behavioural, "structural"))
                 continue
-            b_hash = behavioural_hash(reduced, semantics=semantics, params=params)
+            b_hash = fingerprints.behavioural(fp)
         except ProgramError as exc:
             invalid.append(Invalid(src, exc))
             continue
         cls = by_behaviour.get(b_hash)
         if cls is None:
-            cls = EquivalenceClass(reduced)
+            cls = EquivalenceClass(fp.program)
             classes.append(cls)
             by_behaviour[b_hash] = cls
-            cls.members.append(Member(src, s_hash, b_hash, "representative"))
+            cls.members.append(Member(src, fp.structural, b_hash, "representative"))
         else:
-            cls.members.append(Member(src, s_hash, b_hash, "behavioural"))
-        by_struct[s_hash] = cls
+            cls.members.append(Member(src, fp.structural, b_hash, "behavioural"))
+        by_struct[fp.structural] = cls
     return DedupResult(classes, invalid, total)

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from lionsimplify.absexec import analyse
 from lionsimplify.interp import Trajectory, random_trajectory, run
 from lionsimplify.ir import Const, Program, Var
 from lionsimplify.liveness import live_program
 from lionsimplify.ops import OPS, Semantics
+from lionsimplify.parse import parse_text
 
 _ROUNDS = 3
 
@@ -110,3 +113,50 @@ def behavioural_hash(
     out = run(program, fingerprint_trajectory(), semantics=semantics, params=values)
     data = semantics.encode() + b":" + _quantise(out.updates)
     return hashlib.blake2b(data, digest_size=10).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fingerprinted:
+    """A program text read, checked and cut to its live dataflow, with its structural hash."""
+
+    program: Program
+    """The live program (dead statements and state removed)."""
+    structural: str
+    statements_in: int
+    """Statements of the program as written."""
+
+
+class Fingerprinter:
+    """Fingerprint many program texts cheaply: the one home of the caching that `dedup` and the
+    funnel's intake rely on.
+
+    Search outputs are mostly duplicates, so the structural work (parse, kind check, liveness,
+    structural hash) is cached on the exact text, and the behavioural hash, which runs the
+    program, on the structural hash. Invalid texts are not cached, so each one's error names
+    its own source.
+    """
+
+    def __init__(self, semantics: Semantics = "math", params: Mapping[str, float] | None = None):
+        self.semantics = semantics
+        self.params = dict(params or {})
+        self._by_text: dict[str, Fingerprinted] = {}
+        self._by_structure: dict[str, str] = {}
+
+    def structural(self, text: str, path: str) -> Fingerprinted:
+        """Read `text` (errors name `path`); raises `ProgramError` for an invalid program."""
+        done = self._by_text.get(text)
+        if done is None:
+            parsed = parse_text(text, path)
+            analyse(parsed, self.semantics, ranges=False).raise_errors()
+            live = live_program(parsed)
+            done = Fingerprinted(live, structural_hash(live, reduced=True), len(parsed.body))
+            self._by_text[text] = done
+        return done
+
+    def behavioural(self, fp: Fingerprinted) -> str:
+        """The behavioural hash, computed once per structural hash."""
+        known = self._by_structure.get(fp.structural)
+        if known is None:
+            known = behavioural_hash(fp.program, semantics=self.semantics, params=self.params)
+            self._by_structure[fp.structural] = known
+        return known

@@ -34,13 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.absexec import analyse
 from lionsimplify.errors import Location, ProgramError
-from lionsimplify.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.fingerprint import Fingerprinter
 from lionsimplify.ir import Program
-from lionsimplify.liveness import live_program
 from lionsimplify.ops import Semantics
-from lionsimplify.parse import decode_source, parse_text
+from lionsimplify.parse import decode_source
 from lionsimplify.sources import PROGRAM_SUFFIXES
 
 _HEADER = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
@@ -267,7 +265,8 @@ def intake(
 ) -> Intake:
     """Read, check, reduce (dead code) and fingerprint every candidate under `root`."""
     runs, raw_entries = iter_runs(root)
-    by_text: dict[str, tuple[Program, str, int] | ProgramError] = {}
+    fingerprints = Fingerprinter(semantics, params)
+    seen_texts: set[str] = set()
     by_struct: dict[str, Candidate] = {}
     by_behaviour: dict[str, Candidate] = {}
     candidates: list[Candidate] = []
@@ -283,42 +282,34 @@ def intake(
         except ValueError as exc:
             invalid.append(Invalid(run, where, str(exc)))
             continue
-        cached = by_text.get(text)
-        hit = cached is not None
-        if cached is None:
-            try:
-                parsed = parse_text(text, where)
-                analyse(parsed, semantics, ranges=False).raise_errors()
-                live = live_program(parsed)
-                cached = (live, structural_hash(live, reduced=True), len(parsed.body))
-            except ProgramError as exc:
-                cached = exc
-            by_text[text] = cached
-        if isinstance(cached, ProgramError):
-            invalid.append(Invalid(run, where, _first_line(cached)))
+        try:
+            fp = fingerprints.structural(text, where)
+        except ProgramError as exc:
+            invalid.append(Invalid(run, where, _first_line(exc)))
             continue
-        live, s_hash, n_in = cached
-        statements_in += n_in
-        statements_live += len(live.body)
+        hit = text in seen_texts
+        seen_texts.add(text)
+        statements_in += fp.statements_in
+        statements_live += len(fp.program.body)
         entry = Entry(run, cid, fitness, step, where, extra)
-        cand = by_struct.get(s_hash)
+        cand = by_struct.get(fp.structural)
         if cand is None:
             try:
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    b_hash = behavioural_hash(live, semantics=semantics, params=params)
+                    b_hash = fingerprints.behavioural(fp)
             except ProgramError as exc:
                 invalid.append(Invalid(run, where, _first_line(exc)))
                 continue
             cand = by_behaviour.get(b_hash)
             if cand is None:
-                cand = Candidate(b_hash[-12:], live, text, set())
+                cand = Candidate(b_hash[-12:], fp.program, text, set())
                 candidates.append(cand)
                 by_behaviour[b_hash] = cand
             else:
                 hit = True
-            cand.structural.add(s_hash)
-            by_struct[s_hash] = cand
+            cand.structural.add(fp.structural)
+            by_struct[fp.structural] = cand
         else:
             hit = True
         hits += hit
