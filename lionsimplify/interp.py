@@ -100,7 +100,7 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
 
 
 def compile_program(
-    program: Program, semantics: Semantics, params: Mapping[str, float], xp: Any = np
+    program: Program, semantics: Semantics, params: Mapping[str, float]
 ) -> list[tuple[str, Callable[..., Any], tuple[tuple[bool, Any], ...]]]:
     """Resolve each statement to (target, implementation, args) once, for fast repeated runs.
 

@@ -253,10 +253,6 @@ def iter_runs(root: str | Path) -> tuple[dict[str, bool], Iterator[_Raw]]:
 # Checking, reducing, merging.
 
 
-def _first_line(exc: ProgramError) -> str:
-    return exc.headline()
-
-
 def intake(
     root: str | Path,
     *,
@@ -285,7 +281,7 @@ def intake(
         try:
             fp = fingerprints.structural(text, where)
         except ProgramError as exc:
-            invalid.append(Invalid(run, where, _first_line(exc)))
+            invalid.append(Invalid(run, where, exc.headline()))
             continue
         hit = text in seen_texts
         seen_texts.add(text)
@@ -299,7 +295,7 @@ def intake(
                     warnings.simplefilter("ignore", RuntimeWarning)
                     b_hash = fingerprints.behavioural(fp)
             except ProgramError as exc:
-                invalid.append(Invalid(run, where, _first_line(exc)))
+                invalid.append(Invalid(run, where, exc.headline()))
                 continue
             cand = by_behaviour.get(b_hash)
             if cand is None:
