@@ -16,6 +16,11 @@ from lionsimplify.proxies import nn
 from lionsimplify.proxies.tasks import Task
 
 N_VAL = 360
+#: Measured (6 seeds at each baseline's tuned rate): on 360 validation images accuracy moves in
+#: steps of 0.0028, and tuned Lion (0.970 ± 0.003) and SGD (0.972 ± 0.003) tie at scale s while
+#: AdamW (0.981 ± 0.002) is ahead. A funnel level on vision-s can reject a bad optimizer; it cannot
+#: rank good ones, which is what the larger scales are for.
+_COARSE_NOTE = "; ties Lion with SGD (accuracy steps 1/360): screens, does not rank"
 PATCH = 2
 
 #: scale -> (architecture, width, layers, heads, steps, batch size). Each scale costs about 10×
@@ -111,7 +116,8 @@ def task(scale: str) -> Task:
         metric="accuracy",
         higher_is_better=True,
         steps=steps,
-        description=f"digits 8×8, {model}, width {width}, batch {batch}",
+        description=f"digits 8×8, {model}, width {width}, batch {batch}"
+        + (_COARSE_NOTE if scale == "s" else ""),
         version="2",  # 2: wider MLP at s, the ViT at m trains 400 steps (Lion ties AdamW there)
         details={"model": model, "width": width, "batch": batch, "train": len(y_train)},
     )
