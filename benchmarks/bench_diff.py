@@ -20,12 +20,12 @@ import random
 import statistics
 import time
 
-from lionsimplify.canonical import canonicalize
-from lionsimplify.diff import align, diff_programs
-from lionsimplify.ir import Const, Program, Stmt, Var
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.reduce import reduce
-from lionsimplify.verify import _outputs_cached, verify
+from lionsimplify.analysis.canonical import canonicalize
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.compare.diff import align, diff_programs
+from lionsimplify.lang.ir import Const, Program, Stmt, Var
+from lionsimplify.passes.driver import reduce
+from lionsimplify.passes.verify import _outputs_cached, verify
 
 STATEMENTS = 200
 TARGET_S = 1.0

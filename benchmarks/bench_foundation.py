@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lionsimplify.dedup import dedup  # noqa: E402
-from lionsimplify.fingerprint import behavioural_hash, structural_hash  # noqa: E402
-from lionsimplify.ir import Program, Stmt, Var  # noqa: E402
-from lionsimplify.mutate import adamw, mutate  # noqa: E402
-from lionsimplify.parse import parse_text  # noqa: E402
-from lionsimplify.printer import print_program  # noqa: E402
-from lionsimplify.reduce import reduce  # noqa: E402
-from lionsimplify.sources import Source  # noqa: E402
-from lionsimplify.verify import _outputs_cached  # noqa: E402
+from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash  # noqa: E402
+from lionsimplify.compare.dedup import dedup  # noqa: E402
+from lionsimplify.lang.ir import Program, Stmt, Var  # noqa: E402
+from lionsimplify.lang.mutate import adamw, mutate  # noqa: E402
+from lionsimplify.lang.parse import parse_text  # noqa: E402
+from lionsimplify.lang.printer import print_program  # noqa: E402
+from lionsimplify.lang.sources import Source  # noqa: E402
+from lionsimplify.passes.driver import reduce  # noqa: E402
+from lionsimplify.passes.verify import _outputs_cached  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from lionsimplify.funnel import FunnelOptions, load_config, run_funnel  # noqa: E402
 from lionsimplify.funnel.runs import intake  # noqa: E402
-from lionsimplify.mutate import adamw, mutate  # noqa: E402
-from lionsimplify.printer import print_program  # noqa: E402
+from lionsimplify.lang.mutate import adamw, mutate  # noqa: E402
+from lionsimplify.lang.printer import print_program  # noqa: E402
 
 
 def _renamed(text: str, n: int) -> str:

@@ -21,11 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lionsimplify.parse import parse_text
+from lionsimplify.emit.optax_runtime import program_to_optax
+from lionsimplify.lang.parse import parse_text
 from lionsimplify.proxies import get_proxy
 from lionsimplify.proxies.baselines import adamw
-from lionsimplify.proxies.evaluate import evaluate
-from lionsimplify.to_optax import program_to_optax
+from lionsimplify.proxies.trainer import evaluate
 
 LION = """
 def train(weight, gradient, momentum, lr):

@@ -69,8 +69,8 @@ def bench_cli(runs: int) -> None:
 
 def _emit_lion(tmp: Path):
     from lionsimplify.emit import jax_module_source, lift
-    from lionsimplify.parse import parse_file
-    from lionsimplify.reduce import reduce
+    from lionsimplify.lang.parse import parse_file
+    from lionsimplify.passes.driver import reduce
 
     params = {"β1": 0.9, "β2": 0.99, "λ": 0.01}
     program = reduce(parse_file(PROGRAM1), params=params).program

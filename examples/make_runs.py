@@ -5,7 +5,7 @@
 Each `evo-N` run is a regularized evolution like the Lion search, scaled down: the population
 starts as mutants of the AdamW warm start (Program 3); every cycle a tournament of two picks a
 parent, a mutant of it (insert / delete / modify a statement, or perturb a constant, see
-`lionsimplify.mutate`) is trained on the search proxy and joins the population, and the oldest
+`lionsimplify.lang.mutate`) is trained on the search proxy and joins the population, and the oldest
 member leaves. Every child whose training finished is logged to `programs.jsonl` with its real
 fitness (the proxy's metric: objective value, lower is better), its cycle as `step`, its parent
 and its number of mutations. Children that diverged or failed get no fitness and are only
@@ -35,12 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lionsimplify.funnel.evaluate import evaluate_job  # noqa: E402
 from lionsimplify.funnel.jobs import Job  # noqa: E402
-from lionsimplify.ir import Const, Hyper, Program, Var  # noqa: E402
-from lionsimplify.mutate import adamw, mutate  # noqa: E402
-from lionsimplify.parse import parse_file, parse_text  # noqa: E402
-from lionsimplify.printer import print_program  # noqa: E402
+from lionsimplify.funnel.proxy_evaluator import evaluate_job  # noqa: E402
+from lionsimplify.lang.ir import Const, Hyper, Program, Var  # noqa: E402
+from lionsimplify.lang.mutate import adamw, mutate  # noqa: E402
+from lionsimplify.lang.parse import parse_file, parse_text  # noqa: E402
+from lionsimplify.lang.printer import print_program  # noqa: E402
 
 SEARCH_PROXY = "convex-s"
 #: The search scores each program at its best learning-rate multiplier of this small grid.

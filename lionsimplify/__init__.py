@@ -11,15 +11,15 @@ The library behind the `lionsimplify` command. The main entry points:
 Nothing imported here pulls in jax; modules that need it import it themselves.
 """
 
-from lionsimplify.absexec import analyse
-from lionsimplify.dedup import dedup
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.fingerprint import behavioural_hash, structural_hash
-from lionsimplify.ir import Program
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import print_program
-from lionsimplify.reduce import reduce
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.compare.dedup import dedup
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.driver import reduce
 
 __all__ = [
     "Location",

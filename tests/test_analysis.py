@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lionsimplify.absexec import analyse
-from lionsimplify.errors import ProgramError
-from lionsimplify.interp import random_trajectory, run
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import format_stmt
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.interp import random_trajectory, run
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import format_stmt
 
 PROGRAMS = Path(__file__).parent.parent / "examples" / "programs"
 LION = {"β1": 0.9, "β2": 0.99, "λ": 0.01}

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lionsimplify.canonical import canonicalize
-from lionsimplify.ir import Const, Program, Stmt, Var
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import print_program
-from lionsimplify.verify import verify
+from lionsimplify.analysis.canonical import canonicalize
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.lang.ir import Const, Program, Stmt, Var
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.verify import verify
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "examples" / "programs"
 VARIANTS = PROGRAMS / "variants"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lionsimplify.diff import diff_programs
-from lionsimplify.errors import ProgramError
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import format_stmt
+from lionsimplify.compare.diff import diff_programs
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import format_stmt
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "examples" / "programs"
 VARIANTS = PROGRAMS / "variants"
@@ -186,8 +186,8 @@ def test_json_is_deterministic_and_complete() -> None:
 def test_stacked_verification_trajectories_match_each_seed_alone() -> None:
     """verify.trajectories() stacks the seeds' rows (one interpreter run per size): the rows
     must hold exactly what each seed's own trajectory gives."""
-    from lionsimplify.interp import random_trajectory, run
-    from lionsimplify.verify import SEEDS, SIZES, outputs_on, trajectories
+    from lionsimplify.analysis.interp import random_trajectory, run
+    from lionsimplify.passes.verify import SEEDS, SIZES, outputs_on, trajectories
 
     program = parse_file(PROGRAMS / "program8.txt")
     stacked = trajectories()
@@ -204,9 +204,9 @@ def test_stacked_verification_trajectories_match_each_seed_alone() -> None:
 def test_only_exact_passes_shape_the_comparison(monkeypatch) -> None:  # noqa: ANN001
     """A `direction` pass (here: doubling the update) is valid for `reduce`, but must not take
     part in `diff`: it would hide a scale difference between two programs."""
-    import lionsimplify.diff as diff_module
-    from lionsimplify.ir import Const, Stmt, Var
-    from lionsimplify.reduce import PASSES, Pass, PassResult
+    import lionsimplify.compare.diff as diff_module
+    from lionsimplify.lang.ir import Const, Stmt, Var
+    from lionsimplify.passes.driver import PASSES, Pass, PassResult
 
     def double(program, ctx):  # noqa: ANN001, ANN202
         body = (*program.body, Stmt("doubled", "mul", (Var(program.update), Const(2.0))))

@@ -10,8 +10,8 @@ import pytest
 
 from lionsimplify.emit import jax_module_source, lift, module_name
 from lionsimplify.emit.jax_module import valid_identifier
-from lionsimplify.parse import parse_file
-from lionsimplify.reduce import reduce
+from lionsimplify.lang.parse import parse_file
+from lionsimplify.passes.driver import reduce
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "examples" / "programs"
@@ -146,7 +146,7 @@ def test_module_with_step_schedule_and_mu_dtype_runs_under_jit(tmp_path):
 def test_module_without_weight_decay_needs_no_params(tmp_path):
     jax = pytest.importorskip("jax")
     jnp = jax.numpy
-    from lionsimplify.parse import parse_text
+    from lionsimplify.lang.parse import parse_text
 
     program = parse_text(
         "def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  u = sign(m) * lr\n  return u, m\n",
@@ -170,7 +170,7 @@ def test_module_computes_what_the_interpreter_computes(tmp_path, path):
     jnp = jax.numpy
     import numpy as np
 
-    from lionsimplify.interp import random_trajectory, run
+    from lionsimplify.analysis.interp import random_trajectory, run
 
     r = reduce(parse_file(path))
     traj = random_trajectory(3, steps=20, size=16, grad_scales=(1.0,))

@@ -10,11 +10,11 @@ import numpy as np
 import optax
 import pytest
 
-from lionsimplify.parse import parse_file, parse_text
+from lionsimplify.emit.optax_runtime import program_to_optax
+from lionsimplify.lang.parse import parse_file, parse_text
 from lionsimplify.proxies import baselines as B
 from lionsimplify.proxies import get_proxy
-from lionsimplify.proxies.evaluate import chunking, evaluate
-from lionsimplify.to_optax import program_to_optax
+from lionsimplify.proxies.trainer import chunking, evaluate
 
 #: NaN exactly at step 3: d = 3 - step is 0 there, and 0 / 0 is NaN; the update is g·lr elsewhere.
 NAN_AT_STEP_3 = """

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lionsimplify.dedup import dedup
-from lionsimplify.fingerprint import behavioural_hash, structural_hash
-from lionsimplify.parse import parse_text
-from lionsimplify.sources import load_sources
+from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.compare.dedup import dedup
+from lionsimplify.lang.parse import parse_text
+from lionsimplify.lang.sources import load_sources
 
 A = """\
 def train(w, g, m, lr):

@@ -13,7 +13,7 @@ import pytest
 
 from lionsimplify.funnel import FunnelOptions, parse_config, run_funnel, write_outputs
 from lionsimplify.funnel.ledger import LEDGER_NAME, read_ledger
-from lionsimplify.parse import parse_file
+from lionsimplify.lang.parse import parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

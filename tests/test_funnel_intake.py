@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lionsimplify.errors import ProgramError
 from lionsimplify.funnel import DEFAULT_TOML, intake, load_config, parse_config
 from lionsimplify.funnel.config import Level
 from lionsimplify.funnel.ledger import Ledger, read_ledger
 from lionsimplify.funnel.select import entrants, promote
+from lionsimplify.lang.errors import ProgramError
 
 SIGN = (
     "def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  u = sign(m)\n  u = u * lr\n  return u, m\n"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lionsimplify.ops import ALIASES, EPS, OPS, lookup, suggest
+from lionsimplify.lang.ops import ALIASES, EPS, OPS, lookup, suggest
 
 # DESIGN.md §2: the paper's appendix list plus `negative`.
 LIBRARY = [

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lionsimplify.errors import ProgramError
-from lionsimplify.ir import Const, Hyper, Stmt, Var
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import print_program
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ir import Const, Hyper, Stmt, Var
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import print_program
 
 PAPER = sorted((Path(__file__).parent.parent / "examples" / "programs").glob("*.txt"))
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lionsimplify.ir import Const, Var
-from lionsimplify.parse import parse_text
+from lionsimplify.analysis.facts import positive
+from lionsimplify.analysis.symbolic import Term, dataflow, expand_interp, to_sympy
+from lionsimplify.lang.ir import Const, Var
+from lionsimplify.lang.parse import parse_text
+from lionsimplify.lang.printer import print_program
 from lionsimplify.passes import ABLATION_PASSES, EXACT_PASSES, RENAME, Context
 from lionsimplify.passes.ablations import NEAR_IDENTITY, PASS_THROUGH
-from lionsimplify.passes.facts import positive
 from lionsimplify.passes.rules import RULES, apply_rule
-from lionsimplify.printer import print_program
-from lionsimplify.symbolic import Term, dataflow, expand_interp, to_sympy
-from lionsimplify.verify import verify
+from lionsimplify.passes.verify import verify
 
 MATH = Context("math", {})
 HERO = Context("hero", {})

@@ -1,7 +1,7 @@
 """Property tests on programs generated the way evolutionary search makes them.
 
 Programs start from the AdamW warm start and receive random insert/delete/modify mutations
-(`lionsimplify.mutate`), as in the Lion search. Each property is an invariant of DESIGN.md §4.
+(`lionsimplify.lang.mutate`), as in the Lion search. Each property is an invariant of DESIGN.md §4.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lionsimplify.fingerprint import structural_hash
-from lionsimplify.interp import random_trajectory, run
-from lionsimplify.ir import COPY, Const, Program, Stmt, Var
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.mutate import adamw, mutate
-from lionsimplify.ops import OPS
-from lionsimplify.parse import parse_text
-from lionsimplify.printer import print_program
-from lionsimplify.reduce import reduce
+from lionsimplify.analysis.fingerprint import structural_hash
+from lionsimplify.analysis.interp import random_trajectory, run
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.lang.ir import COPY, Const, Program, Stmt, Var
+from lionsimplify.lang.mutate import adamw, mutate
+from lionsimplify.lang.ops import OPS
+from lionsimplify.lang.parse import parse_text
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.driver import reduce
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from lionsimplify.errors import ProgramError
+from lionsimplify.lang.errors import ProgramError
 from lionsimplify.proxies import SCALES, Task, all_proxies, convex, get_proxy, language
 
 

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lionsimplify.ir import Const, Var
-from lionsimplify.liveness import eliminate_dead_code
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import print_program
-from lionsimplify.symbolic import (
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.analysis.symbolic import (
     Term,
     dataflow,
     expand_interp,
@@ -19,7 +16,10 @@ from lionsimplify.symbolic import (
     program_from_terms,
     to_sympy,
 )
-from lionsimplify.verify import verify
+from lionsimplify.lang.ir import Const, Var
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.verify import verify
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "examples" / "programs"
 EXAMPLES = sorted(PROGRAMS.glob("*.txt"))

@@ -8,9 +8,9 @@ import numpy as np
 import optax
 import pytest
 
-from lionsimplify.errors import ProgramError
-from lionsimplify.ir import Const, Hyper, Program, Stmt, Var
-from lionsimplify.to_optax import program_to_optax
+from lionsimplify.emit.optax_runtime import program_to_optax
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ir import Const, Hyper, Program, Stmt, Var
 
 
 def _s(target, op, *args):

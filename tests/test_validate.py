@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lionsimplify.parse import parse_file
-from lionsimplify.validate import ALL, VariantScore, _verdict, validate_ablations
+from lionsimplify.funnel.validation import ALL, VariantScore, _verdict, validate_ablations
+from lionsimplify.lang.parse import parse_file
 
 P8 = Path(__file__).parent.parent / "examples" / "programs" / "program8.txt"
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 import os
 import sys
 
-from lionsimplify.cli import check as _check  # noqa: F401  (registers the command)
-from lionsimplify.cli import dedup as _dedup  # noqa: F401
-from lionsimplify.cli import diff as _diff  # noqa: F401
-from lionsimplify.cli import evaluate as _evaluate  # noqa: F401
-from lionsimplify.cli import funnel as _funnel  # noqa: F401
-from lionsimplify.cli import proxies as _proxies  # noqa: F401
-from lionsimplify.cli import reduce as _reduce  # noqa: F401
+from lionsimplify.cli import check_cmd as _check  # noqa: F401  (registers the command)
+from lionsimplify.cli import dedup_cmd as _dedup  # noqa: F401
+from lionsimplify.cli import diff_cmd as _diff  # noqa: F401
+from lionsimplify.cli import eval_cmd as _evaluate  # noqa: F401
+from lionsimplify.cli import funnel_cmd as _funnel  # noqa: F401
+from lionsimplify.cli import proxies_cmd as _proxies  # noqa: F401
+from lionsimplify.cli import reduce_cmd as _reduce  # noqa: F401
 from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console
-from lionsimplify.errors import ProgramError
+from lionsimplify.lang.errors import ProgramError
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.syntax import Syntax
 from rich.text import Text
 
-from lionsimplify.absexec import Diagnostic
-from lionsimplify.ir import Program
-from lionsimplify.printer import print_program
+from lionsimplify.analysis.absexec import Diagnostic
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.printer import print_program
 
 
 def program_syntax(program: Program | str) -> Syntax:

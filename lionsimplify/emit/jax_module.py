@@ -20,12 +20,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lionsimplify.absexec import analyse
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.symbolic import dataflow, math_text
 from lionsimplify.emit.lifting import Lifted
-from lionsimplify.ir import Hyper, Operand, Program, Var
-from lionsimplify.ops import OPS, Semantics
-from lionsimplify.printer import format_number, print_program
-from lionsimplify.symbolic import dataflow, math_text
+from lionsimplify.lang.ir import Hyper, Operand, Program, Var
+from lionsimplify.lang.ops import OPS, Semantics
+from lionsimplify.lang.printer import format_number, print_program
 
 #: Names the generated module itself uses; program names that clash are renamed.
 RESERVED = frozenset(

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lionsimplify.ir import Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.ops import EPS
+from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import EPS
+from lionsimplify.lang.printer import format_number, print_program
 from lionsimplify.passes.rename import rename
-from lionsimplify.printer import format_number, print_program
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.ops import SEMANTICS, Semantics
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.ops import SEMANTICS, Semantics
 
 Rule = Literal["margin", "top", "margin-or-top", "margin-and-top"]
 RULES: tuple[Rule, ...] = ("margin", "top", "margin-or-top", "margin-and-top")

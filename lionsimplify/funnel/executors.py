@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from lionsimplify.errors import ProgramError
 from lionsimplify.funnel.jobs import Job, failed_result, run_job
+from lionsimplify.lang.errors import ProgramError
 
 Event = tuple[str, Job, dict[str, Any] | None]
 MAX_ATTEMPTS = 2

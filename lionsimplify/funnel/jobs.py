@@ -59,7 +59,7 @@ def _one_line(exc: BaseException) -> str:
 def load_evaluator(spec: str | None) -> Callable[[Job], dict[str, Any]]:
     """The evaluation function: a plugin's `module:function`, or the built-in one."""
     if spec is None:
-        from lionsimplify.funnel.evaluate import evaluate_job
+        from lionsimplify.funnel.proxy_evaluator import evaluate_job
 
         return evaluate_job
     module, _, name = spec.partition(":")

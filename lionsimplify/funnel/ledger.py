@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from lionsimplify.errors import Location, ProgramError
+from lionsimplify.lang.errors import Location, ProgramError
 
 LEDGER_NAME = "ledger.jsonl"
 

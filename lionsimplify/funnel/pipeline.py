@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.fingerprint import structural_hash
+from lionsimplify.analysis.fingerprint import structural_hash
 from lionsimplify.funnel.config import FunnelConfig, Level
 from lionsimplify.funnel.executors import Executor, LocalExecutor, RayExecutor
 from lionsimplify.funnel.jobs import Job
@@ -33,9 +32,10 @@ from lionsimplify.funnel.ledger import (
 )
 from lionsimplify.funnel.runs import Candidate, Intake, Invalid, intake
 from lionsimplify.funnel.select import Verdict, entrants, promote
-from lionsimplify.parse import parse_text
-from lionsimplify.printer import print_program
-from lionsimplify.reduce import Reduction, reduce
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.parse import parse_text
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.driver import Reduction, reduce
 
 #: References trained at every level: AdamW (the bar to beat) and Lion (for comparison).
 BASELINES = ("adamw", "lion")
@@ -237,7 +237,7 @@ def _direction(records: list[dict[str, Any]], level: Level) -> bool:
     for r in records:
         if isinstance(r.get("higher_is_better"), bool):
             return r["higher_is_better"]
-    from lionsimplify.funnel.evaluate import proxy_direction
+    from lionsimplify.funnel.proxy_evaluator import proxy_direction
 
     return proxy_direction(level.proxy)
 
@@ -249,7 +249,7 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
     config = opts.config
     state = _open_out(opts)
     if config.evaluator is None:
-        from lionsimplify.funnel.evaluate import check_proxies
+        from lionsimplify.funnel.proxy_evaluator import check_proxies
 
         check_proxies(config)
     taken = intake(opts.runs_dir, semantics=config.semantics, params=config.params)

@@ -21,7 +21,7 @@ from typing import Any
 
 from lionsimplify.emit import jax_module_source, lift, module_name
 from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
-from lionsimplify.printer import print_program
+from lionsimplify.lang.printer import print_program
 
 PLOTS = ("funnel.png", "curves.png", "fitness_vs_meta.png", "meta_overfitting.png")
 

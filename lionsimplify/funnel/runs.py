@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.fingerprint import Fingerprinter
-from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
-from lionsimplify.parse import decode_source
-from lionsimplify.sources import PROGRAM_SUFFIXES
+from lionsimplify.analysis.fingerprint import Fingerprinter
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import Semantics
+from lionsimplify.lang.parse import decode_source
+from lionsimplify.lang.sources import PROGRAM_SUFFIXES
 
 _HEADER = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from lionsimplify.ir import Program
-from lionsimplify.ops import OPS, Op
+from lionsimplify.analysis.facts import factors, product
+from lionsimplify.analysis.symbolic import Term
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import OPS, Op
 from lionsimplify.passes.base import Context
-from lionsimplify.passes.facts import factors, product
 from lionsimplify.passes.rules import Rewrite, Rule
-from lionsimplify.symbolic import Term
 
 
 def _near_identity(op: Op) -> bool:

@@ -2,7 +2,7 @@
 
 A pass is data: a name, the label it claims (`exact`, `direction` or `approximate`), the stage it
 belongs to and a function from a program to a rewritten program plus a description of what
-changed. The driver (`lionsimplify/reduce.py`) verifies every claim by differential execution.
+changed. The driver (`lionsimplify/passes/driver.py`) verifies every claim by differential execution.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
-from lionsimplify.verify import Label
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import Semantics
+from lionsimplify.passes.verify import Label
 
 
 @dataclass(frozen=True)

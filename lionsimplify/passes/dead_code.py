@@ -1,11 +1,11 @@
-"""Dead-code elimination as a pass (the analysis itself lives in `lionsimplify/liveness.py`)."""
+"""Dead-code elimination as a pass (the analysis itself lives in `lionsimplify/analysis/liveness.py`)."""
 
 from __future__ import annotations
 
-from lionsimplify.ir import Program
-from lionsimplify.liveness import eliminate_dead_code
+from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.printer import format_stmt
 from lionsimplify.passes.base import Context, Pass, PassResult
-from lionsimplify.printer import format_stmt
 
 
 def dead_code_pass(program: Program, ctx: Context) -> PassResult | None:

@@ -7,7 +7,7 @@ driver still verifies it); temporaries that would clash with a new name get a fr
 
 from __future__ import annotations
 
-from lionsimplify.ir import Program, Stmt, Var
+from lionsimplify.lang.ir import Program, Stmt, Var
 from lionsimplify.passes.base import Context, Pass, PassResult
 
 STATE_NAMES = {1: ("m",), 2: ("m", "v")}

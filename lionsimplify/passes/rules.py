@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lionsimplify.ir import Const, Program
-from lionsimplify.ops import OPS, Semantics
+from lionsimplify.analysis.facts import factors, is_scalar, nonnegative, positive, product
+from lionsimplify.analysis.symbolic import Node, Term, dataflow, format_term, program_from_terms
+from lionsimplify.lang.ir import Const, Program
+from lionsimplify.lang.ops import OPS, Semantics
 from lionsimplify.passes.base import Context, Pass, PassResult
-from lionsimplify.passes.facts import factors, is_scalar, nonnegative, positive, product
-from lionsimplify.symbolic import Node, Term, dataflow, format_term, program_from_terms
-from lionsimplify.verify import Label
+from lionsimplify.passes.verify import Label
 
 #: Most rewrites one pass may make: rules only shrink or reshape terms, so this is never
 #: reached on real programs; it bounds the time of a pass on adversarial input.

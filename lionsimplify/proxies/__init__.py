@@ -6,8 +6,8 @@ optax optimizer factory and returns an `EvalResult`; `baselines` holds the tuned
 jax: the models and the evaluator import it when they run.
 """
 
-from lionsimplify.proxies.evaluate import EvalResult, RunResult, evaluate
 from lionsimplify.proxies.tasks import SCALES, Task, all_proxies, get_proxy, register
+from lionsimplify.proxies.trainer import EvalResult, RunResult, evaluate
 
 __all__ = [
     "SCALES",

@@ -25,8 +25,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lionsimplify.proxies.evaluate import EvalResult, OptimizerFactory, evaluate
 from lionsimplify.proxies.tasks import Task, get_proxy
+from lionsimplify.proxies.trainer import EvalResult, OptimizerFactory, evaluate
 
 ADAMW_WEIGHT_DECAY = 0.01
 LION_WEIGHT_DECAY = 0.1

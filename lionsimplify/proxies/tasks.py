@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.errors import ProgramError
+from lionsimplify.lang.errors import ProgramError
 
 SCALES: tuple[str, ...] = ("s", "m", "l")
 ENTRY_POINT_GROUP = "lionsimplify.proxies"

@@ -21,9 +21,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.ir import Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.ops import FULL, INF, OPS, Interval, Kind, Semantics
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import FULL, INF, OPS, Interval, Kind, Semantics
 
 
 @dataclass(frozen=True)

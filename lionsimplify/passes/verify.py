@@ -22,9 +22,9 @@ from typing import Literal
 
 import numpy as np
 
-from lionsimplify.interp import Outputs, Trajectory, random_trajectory, run
-from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
+from lionsimplify.analysis.interp import Outputs, Trajectory, random_trajectory, run
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import Semantics
 
 Label = Literal["exact", "direction", "approximate"]
 LABELS: tuple[Label, ...] = ("exact", "direction", "approximate")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lionsimplify.ir import Program, Stmt, Var
+from lionsimplify.lang.ir import Program, Stmt, Var
 
 
 @dataclass(frozen=True)

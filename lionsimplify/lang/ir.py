@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from lionsimplify.errors import Location
+from lionsimplify.lang.errors import Location
 
 #: Keyword-only extra inputs the language knows, with what they carry. Never guessed from names.
 EXTRA_INPUTS: dict[str, str] = {"step": "the 1-based step count"}

@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from lionsimplify.cli.app import app, console, err_console, parse_params, print_json
-from lionsimplify.dedup import dedup
-from lionsimplify.ops import SEMANTICS
-from lionsimplify.sources import load_sources
+from lionsimplify.compare.dedup import dedup
+from lionsimplify.lang.ops import SEMANTICS
+from lionsimplify.lang.sources import load_sources
 
 
 @app.command("dedup")

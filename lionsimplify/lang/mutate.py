@@ -11,12 +11,12 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from lionsimplify.absexec import analyse
-from lionsimplify.errors import ProgramError
-from lionsimplify.ir import Const, Operand, Program, Stmt, Var
-from lionsimplify.ops import OPS
-from lionsimplify.parse import parse_text
-from lionsimplify.printer import print_program
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ir import Const, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import OPS
+from lionsimplify.lang.parse import parse_text
+from lionsimplify.lang.printer import print_program
 
 ADAMW = """\
 def train(w, g, m, v, lr):

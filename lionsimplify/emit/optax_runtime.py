@@ -2,7 +2,7 @@
 
 This is how the evaluator (and the funnel) trains a candidate without emitting code: one generic
 walker runs the program's statements with `jax.numpy`, looking every operation up in the operator
-table (`lionsimplify.ops`), so there is no list of function names here and the numbers are the
+table (`lionsimplify.lang.ops`), so there is no list of function names here and the numbers are the
 ones every other part of the project computes.
 
 A program acts on one tensor (DESIGN.md §2); a model has a pytree of them. Each value in the
@@ -32,9 +32,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.ir import Const, Hyper, Operand, Program, Var
-from lionsimplify.ops import OPS, Op, Semantics, lookup
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Var
+from lionsimplify.lang.ops import OPS, Op, Semantics, lookup
 
 ValueKind = Literal["scalar", "leaf", "tensor"]
 _ORDER: dict[ValueKind, int] = {"scalar": 0, "leaf": 1, "tensor": 2}

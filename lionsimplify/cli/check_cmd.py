@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from lionsimplify.absexec import analyse
+from lionsimplify.analysis.absexec import analyse
 from lionsimplify.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_NEGATIVE,
@@ -18,9 +18,9 @@ from lionsimplify.cli.app import (
     print_json,
 )
 from lionsimplify.cli.render import diagnostic_text
-from lionsimplify.errors import ProgramError
-from lionsimplify.ops import SEMANTICS
-from lionsimplify.parse import parse_file
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ops import SEMANTICS
+from lionsimplify.lang.parse import parse_file
 
 
 @app.command()

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lionsimplify.errors import ProgramError
-from lionsimplify.fingerprint import Fingerprinter
-from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
-from lionsimplify.printer import print_program
-from lionsimplify.sources import Source
+from lionsimplify.analysis.fingerprint import Fingerprinter
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import Semantics
+from lionsimplify.lang.printer import print_program
+from lionsimplify.lang.sources import Source
 
 
 @dataclass

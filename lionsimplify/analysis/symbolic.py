@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lionsimplify.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.ops import OPS, Semantics
-from lionsimplify.printer import format_number
+from lionsimplify.lang.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import OPS, Semantics
+from lionsimplify.lang.printer import format_number
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lionsimplify.errors import Location, ProgramError
 from lionsimplify.funnel.config import FunnelConfig
 from lionsimplify.funnel.jobs import Job
+from lionsimplify.lang.errors import Location, ProgramError
 
 DEFAULT_BASE_LR = 1.0
 
@@ -73,9 +73,9 @@ def _summarise(res: Any) -> dict[str, Any]:
 
 def evaluate_job(job: Job) -> dict[str, Any]:
     """Train `job` on its proxy and summarise the result (never raises for a bad optimizer)."""
-    from lionsimplify.parse import parse_text
+    from lionsimplify.lang.parse import parse_text
     from lionsimplify.proxies import get_proxy
-    from lionsimplify.proxies.evaluate import evaluate
+    from lionsimplify.proxies.trainer import evaluate
 
     task = get_proxy(job.proxy)
     if job.kind == "baseline":
@@ -85,7 +85,7 @@ def evaluate_job(job: Job) -> dict[str, Any]:
         res = run_baseline(job.baseline, task, seeds=job.seeds, time_limit_s=job.time_limit_s)
         return _summarise(res)
 
-    from lionsimplify.to_optax import program_to_optax
+    from lionsimplify.emit.optax_runtime import program_to_optax
 
     assert job.program is not None
     program = parse_text(job.program, f"<candidate {job.subject}>")

@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lionsimplify.absexec import analyse
-from lionsimplify.canonical import (
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.canonical import (
     Canonical,
     Graph,
     assign_names,
@@ -42,14 +42,14 @@ from lionsimplify.canonical import (
     emit,
     output_names,
 )
-from lionsimplify.fingerprint import behavioural_hash, structural_hash
-from lionsimplify.interp import require_params
-from lionsimplify.ir import Const, Hyper, Program, Stmt, Var
-from lionsimplify.liveness import eliminate_dead_code, live_statements
-from lionsimplify.ops import Semantics
-from lionsimplify.printer import format_operand, format_stmt, print_program
-from lionsimplify.reduce import PASSES, reduce
-from lionsimplify.verify import RTOL, STEPS, compare_updates, outputs_on, trajectories
+from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash
+from lionsimplify.analysis.interp import require_params
+from lionsimplify.analysis.liveness import eliminate_dead_code, live_statements
+from lionsimplify.lang.ir import Const, Hyper, Program, Stmt, Var
+from lionsimplify.lang.ops import Semantics
+from lionsimplify.lang.printer import format_operand, format_stmt, print_program
+from lionsimplify.passes.driver import PASSES, reduce
+from lionsimplify.passes.verify import RTOL, STEPS, compare_updates, outputs_on, trajectories
 
 Verdict = Literal["identical", "equivalent", "direction-equivalent", "different"]
 RowKind = Literal["same", "changed", "only-a", "only-b"]

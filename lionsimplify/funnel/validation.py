@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
-from lionsimplify.printer import print_program
-from lionsimplify.reduce import Reduction, reduce
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import Semantics
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.driver import Reduction, reduce
 
 #: Called with (variant name, steps done, steps total) while a variant trains.
 Progress = Callable[[str, int, int], None]
@@ -138,8 +138,8 @@ def _score(
     time_limit_s: float | None,
     progress: Progress | None,
 ) -> VariantScore:
-    from lionsimplify.proxies.evaluate import evaluate
-    from lionsimplify.to_optax import program_to_optax
+    from lionsimplify.emit.optax_runtime import program_to_optax
+    from lionsimplify.proxies.trainer import evaluate
 
     def factory(learning_rate: Any) -> Any:
         return program_to_optax(

@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lionsimplify.ir import Const, Hyper, Program, Var
-from lionsimplify.ops import EPS, FULL, INF, OPS, Interval
+from lionsimplify.analysis.symbolic import Node, Term
+from lionsimplify.lang.ir import Const, Hyper, Program, Var
+from lionsimplify.lang.ops import EPS, FULL, INF, OPS, Interval
 from lionsimplify.passes.base import Context
-from lionsimplify.symbolic import Node, Term
 
 Factor = tuple[Node, int]
 

@@ -23,12 +23,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from lionsimplify.absexec import analyse
-from lionsimplify.interp import Trajectory, random_trajectory, run
-from lionsimplify.ir import Const, Program, Var
-from lionsimplify.liveness import live_program
-from lionsimplify.ops import OPS, Semantics
-from lionsimplify.parse import parse_text
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
+from lionsimplify.analysis.liveness import live_program
+from lionsimplify.lang.ir import Const, Program, Var
+from lionsimplify.lang.ops import OPS, Semantics
+from lionsimplify.lang.parse import parse_text
 
 _ROUNDS = 3
 

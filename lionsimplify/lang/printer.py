@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from lionsimplify.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.ops import OPS
+from lionsimplify.lang.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import OPS
 
 
 def format_number(value: float) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import difflib
 import re
 
+from lionsimplify.analysis.symbolic import dataflow, expand_interp, to_sympy
 from lionsimplify.emit.lifting import Lifted
-from lionsimplify.printer import print_program
-from lionsimplify.reduce import PassRecord, Reduction
-from lionsimplify.symbolic import dataflow, expand_interp, to_sympy
+from lionsimplify.lang.printer import print_program
+from lionsimplify.passes.driver import PassRecord, Reduction
 
 
 def program_diff(rec: PassRecord) -> list[str]:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.ir import COPY, EXTRA_INPUTS, Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.ops import BINARY_SYMBOLS, lookup, suggest
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.ir import COPY, EXTRA_INPUTS, Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import BINARY_SYMBOLS, lookup, suggest
 
 #: Deepest expression nesting the lowering accepts; deeper input gets a clear error.
 MAX_DEPTH = 200

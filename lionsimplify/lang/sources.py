@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lionsimplify.errors import Location, ProgramError
-from lionsimplify.parse import decode_source
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.parse import decode_source
 
 #: Suffixes of program files inside a directory.
 PROGRAM_SUFFIXES = (".txt", ".py", ".prog", ".hero")

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lionsimplify.ir import Program
-from lionsimplify.ops import Semantics
-from lionsimplify.proxies.evaluate import DEFAULT_TIME_LIMIT_S, EvalResult, evaluate
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import Semantics
 from lionsimplify.proxies.tasks import Task, get_proxy
+from lionsimplify.proxies.trainer import DEFAULT_TIME_LIMIT_S, EvalResult, evaluate
 
 #: Called with (label, steps done, steps total) while anything trains.
 Progress = Callable[[str, int, int], None]
@@ -68,8 +68,8 @@ def compare_program(
 
     Missing hyperparameter values raise `ProgramError` before anything trains.
     """
+    from lionsimplify.emit.optax_runtime import check_hyperparams, program_to_optax
     from lionsimplify.proxies.baselines import run_baseline
-    from lionsimplify.to_optax import check_hyperparams, program_to_optax
 
     task = proxy if isinstance(proxy, Task) else get_proxy(proxy)
     values = check_hyperparams(program, params)

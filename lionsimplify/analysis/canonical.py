@@ -41,8 +41,8 @@ from typing import Literal
 
 import numpy as np
 
-from lionsimplify.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.ops import OPS, Semantics
+from lionsimplify.lang.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.ops import OPS, Semantics
 
 #: Ops read as polynomial arithmetic by the normal form (each maps to a poly operation below).
 ARITHMETIC = frozenset({"add", "sub", "mul", "div", "negative", "square", "cube", "reciprocal"})

@@ -9,16 +9,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from lionsimplify.absexec import analyse
+from lionsimplify.analysis.absexec import analyse
 from lionsimplify.cli.app import app, console, fail, parse_params, print_json, refuse_overwrite
 from lionsimplify.cli.render import program_syntax, struck_source, training_progress
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
+from lionsimplify.emit.derivation import derivation_markdown, program_diff
 from lionsimplify.emit.jax_module import valid_identifier
-from lionsimplify.ir import Program
-from lionsimplify.ops import SEMANTICS
-from lionsimplify.parse import parse_file
-from lionsimplify.reduce import STAGES, PassRecord, Reduction, reduce
-from lionsimplify.report import derivation_markdown, program_diff
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import SEMANTICS
+from lionsimplify.lang.parse import parse_file
+from lionsimplify.passes.driver import STAGES, PassRecord, Reduction, reduce
 
 #: Changes listed per pass in the terminal; the rest are counted (all are in --json/--report).
 SHOWN_CHANGES = 4
@@ -184,7 +184,7 @@ def _validate(  # noqa: ANN202
     show_progress: bool,
 ):
     """Run `validate_ablations`, with a progress bar per variant in the terminal."""
-    from lionsimplify.validate import validate_ablations
+    from lionsimplify.funnel.validation import validate_ablations
 
     kw = dict(semantics=semantics, params=values, seeds=tuple(range(seeds)), margin=margin,
               lr_multipliers=tuple(grid), base_lr=base_lr, time_limit_s=time_limit,
@@ -226,7 +226,7 @@ def render_validation(v) -> None:  # noqa: ANN001
 
 
 def _text(result: Reduction) -> str:
-    from lionsimplify.printer import print_program
+    from lionsimplify.lang.printer import print_program
 
     return print_program(result.program)
 

@@ -18,7 +18,7 @@ from lionsimplify.cli.app import (
     refuse_overwrite,
 )
 from lionsimplify.cli.render import training_progress
-from lionsimplify.ops import SEMANTICS
+from lionsimplify.lang.ops import SEMANTICS
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -77,7 +77,7 @@ def eval_command(
 
       lionsimplify eval examples/programs/program8.txt --proxy language-s --json --plot curves.png
     """
-    from lionsimplify.parse import parse_file
+    from lionsimplify.lang.parse import parse_file
     from lionsimplify.proxies.baselines import BASELINES
     from lionsimplify.proxies.tasks import get_proxy
 
@@ -120,7 +120,7 @@ def eval_command(
 def _run(program: Any, task: Any, params: dict[str, float], semantics: str, seeds: int,
          multipliers: list[float], base_lr: float, names: list[str], time_limit: float,
          show_progress: bool) -> Any:  # fmt: skip
-    from lionsimplify.proxies.compare import compare_program
+    from lionsimplify.proxies.compare_baselines import compare_program
 
     kwargs = dict(
         params=params,

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.errors import ProgramError
-from lionsimplify.ir import Const, Hyper, Program, Var
-from lionsimplify.ops import OPS, Semantics
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ir import Const, Hyper, Program, Var
+from lionsimplify.lang.ops import OPS, Semantics
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def proxies_command(
 
 def _measure(task: object) -> dict[str, float | str]:
     from lionsimplify.proxies.baselines import adamw
-    from lionsimplify.proxies.evaluate import evaluate
+    from lionsimplify.proxies.trainer import evaluate
 
     res = evaluate(adamw, task, seeds=(0, 1, 2), base_lr=1e-3)  # type: ignore[arg-type]
     return {

@@ -11,12 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from lionsimplify.cli.app import EXIT_NEGATIVE, app, console, fail, parse_params, print_json
-from lionsimplify.diff import Diff, Row, diff_programs
-from lionsimplify.ir import Stmt, Var
-from lionsimplify.ops import SEMANTICS
-from lionsimplify.parse import parse_file, parse_text
-from lionsimplify.printer import format_number, format_operand, format_signature, format_stmt
-from lionsimplify.sources import load_sources
+from lionsimplify.compare.diff import Diff, Row, diff_programs
+from lionsimplify.lang.ir import Stmt, Var
+from lionsimplify.lang.ops import SEMANTICS
+from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
+from lionsimplify.lang.sources import load_sources
 
 FORMATS = ("rich", "unified")
 VERDICT_STYLE = {

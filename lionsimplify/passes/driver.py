@@ -19,14 +19,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from lionsimplify.interp import require_params
-from lionsimplify.ir import Program
-from lionsimplify.ops import SEMANTICS, Semantics
+from lionsimplify.analysis.interp import require_params
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ops import SEMANTICS, Semantics
+from lionsimplify.lang.printer import print_program
 from lionsimplify.passes import ABLATION_PASSES, DEAD_CODE, EXACT_PASSES, RENAME
 from lionsimplify.passes.base import Context, Pass, PassResult
 from lionsimplify.passes.dead_code import dead_code_pass
-from lionsimplify.printer import print_program
-from lionsimplify.verify import Label, Verification, verify
+from lionsimplify.passes.verify import Label, Verification, verify
 
 __all__ = [
     "DEAD_CODE",
