@@ -186,8 +186,15 @@ def test_json_is_deterministic_and_complete() -> None:
 def test_stacked_verification_trajectories_match_each_seed_alone() -> None:
     """verify.trajectories() stacks the seeds' rows (one interpreter run per size): the rows
     must hold exactly what each seed's own trajectory gives."""
-    from lionsimplify.analysis.interp import random_trajectory, run
-    from lionsimplify.passes.verify import SEEDS, SIZES, outputs_on, trajectories
+    from lionsimplify.analysis.interp import run
+    from lionsimplify.passes.verify import (
+        SEEDS,
+        SIZES,
+        STEPS,
+        outputs_on,
+        seed_trajectory,
+        trajectories,
+    )
 
     program = parse_file(PROGRAMS / "program8.txt")
     stacked = trajectories()
@@ -197,7 +204,7 @@ def test_stacked_verification_trajectories_match_each_seed_alone() -> None:
     assert not out.updates.flags.writeable  # shared between callers
     rows = out.updates.shape[1] // len(SEEDS)
     for i, seed in enumerate(SEEDS):
-        alone = run(program, random_trajectory(seed, size=7)).updates
+        alone = run(program, seed_trajectory(seed, STEPS, 7)).updates
         assert (out.updates[:, i * rows : (i + 1) * rows] == alone).all()
 
 

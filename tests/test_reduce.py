@@ -134,7 +134,14 @@ def test_every_pass_on_every_example_meets_its_label(path, semantics):
         assert rec.status == "applied", (rec.name, rec.verification)
         assert rec.verification.ok
     # and the whole reduction keeps what the program computes
-    assert verify(r.original, r.program, r.label, semantics=semantics, params=PARAMS).ok
+    assert verify(
+        r.original,
+        r.program,
+        r.label,
+        semantics=semantics,
+        params=PARAMS,
+        side_conditions=r.side_conditions,
+    ).ok
 
 
 def test_reducing_twice_changes_nothing_more(program8):
@@ -228,7 +235,10 @@ def test_every_pass_meets_its_label_on_generated_programs(text, semantics):
     r = reduce(parse_text(text, "gen.txt"), semantics=semantics)
     for rec in r.passes:
         assert rec.status == "applied", (rec.name, rec.changes, rec.verification)
-    assert verify(r.original, r.program, r.label, semantics=semantics).ok
+    # exact where the printed side conditions (e.g. `lr > 0`) hold
+    assert verify(
+        r.original, r.program, r.label, semantics=semantics, side_conditions=r.side_conditions
+    ).ok
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lionsimplify.lang.domains import input_domains
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.ops import FULL, INF, OPS, Interval, Kind, Semantics
@@ -102,15 +103,10 @@ def _domain_words(domain: tuple[float, float, bool, bool]) -> str:
 
 
 def input_facts(program: Program) -> dict[str, Facts]:
-    facts = {
-        program.weight: Facts("tensor", FULL),
-        program.grad: Facts("tensor", FULL),
-        program.lr: Facts("scalar", (0.0, INF)),
-    }
+    """Facts of every input, from the one domain table; state may hold any value here."""
+    facts = {name: Facts(d.kind, d.interval) for name, d in input_domains(program).items()}
     for s in program.state:
         facts[s] = Facts("tensor", FULL)
-    for e in program.extras:
-        facts[e] = Facts("scalar", (1.0, INF))
     return facts
 
 

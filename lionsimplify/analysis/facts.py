@@ -6,8 +6,10 @@
 one). Under `hero` semantics a division is `x / (y + 1e-8)`, which is not a product of factors,
 so it stays one opaque factor there.
 
-`positive` proves that a term is strictly positive for every input: the learning rate and `step`
-are positive inputs (see absexec's input facts), literals and hyperparameters with a value are
+`positive` proves that a term is strictly positive for every input. Inputs' ranges come from the
+one domain table (`lang/domains.py`): `step` is >= 1, but the learning rate is only >= 0 (a
+schedule reaches 0), so a proof that needs `lr > 0` records it as a condition the rule prints;
+literals and hyperparameters with a value are
 what they are (a hyperparameter's positivity becomes a stated condition), and the operator
 table's interval bounds do the rest, with one refinement the table's coarse `power` bound lacks:
 `c ** e` with 0 < c < 1 and e ≥ 1 lies in (0, c], which is why `1 - β ** step` (bias correction)
@@ -20,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 from lionsimplify.analysis.symbolic import Node, Term
+from lionsimplify.lang.domains import input_domains, lr_positive
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import EPS, FULL, INF, OPS, Interval
 from lionsimplify.passes.base import Context
@@ -111,11 +114,10 @@ def _interval(
             return (v, v)
         return FULL
     if isinstance(node, Var):
-        if node.name == program.lr:
-            return (0.0, INF)
-        if node.name in program.extras:
-            return (1.0, INF)
-        return FULL
+        if node.name in program.state:  # any value after the first step
+            return FULL
+        domain = input_domains(program).get(node.name)
+        return domain.interval if domain else FULL
     op = OPS[node.op]
     args = [interval(a, program, ctx, proof, memo) for a in node.args]
     if ctx.semantics == "hero" and op.impl_hero is not None:
@@ -150,7 +152,10 @@ def _hero_ratio(
 def nonnegative(node: Node, program: Program, ctx: Context) -> Proof | None:
     """A proof that `node` >= 0 for every input, or None."""
     proof = Proof()
-    if _positive(node, program, ctx, proof) or interval(node, program, ctx, proof)[0] >= 0:
+    if interval(node, program, ctx, proof)[0] >= 0:
+        return proof
+    proof = Proof()  # only when the range does not show it: positivity may need `lr > 0`
+    if _positive(node, program, ctx, proof):
         return proof
     return None
 
@@ -192,10 +197,13 @@ def _positive_uncached(
         return _positive(n, program, ctx, proof, memo, ranges)
 
     def nonneg(n: Node) -> bool:
-        return pos(n) or interval(n, program, ctx, proof, ranges)[0] >= 0
+        return interval(n, program, ctx, proof, ranges)[0] >= 0 or pos(n)
 
     if isinstance(node, Var):
-        return node.name == program.lr or node.name in program.extras
+        if node.name == program.lr:
+            proof.conditions.append(lr_positive(program))
+            return True
+        return node.name in program.extras
     if isinstance(node, Hyper) and node.name in ctx.params and ctx.params[node.name] > 0:
         proof.conditions.append(f"{node.name} > 0")
         return True

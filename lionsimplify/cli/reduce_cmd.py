@@ -19,6 +19,7 @@ from lionsimplify.lang.ir import Program
 from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file
 from lionsimplify.passes.driver import STAGES, PassRecord, Reduction, reduce
+from lionsimplify.passes.verify import warnings
 
 #: Changes listed per pass in the terminal; the rest are counted (all are in --json/--report).
 SHOWN_CHANGES = 4
@@ -258,6 +259,8 @@ def _pass_panel(i: int, rec: PassRecord) -> Panel:
         body.append(f"• … {len(rec.changes) - SHOWN_CHANGES} more (see --json or --report)\n")
     for cond in rec.side_conditions:
         body.append(f"side condition: {cond}\n", style="yellow")
+    for w in warnings(v) if v else []:
+        body.append(f"warning: {w}\n", style="bold red")
     if rec.name != "dead-code":
         body.append_text(_diff_text(rec))
     body.rstrip()
@@ -300,6 +303,8 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
         console.print(table)
     for cond in result.side_conditions:
         console.print(f"[yellow]side condition[/]: {cond}")
+    for w in result.warnings:
+        console.print(f"[bold red]warning[/]: {w}")
     for note in result.notes:
         console.print(f"[yellow]note[/] ({result.semantics} semantics): {note}")
     s = result.stats()

@@ -16,6 +16,7 @@ from lionsimplify.analysis.symbolic import dataflow, expand_interp, to_sympy
 from lionsimplify.emit.lifting import Lifted
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.driver import PassRecord, Reduction
+from lionsimplify.passes.verify import warnings
 
 
 def program_diff(rec: PassRecord) -> list[str]:
@@ -119,6 +120,9 @@ def derivation_markdown(result: Reduction, lifted: Lifted | None = None) -> str:
             out += [f"*Why:* {rec.why}", ""]
         out += [f"- {c}" for c in rec.changes]
         out += [f"- side condition: `{c}`" for c in rec.side_conditions]
+        out += [
+            f"- **warning:** {w}" for w in (warnings(rec.verification) if rec.verification else [])
+        ]
         out += ["", "```diff", *program_diff(rec), "```"]
     out += ["", "## Ablation candidates (approximate; applied only with `--ablate`)", ""]
     if result.ablations:

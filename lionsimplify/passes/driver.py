@@ -26,7 +26,7 @@ from lionsimplify.lang.printer import print_program
 from lionsimplify.passes import ABLATION_PASSES, DEAD_CODE, EXACT_PASSES, RENAME
 from lionsimplify.passes.base import Context, Pass, PassResult
 from lionsimplify.passes.dead_code import dead_code_pass
-from lionsimplify.passes.verify import Label, Verification, verify
+from lionsimplify.passes.verify import Label, Verification, verify, warnings
 
 __all__ = [
     "DEAD_CODE",
@@ -111,6 +111,17 @@ class Reduction:
         conds = (c for p in self.passes if p.status == "applied" for c in p.side_conditions)
         return tuple(dict.fromkeys(conds))
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Caveats of applied passes' verdicts (see `verify.warnings`), by pass name."""
+        found = (
+            f"{p.name}: {w}"
+            for p in self.passes
+            if p.status == "applied" and p.verification is not None
+            for w in warnings(p.verification)
+        )
+        return tuple(dict.fromkeys(found))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.original.path,
@@ -121,6 +132,7 @@ class Reduction:
             "passes": [p.to_json() for p in self.passes],
             "ablations": [p.to_json() for p in self.ablations],
             "side_conditions": list(self.side_conditions),
+            "warnings": list(self.warnings),
             "notes": list(self.notes),
             "stats": self.stats(),
         }
@@ -144,7 +156,14 @@ def run_pass(p: Pass, program: Program, ctx: Context, *, check: bool = True) -> 
     if result is None or result.program == program:
         return None
     verification = (
-        verify(program, result.program, p.label, semantics=ctx.semantics, params=ctx.params)
+        verify(
+            program,
+            result.program,
+            p.label,
+            semantics=ctx.semantics,
+            params=ctx.params,
+            side_conditions=result.side_conditions,
+        )
         if check
         else None
     )
