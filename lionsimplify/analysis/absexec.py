@@ -1,18 +1,25 @@
 """Abstract execution: kinds and value ranges for every value, errors and hazards with lines.
 
 Every value is either a scalar or a tensor (all tensors share the weight's shape, since every
-tensor op is elementwise), and carries an interval that holds every value it can take, computed
-from each op's `bounds` in the operator table. Inputs: weight, gradient and state are unbounded;
-the learning-rate value is positive (it is a schedule value); `step` is at least 1;
-hyperparameters are exactly their `--param` value when given, unbounded otherwise.
+tensor op is elementwise), and carries facts that hold for every value the interpreter can
+produce: an interval over the extended reals (an infinite end means the value may *be* that
+infinity), whether it is surely finite, and whether it may be NaN. Inputs come from the one
+domain table (`lang/domains.py`): weight and gradient are finite, the learning rate is >= 0,
+`step` >= 1, hyperparameters are their `--param` value when given. State starts at 0 and holds
+what the program wrote on earlier steps: its facts are a fixed point over steps (join with the
+start, widened to infinite ends after a few rounds), which is why `v = interp(v, g * g, b)`
+stays >= 0.
 
 Errors make a program invalid (a tensor where the op needs a scalar). Hazards are warnings about
 values that may leave an op's domain for some inputs: `sqrt`/`log`/`arcsin` of a value that may
-be out of range, a division by a value that may be zero. The paper notes that abstract execution
-does not catch such runtime errors; we report them with their line so a user can judge.
+be out of range, a division by a value that may be zero, and an overflow: an op whose arguments
+are bounded but whose result may be infinite (`exp(1000.0)`). The paper notes that abstract
+execution does not catch such runtime errors; we report them with their line so a user can
+judge.
 
 Three facts make the ranges useful on search outputs: `x * x` is a square (never negative),
-`x - x` is zero and `x / x` is one, when both operands are the same value.
+`x - x` is zero and `x / x` is one, when both operands are the same value, unless that value
+may be infinite (then they may be NaN, and the facts say so).
 """
 
 from __future__ import annotations
@@ -21,20 +28,49 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from lionsimplify.lang.domains import input_domains
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
-from lionsimplify.lang.ops import FULL, INF, OPS, Interval, Kind, Semantics
+from lionsimplify.lang.ops import EPS, FULL, INF, OPS, Interval, Kind, Semantics
 
 
 @dataclass(frozen=True)
 class Facts:
     kind: Kind
     interval: Interval
+    finite: bool = False
+    """Never ±inf (inputs, and values with a bounded interval or from a finite-preserving op)."""
+    nan: bool = False
+    """May be NaN."""
 
     def describe(self) -> str:
         lo, hi = self.interval
-        return f"{self.kind} in [{_fmt(lo)}, {_fmt(hi)}]"
+        return f"{self.kind} in [{_fmt(lo)}, {_fmt(hi)}]" + (" or NaN" if self.nan else "")
+
+    def join(self, other: Facts) -> Facts:
+        lo = min(self.interval[0], other.interval[0])
+        hi = max(self.interval[1], other.interval[1])
+        return Facts(self.kind, (lo, hi), self.finite and other.finite, self.nan or other.nan)
+
+    def widen(self, new: Facts) -> Facts:
+        """`new` (which contains self) with every end that moved pushed to infinity."""
+        lo = new.interval[0] if new.interval[0] >= self.interval[0] else -INF
+        hi = new.interval[1] if new.interval[1] <= self.interval[1] else INF
+        return Facts(new.kind, (lo, hi), new.finite, new.nan)
+
+
+#: Ops whose result is finite whenever their arguments are (and no hazard fires): bounded
+#: functions, and `interp` with a weight in [0, 1] (a convex combination).
+FINITE_PRESERVING = frozenset(
+    {"copy", "negative", "abs", "sign", "sin", "cos", "tanh", "arctan", "arcsin", "arccos"}
+    | {"maximum", "minimum", "sqrt", "cbrt", "arcsinh", "clip", "interp"}
+)
+
+#: Rounds of the state fixed point before widening, and in all (widening makes it converge).
+WIDEN_AFTER = 2
+MAX_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -103,11 +139,8 @@ def _domain_words(domain: tuple[float, float, bool, bool]) -> str:
 
 
 def input_facts(program: Program) -> dict[str, Facts]:
-    """Facts of every input, from the one domain table; state may hold any value here."""
-    facts = {name: Facts(d.kind, d.interval) for name, d in input_domains(program).items()}
-    for s in program.state:
-        facts[s] = Facts("tensor", FULL)
-    return facts
+    """Facts of every input at the first step, from the one domain table (state is 0)."""
+    return {name: Facts(d.kind, d.interval, d.finite) for name, d in input_domains(program).items()}
 
 
 def analyse(
@@ -122,18 +155,50 @@ def analyse(
     With `ranges=False` only kinds are tracked (errors, no hazards): the cheap validity check
     de-duplication runs on every program."""
     params = params or {}
+    start = input_facts(program)
+    if not ranges:
+        env = {**start, **{s: Facts("tensor", FULL) for s in program.state}}
+        return _step(program, semantics, params, env, ranges=False)
+    state = {s: start[s] for s in program.state}
+    for round_ in range(MAX_ROUNDS):
+        step = _step(program, semantics, params, {**start, **state}, ranges=True)
+        new = {
+            s: state[s].join(Facts("tensor", o.interval, o.finite, o.nan))
+            for s, o in zip(
+                program.state, (step.outputs[n] for n in program.new_state), strict=True
+            )
+        }
+        if round_ >= WIDEN_AFTER:
+            new = {s: state[s].widen(new[s]) for s in state}
+        if new == state:
+            return step
+        state = new
+    # not stable (cannot happen after widening, but never claim more than is known)
+    state = {s: Facts("tensor", FULL, False, True) for s in state}
+    return _step(program, semantics, params, {**start, **state}, ranges=True)
+
+
+def _step(
+    program: Program,
+    semantics: Semantics,
+    params: Mapping[str, float],
+    env: dict[str, Facts],
+    *,
+    ranges: bool,
+) -> Analysis:
+    """One step of abstract execution from the facts in `env` (inputs and state)."""
     result = Analysis(program, semantics)
-    env = input_facts(program)
+    env = dict(env)
 
     def operand_facts(a: Operand) -> Facts:
         if isinstance(a, Var):
             return env[a.name]
         if isinstance(a, Const):
-            return Facts("scalar", (a.value, a.value))
+            return Facts("scalar", (a.value, a.value), math.isfinite(a.value), math.isnan(a.value))
         if isinstance(a, Hyper) and a.name in params:
             v = float(params[a.name])
-            return Facts("scalar", (v, v))
-        return Facts("scalar", FULL)
+            return Facts("scalar", (v, v), math.isfinite(v), math.isnan(v))
+        return Facts("scalar", FULL, True)
 
     for stmt in program.body:
         op = OPS[stmt.op]
@@ -151,12 +216,23 @@ def analyse(
                         else None,
                     )
                 )
-        if ranges:
-            result.diagnostics.extend(_hazards(stmt, args, semantics))
-            interval = _bounds(stmt, [a.interval for a in args])
+        kind = op.result_kind([a.kind for a in args])
+        point = _point_value(stmt, args, semantics) if ranges else None
+        if point is not None:
+            facts = point
+            if math.isinf(point.interval[0]) and all(a.finite for a in args):
+                result.diagnostics.append(_overflow(stmt, args, certain=True))
+        elif ranges:
+            hazards = _hazards(stmt, args, semantics)
+            interval = _bounds(stmt, [a.interval for a in args], semantics)
+            if op.name == "cosine_sim" and len({a.kind for a in args}) > 1:
+                interval = FULL  # a scalar's norm is one element's: no longer within [-1, 1]
+            facts = _flags(stmt, args, kind, interval, bool(hazards))
+            if not facts.finite and not hazards and args and all(_bounded(a) for a in args):
+                hazards.append(_overflow(stmt, args, certain=False))
+            result.diagnostics.extend(hazards)
         else:
-            interval = FULL
-        facts = Facts(op.result_kind([a.kind for a in args]), interval)
+            facts = Facts(kind, FULL)
         env[stmt.target] = facts
         result.facts.append(facts)
     for name in program.returns:
@@ -164,17 +240,119 @@ def analyse(
     return result
 
 
+def _point_value(stmt: Stmt, args: list[Facts], semantics: Semantics) -> Facts | None:
+    """The exact facts of an elementwise op on single known numbers (`exp(1000.0)`, `tan(c)`),
+    computed with the interpreter's own float64 implementation; None otherwise."""
+    op = OPS[stmt.op]
+    if op.reduction is not None or not all(
+        a.interval[0] == a.interval[1] and not a.nan for a in args
+    ):
+        return None
+    with np.errstate(all="ignore"):
+        v = float(op.implementation(semantics)(np, *(np.float64(a.interval[0]) for a in args)))
+    kind = op.result_kind([a.kind for a in args])
+    if math.isnan(v):
+        return Facts(kind, FULL, False, True)
+    return Facts(kind, (v, v), math.isfinite(v))
+
+
+def _bounded(f: Facts) -> bool:
+    return f.finite and math.isfinite(f.interval[0]) and math.isfinite(f.interval[1])
+
+
+def _same_operands(stmt: Stmt) -> bool:
+    a = stmt.args
+    return len(a) == 2 and isinstance(a[0], Var) and a[0] == a[1]
+
+
+def _flags(stmt: Stmt, args: list[Facts], kind: Kind, interval: Interval, hazard: bool) -> Facts:
+    """Whether the result is surely finite and whether it may be NaN (see the docstring)."""
+    op = stmt.op
+    all_finite = all(a.finite for a in args)
+    finite = (math.isfinite(interval[0]) and math.isfinite(interval[1])) or (
+        all_finite and not hazard and op in FINITE_PRESERVING
+    )
+    if op == "interp" and not (0 <= args[2].interval[0] <= args[2].interval[1] <= 1):
+        finite = math.isfinite(interval[0]) and math.isfinite(interval[1])
+    nan = hazard or any(a.nan for a in args)
+    if op == "cosine_sim":  # 0 / 0 for a zero vector (state at the first step)
+        nan = nan or any(a.interval[0] <= 0 <= a.interval[1] for a in args)
+    if not all_finite and not nan:
+        nan = _inf_arithmetic_nan(stmt, args)
+    if finite and not nan and not all_finite and op in FINITE_PRESERVING:
+        finite = math.isfinite(interval[0]) and math.isfinite(interval[1])
+    return Facts(kind, interval, finite and not nan, nan)
+
+
+def _inf_arithmetic_nan(stmt: Stmt, args: list[Facts]) -> bool:
+    """Whether an argument that may be infinite can make the result NaN (inf - inf, 0 · inf,
+    inf / inf, sin(inf), ...). Conservative for ops not listed."""
+
+    def pinf(f: Facts) -> bool:
+        return not f.finite and f.interval[1] == INF
+
+    def ninf(f: Facts) -> bool:
+        return not f.finite and f.interval[0] == -INF
+
+    def inf(f: Facts) -> bool:
+        return pinf(f) or ninf(f)
+
+    def zero(f: Facts) -> bool:
+        return f.interval[0] <= 0 <= f.interval[1]
+
+    op = stmt.op
+    if _same_operands(stmt) and op in ("sub", "div"):
+        return True
+    if op == "add":
+        x, y = args
+        return (pinf(x) and ninf(y)) or (ninf(x) and pinf(y))
+    if op == "sub":
+        x, y = args
+        return (pinf(x) and pinf(y)) or (ninf(x) and ninf(y))
+    if op == "mul":
+        x, y = args
+        return (inf(x) and zero(y)) or (zero(x) and inf(y))
+    if op == "div":
+        x, y = args
+        return inf(x) and inf(y)
+    if op == "interp":
+        x, y, a = args
+        lo, hi = a.interval
+        if not a.finite or lo <= 0 or hi >= 1:  # 0 · inf at the ends, or unbounded weights
+            return True
+        return (pinf(x) and ninf(y)) or (ninf(x) and pinf(y))
+    if op in ("copy", "negative", "abs", "sign", "square", "cube", "sqrt", "cbrt", "exp"):
+        return False
+    if op in ("exp2", "exp10", "expm1", "log", "log2", "log10", "log1p", "tanh", "arctan"):
+        return False
+    if op in ("sinh", "cosh", "arcsinh", "arccosh", "norm", "global_norm", "reciprocal"):
+        return False
+    return op not in ("maximum", "minimum")
+
+
 def _name(a: Operand) -> str:
     return a.name if isinstance(a, Var | Hyper) else repr(a.value)
 
 
-def _bounds(stmt: Stmt, intervals: list[Interval]) -> Interval:
+def _bounds(stmt: Stmt, intervals: list[Interval], semantics: Semantics) -> Interval:
+    """The operator table's bounds, with the same-operand facts; NaN there (when the operand
+    may be infinite) is recorded by `_flags`. Hero's `√|x|`, `ln |x|` are bounded through
+    |x|, its guarded division `x / (y + 1e-8)` through the shifted denominator."""
     op = OPS[stmt.op]
-    same = len(stmt.args) == 2 and isinstance(stmt.args[0], Var) and stmt.args[0] == stmt.args[1]
-    if same and op.name == "mul":
+    if semantics == "hero" and op.impl_hero is not None:
+        if op.hero_abs:
+            return op.bounds(OPS["abs"].bounds(intervals[0]))
+        if op.name in ("div", "reciprocal"):
+            num = intervals[0] if op.name == "div" else (1.0, 1.0)
+            den = intervals[-1]
+            return OPS["div"].bounds(num, (den[0] + EPS, den[1] + EPS))
+        return FULL
+    if _same_operands(stmt) and op.name == "mul":
         return OPS["square"].bounds(intervals[0])
-    if same and op.name == "sub":
+    if _same_operands(stmt) and op.name == "sub":
         return (0.0, 0.0)
+    if _same_operands(stmt) and op.name == "div":
+        return (1.0, 1.0)
     try:
         lo, hi = op.bounds(*intervals)
     except (OverflowError, ValueError, ZeroDivisionError):
@@ -182,6 +360,20 @@ def _bounds(stmt: Stmt, intervals: list[Interval]) -> Interval:
     if math.isnan(lo) or math.isnan(hi):
         return FULL
     return (lo, hi)
+
+
+def _overflow(stmt: Stmt, args: list[Facts], *, certain: bool) -> Diagnostic:
+    ranges = ", ".join(
+        f"`{_name(a)}` in [{_fmt(f.interval[0])}, {_fmt(f.interval[1])}]"
+        for a, f in zip(stmt.args, args, strict=True)
+        if not isinstance(a, Const)
+    )
+    values = ", ".join(_fmt(f.interval[0]) for f in args)
+    if certain:
+        message = f"`{stmt.op}({values})` overflows to infinity"
+    else:
+        message = f"`{stmt.op}` may overflow to infinity ({ranges})"
+    return Diagnostic("hazard", message, stmt.loc)
 
 
 def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagnostic]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from lionsimplify.analysis.absexec import analyse
 from lionsimplify.cli.app import (
@@ -121,7 +122,9 @@ def _render(program, analysis) -> None:  # noqa: ANN001
     table.add_row("inputs", ", ".join(program.inputs))
     table.add_row("state", ", ".join(program.state) or "(none)")
     table.add_row("hyperparameters", ", ".join(program.hyperparams()) or "(none)")
-    table.add_row("update", f"{program.update}: {analysis.outputs[program.update].describe()}")
+    table.add_row(
+        "update", Text(f"{program.update}: {analysis.outputs[program.update].describe()}")
+    )
     console.print(table)
     for d in analysis.diagnostics:
         target = console if d.severity == "hazard" else err_console
