@@ -42,7 +42,8 @@ def test_runs_formats_merge_and_invalid_reasons(tmp_path: Path) -> None:
             {"program": SIGN_DEAD, "fitness": 0.7, "step": 3},
             {"program": "def train(w, g, m, lr):\n  u = sgn(g)\n  return u, m\n", "fitness": 1},
             {"program": PLAIN},
-            {"program": PLAIN, "fitness": "NaN"},
+            {"program": PLAIN, "fitness": float("nan")},
+            {"program": PLAIN, "fitness": "0.5"},  # a JSON string is not a number
         ],
     )
     (tmp_path / "a" / "programs.jsonl").open("a").write("{not json\n")
@@ -52,12 +53,15 @@ def test_runs_formats_merge_and_invalid_reasons(tmp_path: Path) -> None:
     (tmp_path / "b" / "run.toml").write_text("higher_is_better = false\nname = 'bee'\n")
     result = intake(tmp_path)
     assert result.runs == {"a": True, "bee": False}
-    assert (result.read, result.valid, len(result.candidates)) == (9, 4, 2)
+    assert (result.read, result.valid, len(result.candidates)) == (10, 4, 2)
     reasons = sorted(i.reason for i in result.invalid)
-    assert f"{tmp_path / 'a' / 'programs.jsonl'}:4:2:7: error: unknown function `sgn`" in reasons
+    runs_file = tmp_path / "a" / "programs.jsonl"
+    # the error in the program is at the file's line, its place inside `program` in the message
+    assert f"{runs_file}:4: error: in `program`, line 2, col 7: unknown function `sgn`" in reasons
     assert "missing `fitness`" in reasons
     assert any("must be finite" in r for r in reasons)
-    assert any(r.startswith("invalid JSON") for r in reasons)
+    assert "`fitness` must be a number, got '0.5'" in reasons
+    assert any(r.startswith(f"{runs_file}:8:2: error: invalid JSON") for r in reasons)
     sign = next(c for c in result.candidates if len(c.entries) == 3)
     assert sign.best.fitness == 0.9, "the best search fitness is kept"
     assert {e.id for e in sign.entries} == {"s1", "2", "3"}, "every source id is kept"
@@ -169,10 +173,10 @@ def test_ledger_append_is_one_line_each_and_locked(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["funnel", "/nonexistent/runs"], "/nonexistent/runs:1:1: error: runs directory not found"),
+        (["funnel", "/nonexistent/runs"], "/nonexistent/runs: error: runs directory not found"),
         (
             ["funnel", ".", "--config", "/nonexistent.toml"],
-            "/nonexistent.toml:1:1: error: cannot read",
+            "/nonexistent.toml: error: no such file",
         ),
         (["funnel", ".", "--executor", "slurm"], "expected `local` or `ray`"),
         (["funnel", ".", "--workers", "0"], "--workers"),

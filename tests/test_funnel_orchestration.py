@@ -212,7 +212,7 @@ def test_out_of_another_config_is_refused_unless_forced(
     args = ["funnel", str(runs), "--config", str(other), "--out", str(out)]
     assert _main(args, monkeypatch) == 2
     err = capsys.readouterr().err
-    assert "ledger.jsonl:1:1: error: --out holds the ledger of a different config" in err
+    assert "ledger.jsonl: error: --out holds the ledger of a different config" in err
     assert len(_evals(out)) == n
     assert _main([*args, "--force", "--json"], monkeypatch) == 0
     new = _evals(out)[n:]

@@ -220,8 +220,10 @@ def _step(
         point = _point_value(stmt, args, semantics) if ranges else None
         if point is not None:
             facts = point
-            if math.isinf(point.interval[0]) and all(a.finite for a in args):
-                result.diagnostics.append(_overflow(stmt, args, certain=True))
+            hazards = _hazards(stmt, args, semantics)
+            if not hazards and math.isinf(point.interval[0]) and all(a.finite for a in args):
+                hazards.append(_overflow(stmt, args, certain=True))
+            result.diagnostics.extend(hazards)
         elif ranges:
             hazards = _hazards(stmt, args, semantics)
             interval = _bounds(stmt, [a.interval for a in args], semantics)

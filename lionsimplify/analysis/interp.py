@@ -113,10 +113,10 @@ def compile_program(
         for a in s.args:
             if isinstance(a, Var):
                 args.append((True, a.name))
-            elif isinstance(a, Const):
-                args.append((False, a.value))
+            elif isinstance(a, Const):  # numpy floats: `1.0 / 0.0` is inf, as on arrays
+                args.append((False, np.float64(a.value)))
             else:
-                args.append((False, float(params[a.name])))
+                args.append((False, np.float64(params[a.name])))
         plan.append((s.target, OPS[s.op].implementation(semantics), tuple(args)))
     return plan
 

@@ -14,7 +14,7 @@ from lionsimplify.cli.app import EXIT_NEGATIVE, app, console, fail, parse_params
 from lionsimplify.compare.diff import Diff, Row, diff_programs
 from lionsimplify.lang.ir import Stmt, Var
 from lionsimplify.lang.ops import SEMANTICS
-from lionsimplify.lang.parse import parse_file, parse_text
+from lionsimplify.lang.parse import parse_file
 from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
 from lionsimplify.lang.sources import load_sources
 
@@ -79,7 +79,7 @@ def diff_command(
         base = parse_file(against)
         # a directory that holds the reference too: do not compare it with itself
         sources = [s for s in sources if Path(s.path).resolve() != against.resolve()]
-    programs = [parse_text(s.text, s.path) for s in sources]
+    programs = [s.parse() for s in sources]
     if against is None and programs:
         base, programs = programs[0], programs[1:]
     if not programs:

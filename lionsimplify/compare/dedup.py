@@ -102,6 +102,9 @@ def dedup(
     total = 0
     for src in sources:
         total += 1
+        if src.error is not None:
+            invalid.append(Invalid(src, src.error))
+            continue
         try:
             fp = fingerprints.structural(src.text, src.path)
             cls = by_struct.get(fp.structural)
@@ -110,7 +113,7 @@ def dedup(
                 continue
             b_hash = fingerprints.behavioural(fp)
         except ProgramError as exc:
-            invalid.append(Invalid(src, exc))
+            invalid.append(Invalid(src, src.program_error(exc)))
             continue
         cls = by_behaviour.get(b_hash)
         if cls is None:

@@ -564,7 +564,7 @@ def _measure(
         cos_min = min(cos_min, float(np.min(m["cos"])))
         cos_sum += float(np.sum(m["cos"]))
         cos_n += m["cos"].size
-        if np.any(m["dir_dev"] > RTOL) or np.any(m["factor"] <= 0):
+        if not m["direction_ok"]:
             direction = False
         fmin, fmax = min(fmin, float(np.min(m["factor"]))), max(fmax, float(np.max(m["factor"])))
         pairs = [(oa.updates, ob.updates, row_dev)]

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.files import MAX_DATA_BYTES, read_bytes
 from lionsimplify.lang.ops import SEMANTICS, Semantics
+from lionsimplify.lang.parse import decode_source
 
 Rule = Literal["margin", "top", "margin-or-top", "margin-and-top"]
 RULES: tuple[Rule, ...] = ("margin", "top", "margin-or-top", "margin-and-top")
@@ -145,7 +147,7 @@ class _Reader:
         self.where = where
 
     def fail(self, key: str, message: str) -> ProgramError:
-        return ProgramError(f"{self.where}{key}: {message}", Location(self.path))
+        return ProgramError(f"{self.where}{key}: {message}", Location.file(self.path))
 
     def number(self, key: str, default: float | None, *, lo: float, hi: float = math.inf) -> float:
         value = self.table.pop(key, default)
@@ -274,10 +276,5 @@ def load_config(path: str | Path | None) -> FunnelConfig:
     if path is None:
         return parse_config(DEFAULT_TOML, "<default config>")
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProgramError(f"cannot read config: {exc.strerror}", Location(str(p))) from None
-    except UnicodeDecodeError:
-        raise ProgramError("config is not UTF-8 text", Location(str(p))) from None
+    text = decode_source(read_bytes(p, limit=MAX_DATA_BYTES), str(p))
     return parse_config(text, str(p))

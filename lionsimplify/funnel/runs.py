@@ -3,7 +3,7 @@
 Runs format (one sub-directory per run; a directory with no sub-directories is one run):
 
 * `programs.jsonl`: one JSON object per line with `program` (text, paper or Hero format) and
-  `fitness` (a finite number on the search proxy); optional `step` (search progress) and `id`;
+  `fitness` (a finite JSON number on the search proxy; a string such as "0.5" is rejected); optional `step` (search progress) and `id`;
   any other field is kept with the candidate.
 * or program files (`.txt .py .prog .hero`) whose leading comment lines carry the fields:
   `# fitness: 0.731`, optionally `# step: 1200` and `# id: name`.
@@ -36,10 +36,11 @@ import numpy as np
 
 from lionsimplify.analysis.fingerprint import Fingerprinter
 from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.files import MAX_DATA_BYTES, read_bytes
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.ops import Semantics
 from lionsimplify.lang.parse import decode_source
-from lionsimplify.lang.sources import PROGRAM_SUFFIXES
+from lionsimplify.lang.sources import PROGRAM_SUFFIXES, Source, split_lines
 
 _HEADER = re.compile(r"^\s*#\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*?)\s*$")
 
@@ -132,24 +133,29 @@ def _run_meta(run_dir: Path) -> tuple[str, bool]:
     meta: dict[str, Any] = {}
     path = None
     try:
-        if toml_path.is_file():
+        if toml_path.exists():
             path = toml_path
-            meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-        elif json_path.is_file():
+            meta = tomllib.loads(decode_source(read_bytes(path, limit=MAX_DATA_BYTES), str(path)))
+        elif json_path.exists():
             path = json_path
-            meta = json.loads(json_path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProgramError(f"cannot read run metadata: {exc}", Location(str(path))) from None
+            meta = json.loads(decode_source(read_bytes(path, limit=MAX_DATA_BYTES), str(path)))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ProgramError(f"cannot read run metadata: {exc}", Location.file(str(path))) from None
     if not isinstance(meta, dict):
-        raise ProgramError("run metadata must be a table/object", Location(str(path)))
+        raise ProgramError("run metadata must be a table/object", Location.file(str(path)))
     value = meta.get("higher_is_better", True)
     if not isinstance(value, bool):
-        raise ProgramError("`higher_is_better` must be true or false", Location(str(path)))
+        raise ProgramError("`higher_is_better` must be true or false", Location.file(str(path)))
     return str(meta.get("name", name)), value
 
 
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool):
+#: Marks fields that came from JSON, where numbers must be JSON numbers (a header comment
+#: `# fitness: 0.73` is text by nature; a JSON string "0.73" is a mistake worth reporting).
+_FROM_JSON = "\x00json"
+
+
+def _number(value: Any, what: str, json_value: bool = False) -> float:
+    if isinstance(value, bool) or (json_value and not isinstance(value, int | float)):
         raise ValueError(f"`{what}` must be a number, got {value!r}")
     try:
         number = float(value)
@@ -165,32 +171,48 @@ def _entry_fields(
 ) -> tuple[str, float, float | None, dict[str, Any]]:
     if "fitness" not in meta:
         raise ValueError("missing `fitness`")
-    fitness = _number(meta["fitness"], "fitness")
-    step = _number(meta["step"], "step") if meta.get("step") is not None else None
+    json_value = bool(meta.get(_FROM_JSON))
+    fitness = _number(meta["fitness"], "fitness", json_value)
+    step = _number(meta["step"], "step", json_value) if meta.get("step") is not None else None
     cid = str(meta.get("id", default_id))
-    extra = {k: v for k, v in meta.items() if k not in ("fitness", "step", "id", "program")}
+    skip = ("fitness", "step", "id", "program", _FROM_JSON)
+    extra = {k: v for k, v in meta.items() if k not in skip}
     return cid, fitness, step, extra
 
 
-#: (run, where, default id, program text or None, fields or error message)
-_Raw = tuple[str, str, str, str | None, dict[str, Any] | str]
+#: (run, where, default id, program text or None, fields or error message, source): the source
+#: places errors in the program (for a JSON line: the file's line, not `path:line:line:col`).
+_Raw = tuple[str, str, str, str | None, dict[str, Any] | str, Source | None]
 
 
 def _iter_jsonl(run: str, path: Path) -> Iterator[_Raw]:
-    text = decode_source(path.read_bytes(), str(path))
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    try:
+        data = read_bytes(path, limit=MAX_DATA_BYTES)
+    except ProgramError as exc:
+        yield run, str(path), path.stem, None, exc.headline(), None
+        return
+    for n, line in split_lines(data, str(path)):
         where = f"{path}:{n}"
+        if isinstance(line, ProgramError):
+            yield run, where, str(n), None, line.headline(), None
+            continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield run, where, str(n), None, f"invalid JSON: {exc.msg}"
+            yield (
+                run,
+                where,
+                str(n),
+                None,
+                f"{where}:{exc.colno}: error: invalid JSON: {exc.msg}",
+                None,
+            )
             continue
         if not isinstance(obj, dict) or not isinstance(obj.get("program"), str):
-            yield run, where, str(n), None, "expected an object with a `program` string"
+            yield run, where, str(n), None, "expected an object with a `program` string", None
             continue
-        yield run, where, str(n), obj["program"], obj
+        source = Source(where, obj["program"], str(path), jsonl_line=n)
+        yield run, where, str(n), obj["program"], {**obj, _FROM_JSON: True}, source
 
 
 def _file_header(text: str) -> dict[str, Any]:
@@ -210,11 +232,11 @@ def _file_header(text: str) -> dict[str, Any]:
 def _iter_files(run: str, files: list[Path]) -> Iterator[_Raw]:
     for path in files:
         try:
-            text = decode_source(path.read_bytes(), str(path))
-        except (OSError, ProgramError) as exc:
-            yield run, str(path), path.stem, None, str(exc)
+            text = decode_source(read_bytes(path), str(path))
+        except ProgramError as exc:
+            yield run, str(path), path.stem, None, exc.headline(), None
             continue
-        yield run, str(path), path.stem, text, _file_header(text)
+        yield run, str(path), path.stem, text, _file_header(text), None
 
 
 def _run_dirs(root: Path) -> list[Path]:
@@ -226,13 +248,13 @@ def iter_runs(root: str | Path) -> tuple[dict[str, bool], Iterator[_Raw]]:
     """Run names with their direction, and every raw entry in a deterministic order."""
     base = Path(root)
     if not base.is_dir():
-        raise ProgramError("runs directory not found", Location(str(root)))
+        raise ProgramError("runs directory not found", Location.file(str(root)))
     runs: dict[str, bool] = {}
     plan: list[tuple[str, Path, list[Path]]] = []
     for run_dir in _run_dirs(base):
         name, higher = _run_meta(run_dir)
         if name in runs:
-            raise ProgramError(f"two runs are named {name!r}", Location(str(run_dir)))
+            raise ProgramError(f"two runs are named {name!r}", Location.file(str(run_dir)))
         runs[name] = higher
         jsonl = sorted(run_dir.glob("*.jsonl"))
         files = sorted(p for p in run_dir.iterdir() if p.is_file() and p.suffix in PROGRAM_SUFFIXES)
@@ -268,7 +290,7 @@ def intake(
     candidates: list[Candidate] = []
     invalid: list[Invalid] = []
     read = statements_in = statements_live = hits = 0
-    for run, where, default_id, text, meta in raw_entries:
+    for run, where, default_id, text, meta, source in raw_entries:
         read += 1
         if text is None or isinstance(meta, str):
             invalid.append(Invalid(run, where, str(meta)))
@@ -279,9 +301,10 @@ def intake(
             invalid.append(Invalid(run, where, str(exc)))
             continue
         try:
-            fp = fingerprints.structural(text, where)
+            fp = fingerprints.structural(text, where if source is None else source.path)
         except ProgramError as exc:
-            invalid.append(Invalid(run, where, exc.headline()))
+            error = exc if source is None else source.program_error(exc)
+            invalid.append(Invalid(run, where, error.headline()))
             continue
         hit = text in seen_texts
         seen_texts.add(text)

@@ -16,11 +16,23 @@ class Location:
     """A position in a source file; `line` and `col` are 1-based."""
 
     path: str
-    line: int = 1
-    col: int = 1
+    line: int | None = 1
+    col: int | None = 1
+    """None for a problem with the whole file (missing, unreadable): no made-up `:1:1`."""
+
+    @classmethod
+    def file(cls, path: str) -> Location:
+        """The location of a problem with a whole file."""
+        return cls(path, None, None)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        if self.line is None:
+            return self.path
+        return (
+            f"{self.path}:{self.line}"
+            if self.col is None
+            else f"{self.path}:{self.line}:{self.col}"
+        )
 
 
 class ProgramError(Exception):
@@ -54,7 +66,7 @@ class ProgramError(Exception):
         if self.source_line is not None and self.source_line.strip():
             text = self.source_line.rstrip("\n")
             lines.append(f"  | {text}")
-            lines.append("  | " + " " * max(self.location.col - 1, 0) + "^")
+            lines.append("  | " + " " * max((self.location.col or 1) - 1, 0) + "^")
         if self.help:
             lines.append(f"  = help: {self.help}")
         return "\n".join(lines)

@@ -304,9 +304,10 @@ def _collect_targets(items: list[_Line]) -> set[str]:
 
 def decode_source(data: bytes, path: str) -> str:
     if b"\x00" in data:
+        before = data[: data.index(b"\x00")]
         raise ProgramError(
-            "this is a binary file, not a program",
-            Location(path, 1, 1),
+            "this is a binary file, not a program (it holds a NUL byte)",
+            Location(path, before.count(b"\n") + 1, len(before.rsplit(b"\n", 1)[-1]) + 1),
             help="a program is a text file holding one `def train(...):` function",
         )
     try:
@@ -323,19 +324,11 @@ def decode_source(data: bytes, path: str) -> str:
 
 
 def parse_file(path: str | Path) -> Program:
-    """Read and parse a program file; a missing or unreadable file is a `ProgramError` too."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ProgramError("no such file", Location(str(path), 1, 1)) from None
-    except IsADirectoryError:
-        raise ProgramError(
-            "is a directory, not a program file", Location(str(path), 1, 1)
-        ) from None
-    except OSError as exc:
-        raise ProgramError(f"cannot read file: {exc.strerror}", Location(str(path), 1, 1)) from None
-    return parse_text(decode_source(data, str(path)), str(path))
+    """Read and parse a program file; a missing, special or oversized file is a `ProgramError`
+    too (see `lang/files.py`)."""
+    from lionsimplify.lang.files import read_bytes  # files imports errors only; no cycle
+
+    return parse_text(decode_source(read_bytes(path), str(path)), str(path))
 
 
 def parse_text(text: str, path: str = "<string>") -> Program:

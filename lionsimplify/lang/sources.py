@@ -4,7 +4,10 @@
 and the program text), without parsing them, so that callers can parse each one and report
 invalid ones without stopping. A directory contributes every program file below it (sorted, so
 output is deterministic); a `.jsonl` file contributes one program per line from its `program`
-field, with the other fields kept.
+field, with the other fields kept. A bad entry (an unreadable file, a JSON line that is not
+JSON, holds a NUL byte or invalid UTF-8) is a `Source` with an `error` at its location, so one
+bad line never stops a whole directory. Errors inside a JSON line's program are shown at the
+file's line, with the position inside the `program` string in the message.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from lionsimplify.lang.errors import Location, ProgramError
-from lionsimplify.lang.parse import decode_source
+from lionsimplify.lang.files import MAX_DATA_BYTES, read_bytes
+from lionsimplify.lang.ir import Program
+from lionsimplify.lang.parse import decode_source, parse_text
 
 #: Suffixes of program files inside a directory.
 PROGRAM_SUFFIXES = (".txt", ".py", ".prog", ".hero")
@@ -31,34 +36,75 @@ class Source:
     """The path to use in error messages."""
     fields: dict[str, Any] = field(default_factory=dict)
     line_offset: int = 0
+    error: ProgramError | None = None
+    """Why this entry holds no program (unreadable, bad JSON, a NUL byte, invalid UTF-8)."""
+    jsonl_line: int | None = None
+    """For a JSON-lines entry: its line in the file, where errors in its program are shown."""
+
+    def program_error(self, exc: ProgramError) -> ProgramError:
+        """`exc` (from parsing `text`) at a real place; see the module docstring."""
+        if self.jsonl_line is None:
+            return exc
+        inner = exc.location
+        where = f"in `program`, line {inner.line}, col {inner.col}: " if inner.line else ""
+        return ProgramError(
+            where + exc.message, Location(self.path, self.jsonl_line, None), help=exc.help
+        )
+
+    def parse(self) -> Program:
+        """The program, or the entry's error as a `ProgramError` at its real location."""
+        if self.error is not None:
+            raise self.error
+        try:
+            return parse_text(self.text, self.path)
+        except ProgramError as exc:
+            raise self.program_error(exc) from None
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ProgramError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
-    return decode_source(data, str(path))
+def split_lines(data: bytes, path: str) -> Iterator[tuple[int, str | ProgramError]]:
+    """Non-empty lines of a JSON-lines file, each decoded on its own: a NUL byte or invalid
+    UTF-8 spoils one line (an error at its location), not the file."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        try:
+            yield n, decode_source(raw, path)
+        except ProgramError as exc:
+            yield n, ProgramError(exc.message, Location(path, n, exc.location.col), help=exc.help)
 
 
 def iter_jsonl(path: Path) -> Iterator[Source]:
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
+    """One `Source` per non-empty line; a bad line is a `Source` with an `error`."""
+    data = read_bytes(path, limit=MAX_DATA_BYTES)
+    for n, line in split_lines(data, str(path)):
+        sid = f"{path}:{n}"
+
+        def bad(err: ProgramError, sid: str = sid, n: int = n) -> Source:
+            return Source(sid, "", str(path), error=err, jsonl_line=n)
+
+        if isinstance(line, ProgramError):
+            yield bad(line)
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ProgramError(
-                f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno)
-            ) from None
+            yield bad(ProgramError(f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno)))
+            continue
         if not isinstance(obj, dict) or not isinstance(obj.get("program"), str):
-            raise ProgramError(
-                "each line must be a JSON object with a `program` string",
-                Location(str(path), n, 1),
+            yield bad(
+                ProgramError(
+                    "each line must be a JSON object with a `program` string",
+                    Location(str(path), n, 1),
+                )
             )
+            continue
         fields = {k: v for k, v in obj.items() if k != "program"}
-        sid = f"{path}:{n}" if "id" not in obj else f"{path}:{obj['id']}"
-        yield Source(sid, obj["program"], f"{path}:{n}<program>", fields)
+        if "id" in obj:
+            sid = f"{path}:{obj['id']}"
+        yield Source(sid, obj["program"], str(path), fields, jsonl_line=n)
 
 
 def load_sources(paths: Iterable[str | Path]) -> list[Source]:
@@ -67,7 +113,7 @@ def load_sources(paths: Iterable[str | Path]) -> list[Source]:
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            raise ProgramError("no such file or directory", Location(str(raw)))
+            raise ProgramError("no such file or directory", Location.file(str(raw)))
         if p.is_dir():
             files = sorted(
                 f for f in p.rglob("*") if f.is_file() and f.suffix in (*PROGRAM_SUFFIXES, ".jsonl")
@@ -82,4 +128,7 @@ def load_sources(paths: Iterable[str | Path]) -> list[Source]:
 def _file_sources(p: Path) -> list[Source]:
     if p.suffix == ".jsonl":
         return list(iter_jsonl(p))
-    return [Source(str(p), _read_text(p), str(p))]
+    try:
+        return [Source(str(p), decode_source(read_bytes(p), str(p)), str(p))]
+    except ProgramError as exc:
+        return [Source(str(p), "", str(p), error=exc)]

@@ -218,6 +218,8 @@ def compare_updates(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
         "cos": cos,
         "factor": factor,
         "dir_dev": dir_dev,
+        # NaN factors (infinite updates) are no evidence of a positive factor
+        "direction_ok": bool(np.all(dir_dev <= RTOL) and np.all(factor > 0)),
     }
 
 
@@ -267,8 +269,8 @@ def verify(
             dev = float(np.max(row_dev[t]))
             if first is None or t + 1 < first[0]:
                 first = (t + 1, dev)
-        factor, dir_dev = m["factor"], m["dir_dev"]
-        if np.any(dir_dev > RTOL) or np.any(factor <= 0):
+        factor = m["factor"]
+        if not m["direction_ok"]:
             direction_ok = False
         fmin, fmax = min(fmin, float(np.min(factor))), max(fmax, float(np.max(factor)))
     if new_nan:
