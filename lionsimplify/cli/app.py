@@ -78,11 +78,3 @@ def parse_params(items: list[str] | None) -> dict[str, float]:
             fail(f"--param {item!r}: the value must be finite")
         params[name] = number
     return params
-
-
-def refuse_overwrite(path: str, force: bool) -> None:
-    """Never overwrite a user's file without `--force` (DESIGN.md §4.6)."""
-    from pathlib import Path
-
-    if Path(path).exists() and not force:
-        fail(f"{path} exists; pass --force to overwrite it")

@@ -15,9 +15,9 @@ from lionsimplify.cli.app import (
     fail,
     parse_params,
     print_json,
-    refuse_overwrite,
 )
 from lionsimplify.cli.render import training_progress
+from lionsimplify.lang.files import Outputs
 from lionsimplify.lang.ops import SEMANTICS
 
 
@@ -93,10 +93,9 @@ def eval_command(
     if unknown:
         fail(f"--baselines: unknown baseline {', '.join(unknown)} (known: adamw, lion, sgd)")
     params = parse_params(param)
-    if plot is not None:
-        if plot.suffix.lower() != ".png":
-            fail(f"--plot {plot}: the plot is written as PNG; name it *.png")
-        refuse_overwrite(str(plot), force)
+    if plot is not None and plot.suffix.lower() != ".png":
+        fail(f"--plot {plot}: the plot is written as PNG; name it *.png")
+    outputs = Outputs([("--plot", plot)], force=force)
     if not file.is_file():
         fail(f"{file}: no such file")
     program = parse_file(file)
@@ -108,7 +107,7 @@ def eval_command(
     result = _run(program, task, params, semantics, seeds, multipliers, base_lr, names,
                   time_limit, show_progress=not json)  # fmt: skip
     if plot is not None:
-        _plot(result, plot)
+        outputs.write("--plot", _plot(result))
     if json:
         print_json(result.to_json())
     else:
@@ -194,7 +193,10 @@ def _render(result: Any) -> None:
         console.print(f"candidate vs AdamW: {word} by {abs(delta):.4f} {cand.metric}")
 
 
-def _plot(result: Any, path: Path) -> None:
+def _plot(result: Any) -> bytes:
+    """The learning curves as PNG bytes (written atomically by the caller)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -216,5 +218,7 @@ def _plot(result: Any, path: Path) -> None:
     ax.set_title(f"{result.program} on {result.proxy}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=120, format="png")
     plt.close(fig)
+    return buffer.getvalue()

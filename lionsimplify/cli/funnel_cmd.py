@@ -123,6 +123,11 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
     )
     for why, n in sorted(result.stale.items()):
         console.print(f"[yellow]ledger[/]: {n} records from {why} not reused")
+    if result.torn_lines:
+        console.print(
+            f"[yellow]ledger[/]: {result.torn_lines} torn or malformed lines skipped "
+            "(their evaluations were run again)"
+        )
     names = [o.level.name for o in result.levels]
     table = Table(header_style="bold", title="leaderboard", title_justify="left")
     for col in ("rank", "fingerprint", "runs", "fitness", *names, "outcome"):

@@ -10,11 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from lionsimplify.analysis.absexec import analyse
-from lionsimplify.cli.app import app, console, fail, parse_params, print_json, refuse_overwrite
+from lionsimplify.cli.app import app, console, fail, parse_params, print_json
 from lionsimplify.cli.render import program_syntax, struck_source, training_progress
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.derivation import derivation_markdown, program_diff
 from lionsimplify.emit.jax_module import valid_identifier
+from lionsimplify.lang.files import Outputs
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file
@@ -113,9 +114,7 @@ def reduce_command(
     if not (0 < base_lr < float("inf")):
         fail(f"--base-lr {base_lr}: must be a positive finite number")
     values = parse_params(param)
-    for path in (output, jax, report):
-        if path is not None:
-            refuse_overwrite(str(path), force)
+    outputs = Outputs([("-o", output), ("--jax", jax), ("--report", report)], force=force)
     program = parse_file(file)
     analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
     validation = None
@@ -138,14 +137,11 @@ def reduce_command(
             fail(f"--jax: {exc}")
     written: dict[str, str] = {}
     if output is not None:
-        output.write_text(lifted.text() if params else _text(result), encoding="utf-8")
-        written["program"] = str(output)
+        written["program"] = outputs.write("-o", lifted.text() if params else _text(result))
     if jax is not None and jax_text is not None:
-        jax.write_text(jax_text, encoding="utf-8")
-        written["jax"] = str(jax)
+        written["jax"] = outputs.write("--jax", jax_text)
     if report is not None:
-        report.write_text(derivation_markdown(result, lifted), encoding="utf-8")
-        written["report"] = str(report)
+        written["report"] = outputs.write("--report", derivation_markdown(result, lifted))
     if json:
         data = result.to_json()
         data["lifted"] = {"program": lifted.text(), "params": lifted.values}

@@ -5,8 +5,9 @@
 finishes, written by the coordinating process only (workers return results, they never write),
 so a dead worker cannot corrupt it. Every line is flushed and fsynced before the next job is
 counted as done: `kill -9` at any moment loses at most the evaluations still in flight, and at
-worst leaves one torn last line, which reading reports and skips (the next append starts on a
-fresh line).
+worst leaves one torn last line, which reading notes and the funnel reports (the next append
+starts on a fresh line; the torn evaluation runs again). A line that is valid JSON but not a
+well-formed record (a string or null metric in an `ok` record) is treated the same way.
 
 An evaluation is identified by its `key`: the candidate's fingerprint (or the baseline's name),
 the level's evaluation hash (proxy, seeds, multipliers, time limit, semantics, parameters) and
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.files import MAX_DATA_BYTES, make_dir, read_bytes
 
 LEDGER_NAME = "ledger.jsonl"
 
@@ -89,29 +91,56 @@ class LedgerState:
 
 
 def read_ledger(path: str | Path) -> LedgerState:
-    """Every header and eval record; torn or foreign lines are noted, never fatal."""
+    """Every header and eval record; torn, foreign or malformed lines are noted (and reported
+    by the funnel, their evaluations run again), never fatal. A ledger path that is not a
+    regular file is a `ProgramError`."""
     state = LedgerState()
     p = Path(path)
-    if not p.exists():
+    if not p.exists() and not p.is_symlink():
         return state
-    with p.open("rb") as f:
-        for n, raw in enumerate(f, start=1):
-            try:
-                obj = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                state.torn_lines.append(n)
-                continue
-            if not isinstance(obj, dict):
-                state.torn_lines.append(n)
-            elif obj.get("kind") == "header":
-                state.headers.append(obj)
-            elif obj.get("kind") == "eval" and isinstance(obj.get("key"), str):
-                if obj["key"] in state.records:
-                    state.duplicates += 1
-                state.records[obj["key"]] = obj
-            else:
-                state.torn_lines.append(n)
+    data = read_bytes(p, limit=MAX_DATA_BYTES)
+    for n, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            state.torn_lines.append(n)
+            continue
+        if not isinstance(obj, dict):
+            state.torn_lines.append(n)
+        elif obj.get("kind") == "header":
+            state.headers.append(obj)
+        elif obj.get("kind") == "eval" and _valid_eval(obj):
+            if obj["key"] in state.records:
+                state.duplicates += 1
+            state.records[obj["key"]] = obj
+        else:
+            state.torn_lines.append(n)
     return state
+
+
+def _number_or_null(value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _valid_eval(obj: dict[str, Any]) -> bool:
+    """An eval record the funnel can reuse: a key, a status, and numbers where numbers go (an
+    `ok` record has a metric). Anything else (a hand-edited `"metric": "0.9"`) is malformed."""
+    if not isinstance(obj.get("key"), str) or not isinstance(obj.get("status"), str):
+        return False
+    if not (_number_or_null(obj.get("metric")) and _number_or_null(obj.get("metric_sd"))):
+        return False
+    if obj["status"] == "ok" and obj.get("metric") is None:
+        return False
+    per_seed = obj.get("per_seed")
+    if per_seed is not None and not (
+        isinstance(per_seed, list) and all(isinstance(p, dict) and "seed" in p for p in per_seed)
+    ):
+        return False
+    return isinstance(obj.get("higher_is_better", True), bool)
 
 
 class Ledger:
@@ -122,14 +151,19 @@ class Ledger:
         self._file: IO[bytes] | None = None
 
     def __enter__(self) -> Ledger:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = self.path.open("ab")
+        make_dir(self.path.parent)
+        try:
+            f = self.path.open("ab")
+        except OSError as exc:
+            raise ProgramError(
+                f"cannot open the ledger: {exc.strerror}", Location.file(str(self.path))
+            ) from None
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.close()
             raise ProgramError(
-                "another funnel is writing this ledger", Location(str(self.path))
+                "another funnel is writing this ledger", Location.file(str(self.path))
             ) from None
         self._file = f
         if f.tell() > 0:  # a torn last line from a kill: start the next record on a fresh line
@@ -147,9 +181,17 @@ class Ledger:
 
     def _write(self, data: bytes) -> None:
         assert self._file is not None, "ledger is not open"
-        self._file.write(data)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise ProgramError(
+                f"cannot write the ledger: {exc.strerror}",
+                Location.file(str(self.path)),
+                help="free space or choose another --out; every evaluation already written "
+                "is kept and reused on the next run",
+            ) from None
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one line, durably, before returning (NaN/inf become null)."""

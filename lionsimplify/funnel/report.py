@@ -21,6 +21,8 @@ from typing import Any
 
 from lionsimplify.emit import jax_module_source, lift, module_name
 from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
+from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.files import write_text
 from lionsimplify.lang.printer import print_program
 
 PLOTS = ("funnel.png", "curves.png", "fitness_vs_meta.png", "meta_overfitting.png")
@@ -122,6 +124,7 @@ def result_json(result: FunnelResult) -> dict[str, Any]:
         "leaderboard": leaderboard(result),
         "finalists": list(result.finalists),
         "stale_records": dict(sorted(result.stale.items())),
+        "torn_ledger_lines": result.torn_lines,
     }
 
 
@@ -324,6 +327,12 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
         lines += ["Ledger records not reused:", ""]
         lines += [f"- {n} from {why}" for why, n in sorted(result.stale.items())]
         lines.append("")
+    if result.torn_lines:
+        lines += [
+            f"Ledger: {result.torn_lines} torn or malformed lines skipped; their evaluations "
+            "were run again.",
+            "",
+        ]
     lines += ["## Levels", ""]
     rows = []
     for lv in data["levels"]:
@@ -378,7 +387,23 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
 
 
 def write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
-    """Write `result.json`, `report.md`, `plots/*.png` and `winners/*`; return the JSON."""
+    """Write `result.json`, `report.md`, `plots/*.png` and `winners/*`; return the JSON.
+
+    The funnel owns `--out` (checked when it started), so its report files are replaced, each
+    atomically; a write that fails (a full disk) is a one-line error, the ledger stays intact
+    and re-running the command writes the report again without re-evaluating."""
+    try:
+        return _write_outputs(result, out)
+    except OSError as exc:
+        where = exc.filename or str(out)
+        raise ProgramError(
+            f"cannot write the funnel report: {exc.strerror}",
+            Location.file(str(where)),
+            help="every evaluation is in the ledger: free space and run the command again",
+        ) from None
+
+
+def _write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
     data = result_json(result)
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
@@ -393,17 +418,19 @@ def write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
     for n, fp in enumerate(result.finalists, start=1):
         stem = winners_dir / f"{n:02d}-{fp}"
         text, module, why = _winner_files(result, n, fp)
-        stem.with_suffix(".txt").write_text(text, encoding="utf-8")
+        write_text(stem.with_suffix(".txt"), text, force=True)
         files.append(f"winners/{stem.name}.txt")
         if module is None:
             not_emitted[fp] = why
             continue
-        stem.with_suffix(".py").write_text(module, encoding="utf-8")
+        write_text(stem.with_suffix(".py"), module, force=True)
         files.append(f"winners/{stem.name}.py")
     data["winner_files"] = files
     data["winners_not_emitted"] = not_emitted
-    (out / "report.md").write_text(_report_md(result, data, result.finalists), encoding="utf-8")
-    (out / "result.json").write_text(
-        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    write_text(out / "report.md", _report_md(result, data, result.finalists), force=True)
+    write_text(
+        out / "result.json",
+        json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        force=True,
     )
     return data

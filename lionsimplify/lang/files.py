@@ -94,9 +94,11 @@ class Outputs:
             seen[key] = what
             check_target(p, force=force)
 
-    def write(self, what: str, text: str) -> str:
+    def write(self, what: str, content: str | bytes) -> str:
+        """Write one checked target (text as UTF-8); returns its path for messages."""
         path = self.targets[what]
-        write_text(path, text, force=self.force)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        write_bytes(path, data, force=self.force)
         return str(path)
 
 
@@ -123,7 +125,12 @@ def check_target(path: Path, *, force: bool) -> None:
 
 
 def write_text(path: str | Path, text: str, *, force: bool = False) -> None:
-    """Write `text` atomically: a temporary file beside `path`, then link or rename it there."""
+    """Write `text` (UTF-8) atomically; see `write_bytes`."""
+    write_bytes(path, text.encode("utf-8"), force=force)
+
+
+def write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> None:
+    """Write `data` atomically: a temporary file beside `path`, then link or rename it there."""
     path = Path(path)
     check_target(path, force=force)
     parent = path.parent if str(path.parent) else Path(".")
@@ -131,8 +138,8 @@ def write_text(path: str | Path, text: str, *, force: bool = False) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
         os.fchmod(fd, 0o666 & ~_umask())  # what a plain `open` would have made
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         if force:
