@@ -55,7 +55,9 @@ def test_equivalent_exits_0_and_json(capsys, monkeypatch) -> None:  # noqa: ANN0
 
 def test_direction_equivalent_exits_1(capsys, monkeypatch) -> None:  # noqa: ANN001
     a, b = str(VARIANTS / "adam.txt"), str(VARIANTS / "adam_bias_corrected.txt")
-    code, out, _ = cli(capsys, monkeypatch, "diff", a, b, "--json", *LION_PARAMS)
+    code, out, _ = cli(
+        capsys, monkeypatch, "diff", a, b, "--json", *LION_PARAMS[:4]
+    )  # adam has no λ
     assert code == 1
     obj = json.loads(out)
     assert obj["verdict"] == "direction-equivalent"

@@ -8,11 +8,15 @@ JSON. No analysis logic lives here.
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+
+from lionsimplify.lang.ir import Program
 
 app = typer.Typer(
     name="lionsimplify",
@@ -63,18 +67,38 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def parse_params(items: list[str] | None) -> dict[str, float]:
-    """`--param NAME=VALUE` options -> {NAME: VALUE}; a malformed one is a usage error."""
+    """`--param NAME=VALUE` options -> {NAME: VALUE}; a malformed one is a usage error.
+
+    The value must be an ASCII decimal or scientific literal (Python's `float` also reads
+    `١.٥` and `1_0`, which no user means), finite, and each name may be given once."""
     params: dict[str, float] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier():
             fail(f"--param {item!r}: expected NAME=VALUE, e.g. --param β1=0.9")
-        try:
-            number = float(value)
-        except ValueError:
-            fail(f"--param {item!r}: {value!r} is not a number")
-        if number != number or number in (float("inf"), float("-inf")):
+        text = value.strip()
+        if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
             fail(f"--param {item!r}: the value must be finite")
+        if not _NUMBER.fullmatch(text):
+            fail(f"--param {item!r}: {value!r} is not a number (write e.g. 0.9 or 1e-3)")
+        number = float(text)
+        if not math.isfinite(number):
+            fail(f"--param {item!r}: the value must be finite")
+        if name in params:
+            fail(f"--param {name}: given twice; give each hyperparameter once")
         params[name] = number
     return params
+
+
+def check_param_names(params: dict[str, float], *programs: Program) -> None:
+    """Every `--param` must name a hyperparameter of at least one program: a typo (`--param
+    beta1=0.9` for `β1`) would otherwise be silently ignored."""
+    known = {h for p in programs for h in p.hyperparams()}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        have = ", ".join(sorted(known)) or "none"
+        fail(f"--param {', '.join(unknown)}: no such hyperparameter (the program has: {have})")
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)

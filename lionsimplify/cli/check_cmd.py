@@ -13,6 +13,7 @@ from lionsimplify.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_NEGATIVE,
     app,
+    check_param_names,
     console,
     err_console,
     parse_params,
@@ -53,6 +54,7 @@ def check(
             f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
         )
     params = parse_params(param)
+    checked = []
     results = []
     code = 0
     for path in files:
@@ -79,6 +81,7 @@ def check(
             if not json:
                 err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
             continue
+        checked.append(program)
         analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
         if analysis.errors:
             code = EXIT_BAD_INPUT
@@ -106,6 +109,8 @@ def check(
             _render(program, analysis)
     if json:
         print_json(results)
+    if checked:
+        check_param_names(params, *checked)
     raise typer.Exit(code)
 
 

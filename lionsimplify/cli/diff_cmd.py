@@ -10,7 +10,15 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from lionsimplify.cli.app import EXIT_NEGATIVE, app, console, fail, parse_params, print_json
+from lionsimplify.cli.app import (
+    EXIT_NEGATIVE,
+    app,
+    check_param_names,
+    console,
+    fail,
+    parse_params,
+    print_json,
+)
 from lionsimplify.compare.diff import Diff, Row, diff_programs
 from lionsimplify.lang.ir import Stmt, Var
 from lionsimplify.lang.ops import SEMANTICS
@@ -80,6 +88,7 @@ def diff_command(
         # a directory that holds the reference too: do not compare it with itself
         sources = [s for s in sources if Path(s.path).resolve() != against.resolve()]
     programs = [s.parse() for s in sources]
+    check_param_names(params, *programs, *([base] if against is not None else []))
     if against is None and programs:
         base, programs = programs[0], programs[1:]
     if not programs:

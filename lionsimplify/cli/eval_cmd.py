@@ -11,6 +11,7 @@ from rich.table import Table
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
     app,
+    check_param_names,
     console,
     fail,
     parse_params,
@@ -99,9 +100,7 @@ def eval_command(
     if not file.is_file():
         fail(f"{file}: no such file")
     program = parse_file(file)
-    extra = sorted(set(params) - set(program.hyperparams()))
-    if extra:
-        fail(f"--param {', '.join(extra)}: the program has no such hyperparameter")
+    check_param_names(params, program)
     task = get_proxy(proxy, module=proxy_module)
 
     result = _run(program, task, params, semantics, seeds, multipliers, base_lr, names,

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lionsimplify.analysis.absexec import analyse
-from lionsimplify.cli.app import app, console, fail, parse_params, print_json
+from lionsimplify.cli.app import app, check_param_names, console, fail, parse_params, print_json
 from lionsimplify.cli.render import program_syntax, struck_source, training_progress
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.derivation import derivation_markdown, program_diff
@@ -116,6 +116,7 @@ def reduce_command(
     values = parse_params(param)
     outputs = Outputs([("-o", output), ("--jax", jax), ("--report", report)], force=force)
     program = parse_file(file)
+    check_param_names(values, program)
     analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
     validation = None
     if validate is not None:

@@ -331,6 +331,19 @@ def parse_file(path: str | Path) -> Program:
     return parse_text(decode_source(read_bytes(path), str(path)), str(path))
 
 
+def _too_deep_line(lines: list[str]) -> int:
+    """The first line that Python's parser cannot take on its own (the one nested too deeply;
+    the parser's RecursionError carries no position), else the longest line."""
+    for n, line in enumerate(lines, start=1):
+        try:
+            ast.parse(line.strip())
+        except (RecursionError, MemoryError):
+            return n
+        except (SyntaxError, ValueError):
+            continue
+    return max(range(len(lines)), key=lambda i: len(lines[i]), default=0) + 1
+
+
 def parse_text(text: str, path: str = "<string>") -> Program:
     """Parse one program from `text`; `path` is used in error messages."""
     lines = text.splitlines()
@@ -357,10 +370,12 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             f"syntax error: {msg}", Location(path, line, col), source_line=source
         ) from None
     except (RecursionError, MemoryError):
+        line = _too_deep_line(lines)
         raise ProgramError(
             "expression nested too deeply for the parser",
-            Location(path, 1, 1),
+            Location(path, line, 1),
             help="split it into several statements",
+            source_line=lines[line - 1] if line <= len(lines) else None,
         ) from None
     except ValueError as exc:  # e.g. source with NUL characters
         raise ProgramError(f"cannot parse: {exc}", Location(path, 1, 1)) from None
