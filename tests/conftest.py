@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from session_counts import COUNTS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "examples" / "programs"
@@ -26,3 +27,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def programs_dir() -> Path:
     return PROGRAMS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    """Print what test modules counted (see `session_counts.py`)."""
+    for key, n in sorted(COUNTS.items()):
+        terminalreporter.write_line(f"{key}: {n}")

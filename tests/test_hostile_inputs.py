@@ -6,7 +6,7 @@ each command must exit 0, 1 or 2, never 3 (an internal error); print no tracebac
 start its error output with `FILE:LINE:COL: error: ...` at a real position (or `FILE: error:`
 for a problem with the whole file, never a made-up `:1:1`); execute nothing the program
 contains; and write nothing when it fails. The number of inputs tried is printed at the end of
-the session (`hostile inputs tried: N`); `--runslow` runs a bigger generated sweep.
+the session (`hostile inputs tried: N`, see `session_counts.py`); `--runslow` runs a bigger generated sweep.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import session_counts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lionsimplify.cli import main
 
 MARKER = "/tmp/lionsimplify-hostile-marker"
-TRIED = {"inputs": 0, "runs": 0}
 
 VALID = """def train(w, g, m, lr):
   u = interp(g, m, 0.9)
@@ -174,17 +174,6 @@ LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: ")
 WHOLE_FILE = re.compile(r"^(?P<file>[^:]+(?::\d+)?): error: ")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _report_count(request: pytest.FixtureRequest):  # noqa: ANN202
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and TRIED["inputs"]:
-        reporter.write_line(
-            f"hostile inputs tried: {TRIED['inputs']} ({TRIED['runs']} command runs), "
-            "internal errors: 0 (any would have failed a test)"
-        )
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     old = sys.argv
     sys.argv = ["lionsimplify", *args]
@@ -196,7 +185,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     finally:
         sys.argv = old
     out, err = capsys.readouterr()
-    TRIED["runs"] += 1
+    session_counts.add("hostile command runs (exit 3 in none)")
     return code, out, err
 
 
@@ -226,7 +215,7 @@ def assert_clean(code: int, out: str, err: str, data: bytes | None, command: str
 def try_program(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, data: bytes, commands=COMMANDS
 ) -> None:
-    TRIED["inputs"] += 1
+    session_counts.add("hostile inputs tried")
     f = tmp_path / "prog.txt"
     f.write_bytes(data)
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -312,7 +301,7 @@ SPECIAL += ("dangling-symlink", "directory")
 def test_special_files_are_refused_not_read(name: str, command: str, capsys, tmp_path) -> None:
     """A FIFO would block forever and /dev/zero grow without end: refused, with the path and no
     made-up line and column."""
-    TRIED["inputs"] += 1
+    session_counts.add("hostile inputs tried")
     path = _special_files(tmp_path)[name]
     args = [command, path] if command != "diff" else ["diff", path, path]
     code, out, err = run(capsys, *args)
@@ -380,7 +369,7 @@ def _snapshot(root: Path) -> dict[str, bytes | str]:
 
 @pytest.mark.parametrize("name", WRITE_CASES)
 def test_write_targets_refused_and_nothing_written(name: str, capsys, tmp_path: Path) -> None:
-    TRIED["inputs"] += 1
+    session_counts.add("hostile inputs tried")
     prog = tmp_path / "prog.txt"
     prog.write_text(VALID)
     opts = _write_targets(tmp_path)[name]
@@ -427,7 +416,7 @@ def test_read_only_folder_is_a_clean_error(capsys, tmp_path: Path) -> None:
     "value", ["١.٥", "0.9", "1_0", "0x10", "nan", "inf", " ", "", "1e", "--1", "٣"]
 )
 def test_param_values(value: str, capsys, tmp_path: Path) -> None:
-    TRIED["inputs"] += 1
+    session_counts.add("hostile inputs tried")
     prog = tmp_path / "p.txt"
     prog.write_text(VALID.replace("0.9", "b1"))
     code, out, err = run(capsys, "check", str(prog), "--param", f"b1={value}")
@@ -465,7 +454,7 @@ def test_bad_lines_in_a_runs_file_are_one_invalid_candidate_each(capsys, tmp_pat
     ]
     f = runs / "programs.jsonl"
     f.write_bytes(b"\n".join(lines) + b"\n")
-    TRIED["inputs"] += len(lines)
+    session_counts.add("hostile inputs tried", len(lines))
     code, out, err = run(capsys, "dedup", str(runs), "--json")
     assert code == 0, err
     result = json.loads(out)

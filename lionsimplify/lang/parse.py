@@ -302,23 +302,26 @@ def _collect_targets(items: list[_Line]) -> set[str]:
     return names
 
 
+def _byte_location(data: bytes, index: int, path: str) -> Location:
+    """The line and column of byte `index`, with Python's line ends (\\n, \\r\\n and \\r)."""
+    lines = re.split(rb"\r\n|\r|\n", data[:index])
+    col = len(lines[-1].decode("utf-8", errors="replace")) + 1
+    return Location(path, len(lines), col)
+
+
 def decode_source(data: bytes, path: str) -> str:
     if b"\x00" in data:
-        before = data[: data.index(b"\x00")]
         raise ProgramError(
             "this is a binary file, not a program (it holds a NUL byte)",
-            Location(path, before.count(b"\n") + 1, len(before.rsplit(b"\n", 1)[-1]) + 1),
+            _byte_location(data, data.index(b"\x00"), path),
             help="a program is a text file holding one `def train(...):` function",
         )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        col = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")) + 1
         raise ProgramError(
             f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-            Location(path, line, col),
+            _byte_location(data, exc.start, path),
             help="save the program as UTF-8 text",
         ) from None
 
