@@ -548,3 +548,55 @@ def test_generated_mutants_through_every_command(seed: int, n: int, capsys, tmp_
 @given(data=generated_programs())
 def test_generated_programs_big_sweep(data: bytes, capsys, tmp_path_factory) -> None:
     try_program(capsys, tmp_path_factory.mktemp("sweep"), data)
+
+
+# ---------------------------------------------------------------------------------------------
+# The funnel's ledger and --out.
+
+
+def test_malformed_ledger_records_are_skipped_and_counted(tmp_path: Path) -> None:
+    """Valid JSON with a null or string metric in an `ok` record would crash selection: it is
+    treated like a torn line (reported, evaluated again), never reused."""
+    import json
+
+    from lionsimplify.funnel.ledger import read_ledger
+
+    good = {"kind": "eval", "key": "a", "status": "ok", "metric": 0.5}
+    rows = [
+        {"kind": "header", "config_hash": "x"},
+        good,
+        {**good, "key": "b", "metric": None},
+        {**good, "key": "c", "metric": "0.9"},
+        {**good, "key": "d", "metric_sd": "big"},
+        {**good, "key": "e", "per_seed": "nope"},
+        {"kind": "eval", "key": "f", "status": "failed", "metric": None},
+    ]
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "ev')
+    session_counts.add("hostile inputs tried", len(rows) + 1)
+    state = read_ledger(path)
+    assert set(state.records) == {"a", "f"}
+    assert state.torn_lines == [3, 4, 5, 6, 8]
+
+
+def test_ledger_path_that_is_a_directory_is_a_clean_error(tmp_path: Path) -> None:
+    from lionsimplify.funnel.ledger import read_ledger
+    from lionsimplify.lang.errors import ProgramError
+
+    (tmp_path / "ledger.jsonl").mkdir()
+    with pytest.raises(ProgramError, match="is a directory"):
+        read_ledger(tmp_path / "ledger.jsonl")
+
+
+@pytest.mark.parametrize("out", ["/dev/null/sub", "FILE/sub", "LEDGERDIR"])
+def test_funnel_out_that_cannot_be_used_fails_before_any_work(out: str, capsys, tmp_path) -> None:
+    session_counts.add("hostile inputs tried")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "p.txt").write_text("# fitness: 1\n" + VALID)
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "LEDGERDIR" / "ledger.jsonl").mkdir(parents=True)
+    target = out if out.startswith("/") else str(tmp_path / out)
+    code, out_text, err = run(capsys, "funnel", str(runs), "--out", target)
+    assert_clean(code, out_text, err, None, "funnel")
+    assert code == 2, err
