@@ -281,8 +281,6 @@ def _flags(stmt: Stmt, args: list[Facts], kind: Kind, interval: Interval, hazard
         nan = nan or any(a.interval[0] <= 0 <= a.interval[1] for a in args)
     if not all_finite and not nan:
         nan = _inf_arithmetic_nan(stmt, args)
-    if finite and not nan and not all_finite and op in FINITE_PRESERVING:
-        finite = math.isfinite(interval[0]) and math.isfinite(interval[1])
     return Facts(kind, interval, finite and not nan, nan)
 
 

@@ -127,13 +127,13 @@ def _number_or_null(value: Any) -> bool:
 
 
 def _valid_eval(obj: dict[str, Any]) -> bool:
-    """An eval record the funnel can reuse: a key, a status, and numbers where numbers go (an
-    `ok` record has a metric). Anything else (a hand-edited `"metric": "0.9"`) is malformed."""
-    if not isinstance(obj.get("key"), str) or not isinstance(obj.get("status"), str):
+    """An eval record the funnel can reuse: a key, and numbers where numbers go (an `ok` record
+    has a metric). Anything else (a hand-edited `"metric": "0.9"`) is malformed."""
+    if not isinstance(obj.get("key"), str) or not isinstance(obj.get("status", ""), str):
         return False
     if not (_number_or_null(obj.get("metric")) and _number_or_null(obj.get("metric_sd"))):
         return False
-    if obj["status"] == "ok" and obj.get("metric") is None:
+    if obj.get("status") == "ok" and obj.get("metric") is None:
         return False
     per_seed = obj.get("per_seed")
     if per_seed is not None and not (

@@ -33,7 +33,7 @@ from lionsimplify.funnel.ledger import (
 from lionsimplify.funnel.runs import Candidate, Intake, Invalid, intake
 from lionsimplify.funnel.select import Verdict, entrants, promote
 from lionsimplify.lang.errors import Location, ProgramError
-from lionsimplify.lang.files import make_dir
+from lionsimplify.lang.files import check_creatable
 from lionsimplify.lang.parse import parse_text
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.driver import Reduction, reduce
@@ -125,7 +125,7 @@ def _open_out(opts: FunnelOptions) -> LedgerState:
             help="pass --force to reuse its still-valid evaluations with this config, "
             "or choose another --out",
         )
-    make_dir(out)  # before the long intake: an --out that cannot be created fails now
+    check_creatable(out)  # before the long intake, and without writing anything yet
     return state
 
 

@@ -180,6 +180,23 @@ def _link_new(tmp: str, path: Path) -> None:
     os.unlink(tmp)
 
 
+def check_creatable(path: str | Path) -> None:
+    """Refuse, without creating anything, a folder that could not be created: its nearest
+    existing ancestor is not a folder or not writable."""
+    p = Path(os.path.abspath(path))
+    if p.exists():
+        if not p.is_dir():
+            raise ProgramError("exists and is not a folder", _where(path))
+        return
+    ancestor = p.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ProgramError(f"cannot create the folder: {ancestor} is not a folder", _where(path))
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ProgramError(f"cannot create the folder: {ancestor} is not writable", _where(path))
+
+
 def make_dir(path: str | Path) -> Path:
     """Create an output folder (and its parents), or a `ProgramError` saying why not."""
     p = Path(path)
