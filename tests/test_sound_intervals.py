@@ -84,3 +84,15 @@ def test_state_from_zero_keeps_second_moments_nonnegative() -> None:
     a = analyse(adamw())
     assert a.outputs["v"].interval[0] >= 0
     assert not any("`sqrt` is defined" in d.message for d in a.hazards)
+
+
+def test_bias_correction_is_no_division_hazard() -> None:
+    """`1 - β ** step` with β = 0.9 and step >= 1 lies in [0.1, 1]: dividing by it is safe."""
+    text = (
+        "def train(w, g, m, lr, *, step):\n  m = interp(g, m, b1)\n  c = 1 - power(b1, step)\n"
+        "  u = m / c\n  return u, m\n"
+    )
+    a = analyse(parse_text(text, "bc.txt"), params={"b1": 0.9})
+    assert a.hazards == []
+    c = next(f for s, f in zip(a.program.body, a.facts, strict=True) if s.target == "c")
+    assert c.interval[0] >= 0.1 - 1e-12

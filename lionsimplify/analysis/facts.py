@@ -220,6 +220,6 @@ def _positive_uncached(
             return (pos(args[0]) and nonneg(args[1])) or (nonneg(args[0]) and pos(args[1]))
         if op == "power" or (op == "sqrt" and not hero):
             return pos(args[0])
-        if op in ("exp", "exp2", "exp10", "cosh"):
+        if op == "cosh":  # >= 1; `exp` is left to the range below: it underflows to 0
             return True
     return interval(node, program, ctx, proof, ranges)[0] > 0

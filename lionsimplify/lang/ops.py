@@ -200,9 +200,21 @@ def _clip_bounds(x: Interval, s: Interval) -> Interval:
 
 
 def _power_bounds(x: Interval, y: Interval) -> Interval:
-    if x[0] >= 0:
+    """x ** y for x >= 0: with y >= 0 it is monotone in x and in y, so its extremes are at the
+    corners (why a bias correction `1 - β ** step` with 0 < β < 1 stays in [1 - β, 1])."""
+    if x[0] < 0:
+        return FULL
+    if y[0] < 0:
         return (0.0, INF)
-    return FULL
+
+    def pw(b: float, e: float) -> float:
+        try:
+            return b**e
+        except OverflowError:
+            return INF
+
+    corners = [pw(b, e) for b in x for e in y]
+    return (min(corners), max(corners))
 
 
 def _const(v: float) -> Callable[[], Interval]:
