@@ -236,7 +236,7 @@ def test_every_pass_meets_its_label_on_generated_programs(text, semantics):
     for rec in r.passes:
         # applied only where the label held. A rule whose real-number argument fails in floats
         # on the verifier's extreme inputs (`sign(exp(t) * lr)`: the product underflows to 0
-        # at gradient scale 1e-6 while `exp(t)` alone does not) is rolled back: that is the
+        # at tiny gradients while `exp(t)` alone does not) is rolled back: that is the
         # driver catching it, and the rollback is reported
         assert rec.status in ("applied", "rolled back"), (rec.name, rec.status)
         assert (rec.status == "applied") == rec.verification.ok, (rec.name, rec.verification)
