@@ -10,13 +10,14 @@ program, with a budget on the number of rewrites) and says exactly what it does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
 
 from lionsimplify.analysis.facts import factors, is_scalar, nonnegative, positive, product
 from lionsimplify.analysis.symbolic import Node, Term, dataflow, format_term, program_from_terms
+from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.ir import Const, Program
 from lionsimplify.lang.ops import OPS, Semantics
 from lionsimplify.passes.base import Context, Pass, PassResult
@@ -55,30 +56,24 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
     if ctx.semantics not in rule.semantics:
         return None
     flow = dataflow(program)
-    memo: dict[Node, Node] = {}
     changes: dict[str, None] = {}
     conditions: dict[str, None] = {}
     budget = [MAX_REWRITES]
 
-    def walk(n: Node) -> Node:
-        if not isinstance(n, Term):
-            return n
-        if n in memo:
-            return memo[n]
-        new: Node = Term(n.op, tuple(walk(a) for a in n.args))
-        while isinstance(new, Term) and budget[0] > 0:
-            r = rule.rewrite(new, program, ctx)
-            if r is None or r.node == new:
-                break
-            budget[0] -= 1
-            changes[f"`{format_term(new, 3)}` → `{format_term(r.node, 3)}`"] = None
-            if r.side_condition:
-                conditions[r.side_condition] = None
-            new = walk(r.node)
-        memo[n] = new
-        return new
+    def rewrite(t: Term) -> Rewrite | None:
+        if budget[0] <= 0:
+            return None
+        r = rule.rewrite(t, program, ctx)
+        if r is None or r.node == t:
+            return None
+        budget[0] -= 1
+        changes[f"`{format_term(t, 3)}` → `{format_term(r.node, 3)}`"] = None
+        if r.side_condition:
+            conditions[r.side_condition] = None
+        return r
 
-    outputs = tuple(walk(o) for o in flow.outputs)
+    memo: dict[Node, Node] = {}
+    outputs = tuple(rewrite_bottom_up(o, rewrite, memo) for o in flow.outputs)
     if not changes:
         return None
     return PassResult(
@@ -87,6 +82,29 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
         {"rule": rule.why},
         tuple(conditions),
     )
+
+
+def rewrite_bottom_up(
+    root: Node, rewrite: Callable[[Term], Rewrite | None], memo: dict[Node, Node]
+) -> Node:
+    """`root` with `rewrite` applied at every term, children first, each result rewritten again
+    until it is a fixed point. Iterative (no recursion limit) and linear: `memo` maps each term
+    seen to its result, and each result to itself, so no subterm is ever walked twice."""
+
+    def walk(n: Node) -> Generator[Node, Node, Node]:
+        if not isinstance(n, Term):
+            return n
+        args = []
+        for a in n.args:
+            args.append((yield a))
+        new = Term(n.op, tuple(args))
+        r = rewrite(new)
+        if r is None:
+            memo[new] = new
+            return new
+        return (yield r.node)
+
+    return bottom_up(walk, root, memo)
 
 
 def rule_pass(rule: Rule) -> Pass:
