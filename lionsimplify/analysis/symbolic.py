@@ -496,6 +496,26 @@ def _negative_coeff(sp: Any, t: Any) -> bool:
     return bool(c.is_Number and c < 0)
 
 
+#: Most operations a formula written out in full may have (`--jax`'s docstring, the report's
+#: LaTeX): a shared value is written once per use, so the text of a program that reuses values
+#: grows exponentially with its depth; longer formulas are left out and the program shown instead.
+MAX_FORMULA_OPS = 200
+
+
+def formula_size(node: Node) -> int:
+    """Operations in `node` written out as a tree (each use of a shared value counted), capped
+    just above `MAX_FORMULA_OPS`; linear in the term graph."""
+
+    def size(n: Node) -> Generator[Node, int, int]:
+        total = 1
+        for a in n.args if isinstance(n, Term) else ():
+            if isinstance(a, Term):
+                total += yield a
+        return min(total, MAX_FORMULA_OPS + 1)
+
+    return bottom_up(size, node, {}) if isinstance(node, Term) else 0
+
+
 def math_text(node: Node, names: Mapping[str, str] | None = None) -> str:
     """A term as a formula with `interp` written out, e.g. `sign((1 - b1)·g + b1·m)`."""
     names = names or {}
