@@ -22,6 +22,7 @@ import threading
 import weakref
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lionsimplify.analysis.walk import bottom_up
@@ -93,8 +94,12 @@ class Dataflow:
     outputs: tuple[Node, ...]
 
 
+@lru_cache(maxsize=8)
 def dataflow(program: Program) -> Dataflow:
-    """The live dataflow of `program`: one term per returned value."""
+    """The live dataflow of `program`: one term per returned value.
+
+    Remembered for the last few programs: each rule pass of a round starts from the program the
+    previous one left, usually unchanged."""
     env: dict[str, Node] = {name: Var(name) for name in program.inputs}
 
     def leaf(a: Operand) -> Node:
