@@ -5,7 +5,8 @@ evaluated): calls name operations of the operator table, `+ - * /` and unary `-`
 `sub`, `mul`, `div` and `negative`, numbers are literals that must match exactly, and every other
 name is a pattern variable that matches any value (a variable used twice must match the same
 value twice; terms are hash-consed, so that is identity). Arguments of commutative operations
-match in either order, the written order first: `x * 1` also matches `1 * x`.
+match in either order, the written order first: `x * 1` also matches `1 * x` (commutativity as
+`analysis/normalise.py` reads it, the one normalisation the canonical form and fingerprints use).
 
 Building the replacement computes operations on literals only at once, in float64, the way
 the interpreter would (`interp(x, y, 1 - (1 - a) * (1 - b))` with literal weights gives one
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lionsimplify.analysis.normalise import commutative
 from lionsimplify.analysis.symbolic import Node, Term
 from lionsimplify.lang.ir import Const, Program
 from lionsimplify.lang.ops import OPS, Semantics
@@ -92,7 +94,7 @@ def _match(todo: list[tuple[Tree, Node]], env: dict[str, Node]) -> dict[str, Nod
             _, op, children = pat
             if not isinstance(n, Term) or n.op != op:
                 return None
-            if OPS[op].commutative and len(children) == 2:
+            if commutative(op) and len(children) == 2:
                 # written order first, then swapped: each alternative with the rest of the work
                 for order in (n.args, n.args[::-1]):
                     found = _match(
