@@ -220,8 +220,8 @@ def _positive(node: Node, program: Program, ctx: Context, proof: Proof) -> bool:
                 )
             if op == "power" or (op == "sqrt" and not hero):
                 return (yield args[0])
-            if op in ("exp", "exp2", "exp10", "cosh"):
-                return True
+        # everything else by its interval: exp(x) is positive in math but 0.0 in float64 once x
+        # is below about -745, so it is positive only where its argument's bounds say so
         return interval(node, program, ctx, proof, ranges)[0] > 0
 
     return bottom_up(step, node, {})
