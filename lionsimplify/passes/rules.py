@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from lionsimplify.analysis.facts import factors, is_scalar, nonnegative, positive, product
-from lionsimplify.analysis.symbolic import Node, Term, dataflow, format_term, program_from_terms
+from lionsimplify.analysis.symbolic import (
+    Node,
+    Term,
+    dataflow,
+    format_term,
+    program_from_terms,
+    subterms,
+)
 from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.ir import Const, Program
 from lionsimplify.lang.ops import OPS, Semantics
@@ -104,20 +111,32 @@ def rewrite_bottom_up(
     until it is a fixed point. Iterative (no recursion limit) and linear: `memo` maps each term
     seen to its result, and each result to itself, so no subterm is ever walked twice."""
 
+    def step(n: Term, args: tuple[Node, ...]) -> Node | Rewrite:
+        """`n` over its rewritten `args`: settled, or the rewrite whose result needs a walk."""
+        new = n if all(x is y for x, y in zip(args, n.args, strict=True)) else Term(n.op, args)
+        r = rewrite(new)
+        if r is None:
+            memo[new] = new
+            return new
+        return r
+
     def walk(n: Node) -> Generator[Node, Node, Node]:
         if not isinstance(n, Term):
             return n
         args = []
         for a in n.args:
             args.append((yield a))
-        new = Term(n.op, tuple(args))
-        r = rewrite(new)
-        if r is None:
-            memo[new] = new
-            return new
-        return (yield r.node)
+        out = step(n, tuple(args))
+        return (yield out.node) if isinstance(out, Rewrite) else out
 
-    return bottom_up(walk, root, memo)
+    # Most terms have nothing to rewrite: take them in post-order without a generator each;
+    # only a rewrite's result is walked on `bottom_up`'s stack.
+    for t in subterms([root]):
+        if t in memo:
+            continue
+        out = step(t, tuple(memo[a] if isinstance(a, Term) else a for a in t.args))
+        memo[t] = bottom_up(walk, out.node, memo) if isinstance(out, Rewrite) else out
+    return memo[root] if isinstance(root, Term) else root
 
 
 def rule_pass(rule: Rule) -> Pass:
