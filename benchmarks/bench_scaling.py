@@ -7,11 +7,15 @@ counting imports or parsing), split into differential verification (the interpre
 item 2) and everything else (the analyses and rewrites); a flat time per statement means linear. `--until dce` is timed at
 10k as well. Targets (issue 14): 10k ≤ 10 s, 100k ≤ 100 s, `--until dce` at 10k ≤ 2 s.
 
+`--chain sums` times a second kind of chain instead, `u = u + g` repeated: a sum whose every
+term the rules inspect (on main this was quadratic: `is_scalar` walked the whole chain below
+each sum).
+
 `--old PATH` runs the same programs, in the same run, against another checkout (e.g. main in
 `git worktree add /tmp/old main`), with the recursion limit and thread stack raised so that its
 recursive walks get as far as they can; `--old-sizes` picks its sizes (it is superlinear).
 
-Run: PYTHONPATH=$PWD python benchmarks/bench_scaling.py [--sizes 1000 10000 100000]
+Run: PYTHONPATH=$PWD python benchmarks/bench_scaling.py [--sizes 1000 10000 100000] [--chain sums]
          [--old /tmp/old --old-sizes 1000 2000 5000] [--timeout 600]
 """
 
@@ -47,7 +51,7 @@ def main():
     start = time.perf_counter()
     result = driver.reduce(program, until=sys.argv[2])
     seconds = time.perf_counter() - start
-    print(f"{seconds} {spent[0]} {len(result.program.body)}")
+    print(f"{seconds} {spent[0]} {len(result.program.body)} {driver.__file__}")
 
 t = threading.Thread(target=main)
 t.start()
@@ -65,6 +69,7 @@ def measure(
         out = subprocess.run(
             [sys.executable, "-c", _CHILD, str(program), until],
             env=env,
+            cwd=tree,  # `-c` puts the working directory first on sys.path
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -74,8 +79,15 @@ def measure(
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["?"])[-1]
         return f"failed: {last[:60]}"
-    seconds, verifying, statements = out.stdout.split()
+    seconds, verifying, statements, module = out.stdout.split()
+    if not Path(module).resolve().is_relative_to(tree):
+        return f"failed: imported {module}, not from {tree}"
     return float(seconds), float(verifying), int(statements)
+
+
+def _sums(n: int) -> str:
+    body = "".join("  u = u + g\n" for _ in range(n - 2))
+    return f"def train(w, g, m, lr):\n  u = g\n{body}  update = sign(u)\n  return update, m\n"
 
 
 def main() -> None:
@@ -85,6 +97,7 @@ def main() -> None:
     parser.add_argument("--old", type=Path, help="another checkout to time side by side")
     parser.add_argument("--old-sizes", type=int, nargs="+", default=[1000, 2000, 5000])
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--chain", choices=("mixed", "sums"), default="mixed")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -104,7 +117,7 @@ def main() -> None:
         for name, tree, n, until in sorted(runs, key=lambda r: (r[3] != "exact", r[2], r[0])):
             path = Path(tmp) / f"chain{n}.txt"
             if not path.exists():
-                path.write_text(print_program(long_chain(n)))
+                path.write_text(print_program(long_chain(n)) if args.chain == "mixed" else _sums(n))
             got = measure(tree, path, until, args.timeout)
             if isinstance(got, str):
                 print(f"{name:<5} {until:<6} {n:>10} {'':>8} {got:>9}")

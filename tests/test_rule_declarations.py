@@ -113,6 +113,7 @@ def _instance(rule: Rule, law: Pattern) -> dict[str, Node]:
 
 @pytest.mark.parametrize(("rule", "law"), LAWS, ids=IDS)
 def test_rule_does_what_its_law_says(rule: Rule, law: Pattern) -> None:
+    assert rule.ops is None or law.lhs_tree[1] in rule.ops  # offered the terms its law matches
     for semantics in set(law.semantics) & set(rule.semantics):
         env = _instance(rule, law)
         lhs = build(law.lhs_tree, env, semantics)

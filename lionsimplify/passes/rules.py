@@ -65,6 +65,9 @@ class Rule:
     stage: str = "exact"
     caveat: str = ""
     law: tuple[Pattern, ...] = ()
+    ops: frozenset[str] | None = None
+    """The operations at which the rule can fire (None: any); a program without one of them
+    is left alone at once, and other terms are not offered to the rule."""
 
     @property
     def why(self) -> str:
@@ -75,13 +78,16 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
     """Rewrite every output of `program` with `rule`, bottom-up, to a fixed point."""
     if ctx.semantics not in rule.semantics:
         return None
+    ops = rule.ops
+    if ops is not None and not any(s.op in ops for s in program.body):
+        return None
     flow = dataflow(program)
     changes: dict[str, None] = {}
     conditions: dict[str, None] = {}
     budget = [MAX_REWRITES]
 
     def rewrite(t: Term) -> Rewrite | None:
-        if budget[0] <= 0:
+        if budget[0] <= 0 or (ops is not None and t.op not in ops):
             return None
         r = rule.rewrite(t, program, ctx)
         if r is None or r.node == t:
@@ -157,7 +163,8 @@ def pattern_rule(name: str, why: str, *patterns: Pattern, **options: object) -> 
         return None
 
     rewrite.__doc__ = why
-    return Rule(name, "exact", rewrite, law=patterns, **options)  # type: ignore[arg-type]
+    ops = frozenset(p.lhs_tree[1] for p in patterns)
+    return Rule(name, "exact", rewrite, law=patterns, ops=ops, **options)  # type: ignore[arg-type]
 
 
 def _literals(*names: str) -> Condition:
@@ -315,6 +322,7 @@ RULES: list[Rule] = [
         "sign-from-ratio",
         "exact",
         sign_from_ratio,
+        ops=frozenset({"div", "mul", "reciprocal"}),
         semantics=("math",),
         caveat=HERO_CAVEAT,
         law=(
@@ -328,6 +336,7 @@ RULES: list[Rule] = [
         "positive-factors-in-sign",
         "exact",
         positive_factors_in_sign,
+        ops=frozenset({"sign"}),
         law=(
             Pattern("sign(c * x)", "sign(x)", assume={"c": "positive"}),
             Pattern("sign(x / c)", "sign(x)", assume={"c": "positive"}),
@@ -339,6 +348,7 @@ RULES: list[Rule] = [
         "factor-common-scalar",
         "exact",
         factor_common_scalar,
+        ops=frozenset({"add"}),
         law=(Pattern("a * s + b * s", "(a + b) * s", assume={"s": "scalar"}),),
     ),
 ]
