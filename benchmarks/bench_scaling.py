@@ -4,8 +4,8 @@ Each program is `lang/mutate.long_chain(N)`: one chain of N dependent statements
 the exact rules all along it (a neutral `* 1.0` every tenth statement, a `sqrt(u * u)`, a positive
 `lr` inside `sign`). Each size is reduced in a fresh subprocess (in-process time of `reduce`, not
 counting imports or parsing), split into differential verification (the interpreter; issue 14
-item 2) and everything else (the analyses and rewrites); a flat time per statement means linear. `--until dce` is timed at
-10k as well. Targets (issue 14): 10k ≤ 10 s, 100k ≤ 100 s, `--until dce` at 10k ≤ 2 s.
+item 2) and everything else (the analyses and rewrites); a flat time per statement means
+linear. `--until dce` is timed at 10k as well. Targets (issue 14): 10k ≤ 10 s, 100k ≤ 100 s, `--until dce` at 10k ≤ 2 s.
 
 `--chain sums` times a second kind of chain instead, `u = u + g` repeated: a sum whose every
 term the rules inspect (on main this was quadratic: `is_scalar` walked the whole chain below

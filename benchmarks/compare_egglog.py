@@ -130,7 +130,8 @@ def _encode(program: Program) -> tuple[str, list[str]] | None:
         if any(a is None for a in args):
             return None
         names[t] = f"$t{i}"
-        lines.append(f'(let $t{i} (Op{len(args)} "{t.op}" {" ".join(args)}))')  # type: ignore[arg-type]
+        call = " ".join(args)  # type: ignore[arg-type]
+        lines.append(f'(let $t{i} (Op{len(args)} "{t.op}" {call}))')
     outs = [ref(o) for o in flow.outputs]
     if any(o is None for o in outs):
         return None

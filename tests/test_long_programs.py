@@ -4,9 +4,9 @@ A program's update is one term as deep as its longest chain of dependent stateme
 recursive analysis fails on a chain of a few hundred (issue 10 §3 found `RecursionError` at
 600 statements in `reduce` and `diff`, an internal error). Every walk is iterative now, so a
 2,000-statement chain (well past the default limit of 1,000) goes through reduce, diff, dedup,
-the funnel's intake, and the formula text (sympy's own algorithms recurse, so formulas too long to read are left
-out of `--jax` and `--report`); the recursion limit is
-lowered here so that a recursive walk that crept back in fails even on a shorter chain.
+the funnel's intake and the formula text (sympy's own algorithms recurse, so formulas too long
+to read are left out of `--jax` and `--report`); the recursion limit is lowered here so that a
+recursive walk that crept back in fails even on a shorter chain.
 Speed is measured in `benchmarks/bench_scaling.py`, not here.
 """
 

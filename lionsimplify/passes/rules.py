@@ -3,8 +3,10 @@
 Most rules are their math and nothing else: patterns such as `Pattern("sqrt(x * x)", "abs(x)")`
 (`passes/patterns.py`). The few that look at a whole product, in any grouping and order of its
 factors (`x / |x|` inside `(m * lr) / |m|`), are functions that declare the law they apply the
-same way; `tests/test_rule_declarations.py` proves every law in sympy. A `Rule` looks at one
-term and returns its replacement (plus the side condition it relies on), or None. `rule_pass` turns a rule into a pipeline `Pass`: it rewrites every output term
+same way; `tests/test_rule_declarations.py` proves every law in sympy.
+
+A `Rule` looks at one term and returns its replacement (plus the side condition it relies on),
+or None. `rule_pass` turns a rule into a pipeline `Pass`: it rewrites every output term
 bottom-up to a fixed point, writes the program back (one operation per line), and describes each
 change. The rules are targeted on purpose: sympy's `simplify` is slow, reorders everything and
 knows nothing about NaN or Hero's guarded division; each rule here is cheap (linear in the
