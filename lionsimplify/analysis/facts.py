@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
+from lionsimplify.analysis.absexec import input_facts
 from lionsimplify.analysis.symbolic import Node, Term
 from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
@@ -80,28 +81,28 @@ def is_scalar(node: Node, program: Program) -> bool:
 
     Remembered per term (weakly, so results die with their terms) for each choice of scalar
     inputs: rules ask this of every factor of every product, and a term is a whole chain."""
+    scalars = frozenset(n for n, f in input_facts(program).items() if f.kind == "scalar")
     if not isinstance(node, Term):
-        return _scalar_leaf(node, program)
-    memo = _SCALAR.setdefault((program.lr, program.extras), weakref.WeakKeyDictionary())
+        return _scalar_leaf(node, scalars)
+    memo = _SCALAR.setdefault(scalars, weakref.WeakKeyDictionary())
 
     def step(t: Term) -> Generator[Node, bool, bool]:
         if OPS[t.op].result == "scalar":
             return True
         for a in t.args:
-            if not ((yield a) if isinstance(a, Term) else _scalar_leaf(a, program)):
+            if not ((yield a) if isinstance(a, Term) else _scalar_leaf(a, scalars)):
                 return False
         return True
 
     return bottom_up(step, node, memo)
 
 
-_SCALAR: dict[tuple[str, tuple[str, ...]], weakref.WeakKeyDictionary[Term, bool]] = {}
+#: per set of scalar inputs (as abstract execution's input table says), scalar-ness per term
+_SCALAR: dict[frozenset[str], weakref.WeakKeyDictionary[Term, bool]] = {}
 
 
-def _scalar_leaf(node: Node, program: Program) -> bool:
-    if isinstance(node, Var):
-        return node.name == program.lr or node.name in program.extras
-    return True
+def _scalar_leaf(node: Node, scalars: frozenset[str]) -> bool:
+    return node.name in scalars if isinstance(node, Var) else True
 
 
 @dataclass
@@ -146,11 +147,7 @@ def _leaf_interval(node: Node, program: Program, ctx: Context, proof: Proof) -> 
             return (v, v)
         return FULL
     assert isinstance(node, Var)
-    if node.name == program.lr:
-        return (0.0, INF)
-    if node.name in program.extras:
-        return (1.0, INF)
-    return FULL
+    return input_facts(program)[node.name].interval  # the one table of input domains
 
 
 def _op_interval(node: Term, args: list[Interval], ctx: Context) -> Interval:
