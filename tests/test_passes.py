@@ -101,6 +101,9 @@ def test_positivity_facts():
     assert positive(Term("add", (Term("sqrt", (Var("m"),)), Const(1e-8))), p, MATH) is not None
     assert positive(Var("m"), p, MATH) is None
     assert positive(Term("mul", (Var("lr"), Const(0.5))), p, MATH) is not None
+    # exp(x) underflows to 0.0 in float64 below x ≈ -745: positive only with bounded x
+    assert positive(Term("exp", (Term("add", (Var("g"), Var("g"))),)), p, MATH) is None
+    assert positive(Term("exp", (Term("tanh", (Var("g"),)),)), p, MATH) is not None
 
 
 def test_fold_interp_chain_uses_the_exact_product():

@@ -14,9 +14,10 @@ value computed twice is one node and `copy` statements disappear), then printed 
   everything else is `t1`, `t2`, ... in statement order. Hyperparameters keep their names.
 - **Order**: a depth-first post-order from the update, then from each new state, visiting
   arguments in canonical order; so the order depends on dataflow only.
-- **Arguments**: commutative arguments are sorted by a key that ignores constant values (so a
-  changed constant does not reorder anything); `interp(x, y, a)` with a literal `a` is put in the
-  orientation with `a > 1/2`; calls on literals only are folded.
+- **Arguments**: the one normalisation of `analysis/normalise.py`, with a key that ignores
+  constant values (so a changed constant does not reorder anything): commutative arguments
+  sorted, `interp(x, y, a)` with a literal `a` in the orientation with `a > 1/2`; calls on
+  literals only are folded.
 - **Arithmetic normal form** (`normalise=True`): each maximal region of `+ - * /` (and `negative`,
   `square`, `cube`, `reciprocal`) is read as a sum of monomials over the region's inputs, a
   product is distributed over a sum, literal factors are multiplied out, and the sum is printed
@@ -41,6 +42,7 @@ from typing import Literal
 
 import numpy as np
 
+from lionsimplify.analysis.normalise import normal_call
 from lionsimplify.lang.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.ops import OPS, Semantics
 
@@ -120,18 +122,15 @@ class Graph:
             folded = self._fold(name, args)
             if folded is not None:
                 return self.const(folded)
-        if name == "interp" and self.nodes[args[2]].kind == "const":
-            # interp(x, y, a) = interp(y, x, 1 - a): keep the orientation with a > 1/2 (the
-            # paper's `interp(g, m, 0.9)`), by argument order when a is exactly 1/2
-            a = self.nodes[args[2]].value
-            if a < 0.5 or (a == 0.5 and self.sort_key(args[0]) > self.sort_key(args[1])):
-                args = [args[1], args[0], self.const(1.0 - a)]
-        elif op.commutative:
-            args = sorted(args, key=self.sort_key)
+        args = normal_call(name, args, self.sort_key, self._literal, self.const)
         shape = _digest(f"{name}({','.join(self.shape[a] for a in args)})")
         full = _digest(f"{name}({','.join(self.full[a] for a in args)})")
         depth = 1 + max((self.depth[a] for a in args), default=0)
         return self._add(Node("op", name, args=tuple(args)), shape, full, depth)
+
+    def _literal(self, i: int) -> float | None:
+        node = self.nodes[i]
+        return node.value if node.kind == "const" else None
 
     def _fold(self, name: str, args: list[int]) -> float | None:
         values = [np.float64(self.nodes[a].value) for a in args]

@@ -19,9 +19,13 @@ is positive.
 from __future__ import annotations
 
 import math
+import weakref
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
+from lionsimplify.analysis.absexec import input_facts
 from lionsimplify.analysis.symbolic import Node, Term
+from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.domains import input_domains, lr_positive
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import EPS, FULL, INF, OPS, Interval
@@ -31,25 +35,35 @@ Factor = tuple[Node, int]
 
 
 def factors(node: Node, ctx: Context) -> list[Factor]:
-    """`node` as a product of factors with exponents +1 / -1.
+    """`node` as a product of factors with exponents +1 / -1, in left-to-right order.
 
     Under hero semantics each division `x / y` is `x / (y + 1e-8)`: its denominator is one
     factor taken whole (the guard applies to all of `y`), and `product` writes it back as its
-    own division, so the guard stays where it was.
+    own division, so the guard stays where it was. Iterative: a product can be a long chain.
     """
-    if isinstance(node, Term):
-        op, args = node.op, node.args
-        if op == "mul":
-            return factors(args[0], ctx) + factors(args[1], ctx)
-        if op == "negative":
-            return [(Const(-1.0), 1), *factors(args[0], ctx)]
-        if op in ("div", "reciprocal"):
-            num = factors(args[0], ctx) if op == "div" else []
-            den = args[-1]
-            if ctx.semantics == "hero":
-                return [*num, (den, -1)]
-            return num + [(f, -e) for f, e in factors(den, ctx)]
-    return [(node, 1)]
+    out: list[Factor] = []
+    todo: list[tuple[Node, int, bool]] = [
+        (node, 1, False)
+    ]  # (node, exponent, whole), leftmost last
+    while todo:
+        n, e, whole = todo.pop()
+        if whole or not isinstance(n, Term) or n.op not in _PRODUCT_OPS:
+            out.append((n, e))
+            continue
+        args = n.args
+        if n.op == "mul":
+            todo += [(args[1], e, False), (args[0], e, False)]
+        elif n.op == "negative":
+            out.append((Const(-1.0), e))
+            todo.append((args[0], e, False))
+        else:
+            todo.append((args[-1], -e, ctx.semantics == "hero"))
+            if n.op == "div":
+                todo.append((args[0], e, False))
+    return out
+
+
+_PRODUCT_OPS = frozenset({"mul", "negative", "div", "reciprocal"})
 
 
 def product(fs: list[Factor], program: Program) -> Node:
@@ -66,14 +80,32 @@ def product(fs: list[Factor], program: Program) -> Node:
 
 
 def is_scalar(node: Node, program: Program) -> bool:
-    """True when `node` is one number per parameter tensor (not elementwise over the weight)."""
-    if isinstance(node, Const | Hyper):
+    """True when `node` is one number per parameter tensor (not elementwise over the weight).
+
+    Remembered per term (weakly, so results die with their terms) for each choice of scalar
+    inputs: rules ask this of every factor of every product, and a term is a whole chain."""
+    scalars = frozenset(n for n, f in input_facts(program).items() if f.kind == "scalar")
+    if not isinstance(node, Term):
+        return _scalar_leaf(node, scalars)
+    memo = _SCALAR.setdefault(scalars, weakref.WeakKeyDictionary())
+
+    def step(t: Term) -> Generator[Node, bool, bool]:
+        if OPS[t.op].result == "scalar":
+            return True
+        for a in t.args:
+            if not ((yield a) if isinstance(a, Term) else _scalar_leaf(a, scalars)):
+                return False
         return True
-    if isinstance(node, Var):
-        return node.name == program.lr or node.name in program.extras
-    if OPS[node.op].result == "scalar":
-        return True
-    return all(is_scalar(a, program) for a in node.args)
+
+    return bottom_up(step, node, memo)
+
+
+#: per set of scalar inputs (as abstract execution's input table says), scalar-ness per term
+_SCALAR: dict[frozenset[str], weakref.WeakKeyDictionary[Term, bool]] = {}
+
+
+def _scalar_leaf(node: Node, scalars: frozenset[str]) -> bool:
+    return node.name in scalars if isinstance(node, Var) else True
 
 
 @dataclass
@@ -88,23 +120,27 @@ def interval(
     program: Program,
     ctx: Context,
     proof: Proof,
-    memo: dict[int, Interval] | None = None,
+    memo: dict[Node, Interval] | None = None,
 ) -> Interval:
     """An interval holding every value of `node` (math bounds; hero ops are unbounded).
 
-    Terms share subterms (a value used twice is one object), so results are remembered by
-    identity in `memo`: without it the walk is exponential in the depth of the dataflow."""
-    if memo is None:
-        memo = {}
-    key = id(node)
-    if key not in memo:
-        memo[key] = _interval(node, program, ctx, proof, memo)
-    return memo[key]
+    Terms share subterms, so results are remembered per term in `memo` (without it the walk is
+    exponential in the depth of the dataflow); the walk is iterative, as terms are deep."""
+    if not isinstance(node, Term):
+        return _leaf_interval(node, program, ctx, proof)
+
+    def step(t: Term) -> Generator[Node, Interval, Interval]:
+        args = []
+        for a in t.args:
+            args.append(
+                (yield a) if isinstance(a, Term) else _leaf_interval(a, program, ctx, proof)
+            )
+        return _op_interval(t, args, ctx)
+
+    return bottom_up(step, node, {} if memo is None else memo)
 
 
-def _interval(
-    node: Node, program: Program, ctx: Context, proof: Proof, memo: dict[int, Interval]
-) -> Interval:
+def _leaf_interval(node: Node, program: Program, ctx: Context, proof: Proof) -> Interval:
     if isinstance(node, Const):
         return (node.value, node.value)
     if isinstance(node, Hyper):
@@ -113,16 +149,20 @@ def _interval(
             proof.conditions.append(f"{node.name} = {v!r}")
             return (v, v)
         return FULL
-    if isinstance(node, Var):
-        if node.name in program.state:  # any value after the first step
-            return FULL
-        domain = input_domains(program).get(node.name)
-        return domain.interval if domain else FULL
+    assert isinstance(node, Var)
+    if node.name in program.state:  # any value after the first step
+        return FULL
+    domain = input_domains(program).get(node.name)  # the one table of input domains
+    return domain.interval if domain else FULL
+
+
+def _op_interval(node: Term, args: list[Interval], ctx: Context) -> Interval:
     op = OPS[node.op]
-    args = [interval(a, program, ctx, proof, memo) for a in node.args]
     if ctx.semantics == "hero" and op.impl_hero is not None:
-        if node.op in ("div", "reciprocal"):
-            return _hero_ratio(node, program, ctx, proof, memo)
+        if node.op in ("div", "reciprocal"):  # x / (y + 1e-8)
+            den = args[-1]
+            num = (1.0, 1.0) if node.op == "reciprocal" else args[0]
+            return OPS["div"].bounds(num, (den[0] + EPS, den[1] + EPS))
         if op.hero_abs:  # √|x|, ln |x|: the math bounds of |x|
             return op.bounds(OPS["abs"].bounds(args[0]))
         return FULL
@@ -137,16 +177,6 @@ def _interval(
     except (OverflowError, ValueError, ZeroDivisionError):
         return FULL
     return FULL if math.isnan(lo) or math.isnan(hi) else (lo, hi)
-
-
-def _hero_ratio(
-    node: Term, program: Program, ctx: Context, proof: Proof, memo: dict[int, Interval]
-) -> Interval:
-    den = interval(node.args[-1], program, ctx, proof, memo)
-    num = (
-        (1.0, 1.0) if node.op == "reciprocal" else interval(node.args[0], program, ctx, proof, memo)
-    )
-    return OPS["div"].bounds(num, (den[0] + EPS, den[1] + EPS))
 
 
 def nonnegative(node: Node, program: Program, ctx: Context) -> Proof | None:
@@ -168,58 +198,39 @@ def positive(node: Node, program: Program, ctx: Context) -> Proof | None:
     return None
 
 
-def _positive(
-    node: Node,
-    program: Program,
-    ctx: Context,
-    proof: Proof,
-    memo: dict[int, bool] | None = None,
-    ranges: dict[int, Interval] | None = None,
-) -> bool:
-    """Structural positivity, remembered by node identity (see `interval`)."""
-    memo = {} if memo is None else memo
-    ranges = {} if ranges is None else ranges
-    key = id(node)
-    if key not in memo:
-        memo[key] = _positive_uncached(node, program, ctx, proof, memo, ranges)
-    return memo[key]
+def _positive(node: Node, program: Program, ctx: Context, proof: Proof) -> bool:
+    """Structural positivity, remembered per node; iterative (see `interval`)."""
+    ranges: dict[Node, Interval] = {}
+    hero = ctx.semantics == "hero"
 
+    def nonneg(n: Node) -> Generator[Node, bool, bool]:
+        return (yield n) or interval(n, program, ctx, proof, ranges)[0] >= 0
 
-def _positive_uncached(
-    node: Node,
-    program: Program,
-    ctx: Context,
-    proof: Proof,
-    memo: dict[int, bool],
-    ranges: dict[int, Interval],
-) -> bool:
-    def pos(n: Node) -> bool:
-        return _positive(n, program, ctx, proof, memo, ranges)
-
-    def nonneg(n: Node) -> bool:
-        return interval(n, program, ctx, proof, ranges)[0] >= 0 or pos(n)
-
-    if isinstance(node, Var):
-        if node.name == program.lr:
-            proof.conditions.append(lr_positive(program))
+    def step(node: Node) -> Generator[Node, bool, bool]:
+        if isinstance(node, Var):
+            if node.name == program.lr:
+                proof.conditions.append(lr_positive(program))
+                return True
+            return node.name in program.extras
+        if isinstance(node, Hyper) and node.name in ctx.params and ctx.params[node.name] > 0:
+            proof.conditions.append(f"{node.name} > 0")
             return True
-        return node.name in program.extras
-    if isinstance(node, Hyper) and node.name in ctx.params and ctx.params[node.name] > 0:
-        proof.conditions.append(f"{node.name} > 0")
-        return True
-    if isinstance(node, Term):
-        op, args = node.op, node.args
-        hero = ctx.semantics == "hero"
-        if op == "mul" or (op == "div" and not hero):
-            return pos(args[0]) and pos(args[1])
-        if op == "div":  # hero: x / (y + 1e-8)
-            return pos(args[0]) and nonneg(args[1])
-        if op == "reciprocal":
-            return nonneg(args[0]) if hero else pos(args[0])
-        if op == "add":
-            return (pos(args[0]) and nonneg(args[1])) or (nonneg(args[0]) and pos(args[1]))
-        if op == "power" or (op == "sqrt" and not hero):
-            return pos(args[0])
-        if op == "cosh":  # >= 1; `exp` is left to the range below: it underflows to 0
-            return True
-    return interval(node, program, ctx, proof, ranges)[0] > 0
+        if isinstance(node, Term):
+            op, args = node.op, node.args
+            if op == "mul" or (op == "div" and not hero):
+                return (yield args[0]) and (yield args[1])
+            if op == "div":  # hero: x / (y + 1e-8)
+                return (yield args[0]) and (yield from nonneg(args[1]))
+            if op == "reciprocal":
+                return (yield from nonneg(args[0])) if hero else (yield args[0])
+            if op == "add":
+                return ((yield args[0]) and (yield from nonneg(args[1]))) or (
+                    (yield from nonneg(args[0])) and (yield args[1])
+                )
+            if op == "power" or (op == "sqrt" and not hero):
+                return (yield args[0])
+        # everything else by its interval: exp(x) is positive in math but 0.0 in float64 once x
+        # is below about -745, so it is positive only where its argument's bounds say so
+        return interval(node, program, ctx, proof, ranges)[0] > 0
+
+    return bottom_up(step, node, {})

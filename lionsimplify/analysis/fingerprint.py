@@ -3,7 +3,8 @@
 *Structural*: a hash of the live dataflow graph (after dead-code elimination). Variables are
 replaced by the hash of the operation that produced them, so names, statement order and dead
 code do not matter; arguments of commutative operations are sorted, and `interp(x, y, a)` with a
-literal `a` is put in one orientation (`interp(m, g, 0.1)` is `interp(g, m, 0.9)`). Inputs are
+literal `a` is put in one orientation (`interp(m, g, 0.1)` is `interp(g, m, 0.9)`), both by the
+normalisation the canonical form uses (`analysis/normalise.py`). Inputs are
 identified by role; state variables by what they compute (their label is refined a few rounds,
 Weisfeiler-Lehman style), so the order of the state parameters does not matter either.
 
@@ -26,8 +27,9 @@ import numpy as np
 from lionsimplify.analysis.absexec import analyse
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.analysis.liveness import live_program
+from lionsimplify.analysis.normalise import normal_call
 from lionsimplify.lang.ir import Const, Program, Var
-from lionsimplify.lang.ops import OPS, Semantics
+from lionsimplify.lang.ops import Semantics
 from lionsimplify.lang.parse import parse_text
 
 _ROUNDS = 3
@@ -39,6 +41,14 @@ def _h(text: str) -> str:
 
 def _const(v: float) -> str:
     return f"c{v:.12g}"
+
+
+def _text(item: tuple[str, float | None]) -> str:
+    return item[0]
+
+
+def _weight(item: tuple[str, float | None]) -> float | None:
+    return item[1]
 
 
 def _node_hashes(program: Program, state_labels: list[str]) -> dict[str, str]:
@@ -54,18 +64,15 @@ def _node_hashes(program: Program, state_labels: list[str]) -> dict[str, str]:
                 args.append(_const(a.value))
             else:
                 args.append(f"h{a.name}")
-        op = OPS[stmt.op]
-        if op.name == "copy":
+        if stmt.op == "copy":
             env[stmt.target] = args[0]
             continue
-        if op.commutative:
-            args.sort()
-        elif op.name == "interp" and isinstance(stmt.args[2], Const) and args[0] >= args[1]:
-            a = stmt.args[2].value
-            # interp(y, x, 1 - a) is interp(x, y, a); with x == y both weights are one form
-            weight = min(a, 1.0 - a) if args[0] == args[1] else 1.0 - a
-            args = [args[1], args[0], _const(weight)]
-        env[stmt.target] = _h(f"{op.name}({','.join(args)})")
+        items = [
+            (text, a.value if isinstance(a, Const) else None)
+            for text, a in zip(args, stmt.args, strict=True)
+        ]
+        items = normal_call(stmt.op, items, _text, _weight, lambda v: (_const(v), v))
+        env[stmt.target] = _h(f"{stmt.op}({','.join(text for text, _ in items)})")
     return env
 
 

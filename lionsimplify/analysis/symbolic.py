@@ -18,28 +18,68 @@ form cannot be written back as one IR operation stay opaque sympy `Function`s na
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import weakref
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.ops import OPS, Semantics
 from lionsimplify.lang.printer import format_number
 
 
-@dataclass(frozen=True)
 class Term:
-    """`op(args...)` with `op` a name from the operator table; leaves are IR operands."""
+    """`op(args...)` with `op` a name from the operator table; leaves are IR operands.
 
+    Terms are hash-consed: constructing a term equal to one that exists returns that object, so
+    "the same value" is identity (`==` is `is`, O(1) however deep the terms), a term's hash is
+    computed once from its children's, and memo tables keyed by terms cost O(1) per lookup.
+    Literals are told apart by their bits (`0.0` and `-0.0` are different terms' arguments).
+    """
+
+    __slots__ = ("op", "args", "_hash", "__weakref__")
     op: str
     args: tuple[Node, ...]
 
-    def __post_init__(self) -> None:
-        # terms are hashed often (memo tables, sharing detection): cache the deep hash
-        object.__setattr__(self, "_hash", hash((self.op, self.args)))
+    _table: weakref.WeakValueDictionary[tuple, Term] = weakref.WeakValueDictionary()
+    _lock = threading.Lock()
+
+    def __new__(cls, op: str, args: tuple[Node, ...]) -> Term:
+        key = (op, *(_leaf_key(a) for a in args))
+        found = cls._table.get(key)
+        if found is not None:
+            return found
+        with cls._lock:
+            found = cls._table.get(key)
+            if found is None:
+                found = object.__new__(cls)
+                object.__setattr__(found, "op", op)
+                object.__setattr__(found, "args", tuple(args))
+                object.__setattr__(found, "_hash", hash((op, found.args)))
+                cls._table[key] = found
+        return found
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("terms are immutable")
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
+        return self._hash  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[type[Term], tuple[str, tuple[Node, ...]]]:
+        return (Term, (self.op, self.args))  # unpickling interns again
+
+    def __repr__(self) -> str:
+        return f"Term({format_term(self, 3)!r})"
+
+
+def _leaf_key(a: Node) -> object:
+    """How an argument takes part in a term's identity: terms by identity, literals by bits."""
+    if isinstance(a, Const):
+        return ("c", float(a.value).hex())
+    return a
 
 
 #: A node of the dataflow: an operation, or a leaf (an input `Var`, a `Const`, a `Hyper`).
@@ -54,8 +94,12 @@ class Dataflow:
     outputs: tuple[Node, ...]
 
 
+@lru_cache(maxsize=8)
 def dataflow(program: Program) -> Dataflow:
-    """The live dataflow of `program`: one term per returned value."""
+    """The live dataflow of `program`: one term per returned value.
+
+    Remembered for the last few programs: each rule pass of a round starts from the program the
+    previous one left, usually unchanged."""
     env: dict[str, Node] = {name: Var(name) for name in program.inputs}
 
     def leaf(a: Operand) -> Node:
@@ -68,20 +112,23 @@ def dataflow(program: Program) -> Dataflow:
 
 
 def subterms(nodes: Iterable[Node]) -> list[Term]:
-    """Every distinct `Term` under `nodes`, children before parents (post-order)."""
+    """Every distinct `Term` under `nodes`, children before parents (post-order, iterative)."""
     seen: set[Term] = set()
     order: list[Term] = []
-
-    def visit(n: Node) -> None:
-        if not isinstance(n, Term) or n in seen:
-            return
-        for a in n.args:
-            visit(a)
-        seen.add(n)
-        order.append(n)
-
-    for n in nodes:
-        visit(n)
+    for root in nodes:
+        if not isinstance(root, Term) or root in seen:
+            continue
+        stack: list[tuple[Term, int]] = [(root, 0)]
+        while stack:
+            t, i = stack.pop()
+            if i < len(t.args):
+                stack.append((t, i + 1))
+                a = t.args[i]
+                if isinstance(a, Term) and a not in seen:
+                    stack.append((a, 0))
+            elif t not in seen:
+                seen.add(t)
+                order.append(t)
     return order
 
 
@@ -114,37 +161,46 @@ def format_term(node: Node, depth: int = 6) -> str:
 # Terms -> one operation per line.
 
 
-def _chain_from(node: Node, program: Program) -> str | None:
+def _chain_from(node: Node, program: Program, memo: dict[Term, str | None]) -> str | None:
     """The input a chain of operations that keep its meaning starts from, if any.
 
     `arcsin(clip(g, lr))` is still "the gradient" (clipping and odd near-identities keep its
     sign and scale roughly), and `lr * 0.0002` is still "the learning rate"; so the paper
-    writes `g = clip(g, lr)`, `g = arcsin(g)`, `lr = lr * 0.0002`, and so do we.
+    writes `g = clip(g, lr)`, `g = arcsin(g)`, `lr = lr * 0.0002`, and so do we. Remembered
+    per term in `memo`, so naming every statement of a long chain stays linear.
     """
-    start = node
-    while isinstance(start, Term) and start.args:
-        start = start.args[0]
-    if not isinstance(start, Var) or start.name not in (program.grad, program.lr):
-        return None
-    scalars = (Const, Hyper)
-    while isinstance(node, Term):
-        op = OPS[node.op]
-        if start.name == program.grad:
-            keeps = op.result == "first" or (op.arity == 1 and op.parity == "odd")
-        else:
-            keeps = node.op in ("mul", "div")
-        others_scalar = all(isinstance(a, scalars) or a == Var(program.lr) for a in node.args[1:])
-        if not (keeps and others_scalar):
-            return None
-        node = node.args[0]
-    return start.name
+    path: list[Term] = []
+    n = node
+    while isinstance(n, Term) and n not in memo:
+        path.append(n)
+        if not n.args:
+            break
+        n = n.args[0]
+    if isinstance(n, Term):
+        start = memo.get(n)
+    else:
+        start = n.name if isinstance(n, Var) and n.name in (program.grad, program.lr) else None
+    lr = Var(program.lr)
+    for t in reversed(path):
+        if start is not None:
+            op = OPS[t.op]
+            if start == program.grad:
+                keeps = op.result == "first" or (op.arity == 1 and op.parity == "odd")
+            else:
+                keeps = t.op in ("mul", "div")
+            scalar = all(isinstance(a, Const | Hyper) or a == lr for a in t.args[1:])
+            start = start if keeps and scalar else None
+        memo[t] = start
+    return start
 
 
-def _hint(node: Term, program: Program, names: Mapping[Term, str]) -> str:
+def _hint(
+    node: Term, program: Program, names: Mapping[Term, str], chains: dict[Term, str | None]
+) -> str:
     """A readable name for a temporary, in the paper's style."""
     if node.op == "mul" and any(a == Var(program.weight) for a in node.args):
         return "wd"
-    start = _chain_from(node, program)
+    start = _chain_from(node, program, chains)
     if start is not None:
         return start
     if node.op == "interp":
@@ -190,12 +246,13 @@ def program_from_terms(outputs: Sequence[Node], like: Program) -> Program:
         if isinstance(n, Term) and n not in roots:
             roots[n] = name
     preferred: dict[Term, str | None] = {}
+    chains: dict[Term, str | None] = {}
     for t in reversed(order):
         if t in roots:
             preferred[t] = roots[t]
             continue
         ps = parents[t]
-        inherit = len(ps) == 1 and ps[0][1] == 0 and _chain_from(t, like) is None
+        inherit = len(ps) == 1 and ps[0][1] == 0 and _chain_from(t, like, chains) is None
         preferred[t] = preferred[ps[0][0]] if inherit else None
 
     hypers = set(like.hyperparams())
@@ -211,7 +268,7 @@ def program_from_terms(outputs: Sequence[Node], like: Program) -> Program:
         return Var(names[n]) if isinstance(n, Term) else n  # type: ignore[return-value]
 
     for i, t in enumerate(order):
-        want = preferred[t] or _hint(t, like, names)
+        want = preferred[t] or _hint(t, like, names, chains)
         name, k = want, 1
         while not free(name, i):
             k += 1
@@ -341,28 +398,25 @@ def to_sympy(node: Node, program: Program, semantics: Semantics = "math") -> Any
     sp = _sympy()
     syms = symbols_for(program)
     reverse = set(_reverse_table().values())
-    memo: dict[Node, Any] = {}
 
-    def conv(n: Node) -> Any:
-        if n in memo:
-            return memo[n]
+    def conv(n: Node) -> Generator[Node, Any, Any]:
         if isinstance(n, Const):
-            e = sp.Float(n.value) if not float(n.value).is_integer() else sp.Integer(int(n.value))
-        elif isinstance(n, Var | Hyper):
-            e = syms.get(n.name) or sp.Symbol(n.name, real=True)
-        else:
-            op = OPS[n.op]
-            args = [conv(a) for a in n.args]
-            if n.op == "interp":
-                e = _SP["interp"](*args)
-            elif n.op in _ARITH or n.op in reverse or op.arity == 0:
-                e = op.sympy_form(semantics)(sp, *args)
-            else:
-                e = _opaque(n.op)(*args)
-        memo[n] = e
-        return e
+            return (
+                sp.Float(n.value) if not float(n.value).is_integer() else sp.Integer(int(n.value))
+            )
+        if isinstance(n, Var | Hyper):
+            return syms.get(n.name) or sp.Symbol(n.name, real=True)
+        op = OPS[n.op]
+        args = []
+        for a in n.args:
+            args.append((yield a))
+        if n.op == "interp":
+            return _SP["interp"](*args)
+        if n.op in _ARITH or n.op in reverse or op.arity == 0:
+            return op.sympy_form(semantics)(sp, *args)
+        return _opaque(n.op)(*args)
 
-    return conv(node)
+    return bottom_up(conv, node, {})
 
 
 def from_sympy(expr: Any, program: Program) -> Node:
@@ -447,34 +501,57 @@ def _negative_coeff(sp: Any, t: Any) -> bool:
     return bool(c.is_Number and c < 0)
 
 
+#: Most operations a formula written out in full may have (`--jax`'s docstring, the report's
+#: LaTeX): a shared value is written once per use, so the text of a program that reuses values
+#: grows exponentially with its depth; longer formulas are left out and the program shown instead.
+MAX_FORMULA_OPS = 200
+
+
+def formula_size(node: Node) -> int:
+    """Operations in `node` written out as a tree (each use of a shared value counted), capped
+    just above `MAX_FORMULA_OPS`; linear in the term graph."""
+
+    def size(n: Node) -> Generator[Node, int, int]:
+        total = 1
+        for a in n.args if isinstance(n, Term) else ():
+            if isinstance(a, Term):
+                total += yield a
+        return min(total, MAX_FORMULA_OPS + 1)
+
+    return bottom_up(size, node, {}) if isinstance(node, Term) else 0
+
+
 def math_text(node: Node, names: Mapping[str, str] | None = None) -> str:
     """A term as a formula with `interp` written out, e.g. `sign((1 - b1)·g + b1·m)`."""
     names = names or {}
 
-    def go(n: Node, parent_prec: int) -> str:
+    def go(n: Node) -> Generator[Node, tuple[str, int], tuple[str, int]]:
+        """(text, precedence) of `n`; a parent wraps it in parentheses where it binds less."""
         if isinstance(n, Const):
-            return format_number(n.value)
+            return format_number(n.value), 5
         if isinstance(n, Var | Hyper):
-            return names.get(n.name, n.name)
-        a = [go(x, 3) for x in n.args]
-        if n.op == "interp":
-            x, y = go(n.args[0], 2), go(n.args[1], 2)
-            w = go(n.args[2], 3)
-            text, prec = f"(1 - {w})·{x} + {w}·{y}", 1
-        elif n.op in ("add", "sub"):
-            text, prec = f"{go(n.args[0], 1)} {OPS[n.op].symbol} {go(n.args[1], 2)}", 1
-        elif n.op in ("mul", "div"):
-            sym = "·" if n.op == "mul" else " / "
-            text, prec = f"{go(n.args[0], 2)}{sym}{go(n.args[1], 3)}", 2
-        elif n.op == "negative":
-            text, prec = f"-{a[0]}", 3
-        elif n.op == "square":
-            text, prec = f"{a[0]}²", 3
-        elif n.op == "abs":
-            text, prec = f"|{go(n.args[0], 0)}|", 4
-        else:
-            inner = ", ".join(go(x, 0) for x in n.args)
-            text, prec = f"{n.op}({inner})", 4
-        return f"({text})" if prec < parent_prec else text
+            return names.get(n.name, n.name), 5
+        sub = []
+        for x in n.args:
+            sub.append((yield x))
 
-    return go(node, 0)
+        def at(i: int, parent_prec: int) -> str:
+            text, prec = sub[i]
+            return f"({text})" if prec < parent_prec else text
+
+        if n.op == "interp":
+            return f"(1 - {at(2, 3)})·{at(0, 2)} + {at(2, 3)}·{at(1, 2)}", 1
+        if n.op in ("add", "sub"):
+            return f"{at(0, 1)} {OPS[n.op].symbol} {at(1, 2)}", 1
+        if n.op in ("mul", "div"):
+            sym = "·" if n.op == "mul" else " / "
+            return f"{at(0, 2)}{sym}{at(1, 3)}", 2
+        if n.op == "negative":
+            return f"-{at(0, 3)}", 3
+        if n.op == "square":
+            return f"{at(0, 3)}²", 3
+        if n.op == "abs":
+            return f"|{at(0, 0)}|", 4
+        return f"{n.op}({', '.join(at(i, 0) for i in range(len(sub)))})", 4
+
+    return bottom_up(go, node, {})[0]

@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -370,9 +371,9 @@ def align(ca: Canonical, cb: Canonical) -> dict[int, int]:
         if m is not None and m not in taken:
             pair(n, m)
     # 2. from the outputs down: the same operation, possibly on changed operands
-    queue = list(zip(ca.outputs + ca.unused, cb.outputs + cb.unused, strict=False))
+    queue = deque(zip(ca.outputs + ca.unused, cb.outputs + cb.unused, strict=False))
     while queue:
-        x, y = queue.pop(0)
+        x, y = queue.popleft()
         nx, ny = ga.nodes[x], gb.nodes[y]
         if x in match or y in taken or nx.kind != "op" or ny.kind != "op" or nx.name != ny.name:
             continue

@@ -12,7 +12,13 @@ from __future__ import annotations
 import difflib
 import re
 
-from lionsimplify.analysis.symbolic import dataflow, expand_interp, to_sympy
+from lionsimplify.analysis.symbolic import (
+    MAX_FORMULA_OPS,
+    dataflow,
+    expand_interp,
+    formula_size,
+    to_sympy,
+)
 from lionsimplify.emit.lifting import Lifted
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.driver import PassRecord, Reduction
@@ -54,10 +60,12 @@ def update_rule_latex(lifted: Lifted, semantics: str = "math") -> list[str]:
 
     This is where sympy enters: imported here, on demand, never by `check` or `reduce`.
     """
-    import sympy as sp
-
     p = lifted.program
     flow = dataflow(p)
+    if max(formula_size(o) for o in flow.outputs) > MAX_FORMULA_OPS:
+        return [f"(more than {MAX_FORMULA_OPS} operations as one formula: see the program below)"]
+    import sympy as sp
+
     exprs = [expand_interp(to_sympy(o, p, semantics)) for o in flow.outputs]  # type: ignore[arg-type]
     names = {s: _latex_name(s.name, lifted) for e in exprs for s in e.free_symbols}
     lines = [rf"u &= {sp.latex(exprs[0], symbol_names=names)}"]

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lionsimplify.analysis.absexec import analyse
-from lionsimplify.analysis.symbolic import dataflow, math_text
+from lionsimplify.analysis.symbolic import MAX_FORMULA_OPS, dataflow, formula_size, math_text
 from lionsimplify.emit.lifting import Lifted
 from lionsimplify.lang.ir import Hyper, Operand, Program, Var
 from lionsimplify.lang.ops import OPS, Semantics
@@ -233,8 +233,11 @@ def _render(
 ) -> str:
     p = lifted.program
     flow = dataflow(p)
-    rule = [f"update = {math_text(flow.outputs[0])}"]
-    rule += [f"{s} <- {math_text(o)}" for s, o in zip(p.state, flow.outputs[1:], strict=True)]
+    if max(formula_size(o) for o in flow.outputs) > MAX_FORMULA_OPS:
+        rule = [f"(more than {MAX_FORMULA_OPS} operations as one formula: see the program below)"]
+    else:
+        rule = [f"update = {math_text(flow.outputs[0])}"]
+        rule += [f"{s} <- {math_text(o)}" for s, o in zip(p.state, flow.outputs[1:], strict=True)]
     rule.append(f"{p.weight} <- {p.weight} - update")
     state_keys = [ident[s] for s in p.state]
     hyper_args = [f"    {h}={format_number(v)}," for h, v in lifted.values.items()]  # type: ignore[arg-type]

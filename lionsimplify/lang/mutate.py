@@ -107,3 +107,28 @@ def mutate(program: Program, rng: random.Random, mutations: int = 1, tries: int 
 
 def adamw() -> Program:
     return parse_text(ADAMW, "<adamw>")
+
+
+def long_chain(statements: int) -> Program:
+    """A program whose update is one chain of `statements` dependent statements.
+
+    Scaling benchmarks and tests use it: every fifth statement is a neutral `* 1.0` and every
+    tenth pair a `sqrt(u * u)`, so the exact rules have work all along the chain, and the values
+    stay bounded (`tanh`) so verification compares numbers, not overflow.
+    """
+    block = [
+        "u = u * 0.5",
+        "u = u + g",
+        "u = u * 1.0",
+        "u = tanh(u)",
+        "u = u + m",
+        "u = u * 0.5",
+        "u = u - g",
+        "u2 = u * u",
+        "u = sqrt(u2)",
+        "u = u + g",
+    ]
+    lines = ["def train(w, g, m, lr):", "  m = interp(g, m, 0.9)", "  u = m"]
+    lines += ["  " + block[i % len(block)] for i in range(max(0, statements - 4))]
+    lines += ["  u = u * lr", "  update = sign(u)", "  return update, m"]
+    return parse_text("\n".join(lines) + "\n", "<long chain>")

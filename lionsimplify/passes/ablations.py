@@ -42,7 +42,7 @@ def _drop(name: str) -> Rule:
 
     what = "a near-identity on small values" if name in NEAR_IDENTITY else "it rescales only"
     drop.__doc__ = f"`{name}(x, ...)` -> `x`: {what}; changes behaviour where it matters."
-    return Rule(f"drop-{name}", "approximate", drop, stage="ablation")
+    return Rule(f"drop-{name}", "approximate", drop, stage="ablation", ops=frozenset({name}))
 
 
 def sign_from_guarded_ratio(t: Term, program: Program, ctx: Context) -> Rewrite | None:
@@ -65,6 +65,7 @@ ABLATION_RULES: list[Rule] = [
         "sign-from-guarded-ratio",
         "approximate",
         sign_from_guarded_ratio,
+        ops=frozenset({"div"}),
         semantics=("hero",),
         stage="ablation",
     ),

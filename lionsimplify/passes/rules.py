@@ -1,5 +1,10 @@
 """Rewrite rules as data: each a small named unit with the label it claims and why it is sound.
 
+Most rules are their math and nothing else: patterns such as `Pattern("sqrt(x * x)", "abs(x)")`
+(`passes/patterns.py`). The few that look at a whole product, in any grouping and order of its
+factors (`x / |x|` inside `(m * lr) / |m|`), are functions that declare the law they apply the
+same way; `tests/test_rule_declarations.py` proves every law in sympy.
+
 A `Rule` looks at one term and returns its replacement (plus the side condition it relies on),
 or None. `rule_pass` turns a rule into a pipeline `Pass`: it rewrites every output term
 bottom-up to a fixed point, writes the program back (one operation per line), and describes each
@@ -10,16 +15,25 @@ program, with a budget on the number of rewrites) and says exactly what it does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import numpy as np
 
 from lionsimplify.analysis.facts import factors, is_scalar, nonnegative, positive, product
-from lionsimplify.analysis.symbolic import Node, Term, dataflow, format_term, program_from_terms
+from lionsimplify.analysis.symbolic import (
+    Node,
+    Term,
+    dataflow,
+    format_term,
+    program_from_terms,
+    subterms,
+)
+from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.ir import Const, Program
 from lionsimplify.lang.ops import OPS, Semantics
 from lionsimplify.passes.base import Context, Pass, PassResult
+from lionsimplify.passes.patterns import Condition, Pattern
 from lionsimplify.passes.verify import Label
 
 #: Most rewrites one pass may make: rules only shrink or reshape terms, so this is never
@@ -38,12 +52,24 @@ RewriteFn = Callable[[Term, Program, Context], Rewrite | None]
 
 @dataclass(frozen=True)
 class Rule:
+    """A named rewrite with the label it claims.
+
+    `law` declares what the rule does as patterns (`lhs` → `rhs` where a condition holds): for
+    a rule made of patterns (`pattern_rule`) they are the rule itself; a rule written as a
+    function (one that looks at a whole product, in any order and grouping of its factors)
+    declares the law it applies. Tests prove every law in sympy and check it numerically.
+    """
+
     name: str
     label: Label
     rewrite: RewriteFn
     semantics: tuple[Semantics, ...] = ("math", "hero")
     stage: str = "exact"
     caveat: str = ""
+    law: tuple[Pattern, ...] = ()
+    ops: frozenset[str] | None = None
+    """The operations at which the rule can fire (None: any); a program without one of them
+    is left alone at once, and other terms are not offered to the rule."""
 
     @property
     def why(self) -> str:
@@ -54,31 +80,28 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
     """Rewrite every output of `program` with `rule`, bottom-up, to a fixed point."""
     if ctx.semantics not in rule.semantics:
         return None
+    ops = rule.ops
+    if ops is not None and not any(s.op in ops for s in program.body):
+        return None
     flow = dataflow(program)
-    memo: dict[Node, Node] = {}
     changes: dict[str, None] = {}
     conditions: dict[str, None] = {}
     budget = [MAX_REWRITES]
 
-    def walk(n: Node) -> Node:
-        if not isinstance(n, Term):
-            return n
-        if n in memo:
-            return memo[n]
-        new: Node = Term(n.op, tuple(walk(a) for a in n.args))
-        while isinstance(new, Term) and budget[0] > 0:
-            r = rule.rewrite(new, program, ctx)
-            if r is None or r.node == new:
-                break
-            budget[0] -= 1
-            changes[f"`{format_term(new, 3)}` → `{format_term(r.node, 3)}`"] = None
-            if r.side_condition:
-                conditions[r.side_condition] = None
-            new = walk(r.node)
-        memo[n] = new
-        return new
+    def rewrite(t: Term) -> Rewrite | None:
+        if budget[0] <= 0 or (ops is not None and t.op not in ops):
+            return None
+        r = rule.rewrite(t, program, ctx)
+        if r is None or r.node == t:
+            return None
+        budget[0] -= 1
+        changes[f"`{format_term(t, 3)}` → `{format_term(r.node, 3)}`"] = None
+        if r.side_condition:
+            conditions[r.side_condition] = None
+        return r
 
-    outputs = tuple(walk(o) for o in flow.outputs)
+    memo: dict[Node, Node] = {}
+    outputs = tuple(rewrite_bottom_up(o, rewrite, memo) for o in flow.outputs)
     if not changes:
         return None
     return PassResult(
@@ -89,6 +112,41 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
     )
 
 
+def rewrite_bottom_up(
+    root: Node, rewrite: Callable[[Term], Rewrite | None], memo: dict[Node, Node]
+) -> Node:
+    """`root` with `rewrite` applied at every term, children first, each result rewritten again
+    until it is a fixed point. Iterative (no recursion limit) and linear: `memo` maps each term
+    seen to its result, and each result to itself, so no subterm is ever walked twice."""
+
+    def step(n: Term, args: tuple[Node, ...]) -> Node | Rewrite:
+        """`n` over its rewritten `args`: settled, or the rewrite whose result needs a walk."""
+        new = n if all(x is y for x, y in zip(args, n.args, strict=True)) else Term(n.op, args)
+        r = rewrite(new)
+        if r is None:
+            memo[new] = new
+            return new
+        return r
+
+    def walk(n: Node) -> Generator[Node, Node, Node]:
+        if not isinstance(n, Term):
+            return n
+        args = []
+        for a in n.args:
+            args.append((yield a))
+        out = step(n, tuple(args))
+        return (yield out.node) if isinstance(out, Rewrite) else out
+
+    # Most terms have nothing to rewrite: take them in post-order without a generator each;
+    # only a rewrite's result is walked on `bottom_up`'s stack.
+    for t in subterms([root]):
+        if t in memo:
+            continue
+        out = step(t, tuple(memo[a] if isinstance(a, Term) else a for a in t.args))
+        memo[t] = bottom_up(walk, out.node, memo) if isinstance(out, Rewrite) else out
+    return memo[root] if isinstance(root, Term) else root
+
+
 def rule_pass(rule: Rule) -> Pass:
     def run(program: Program, ctx: Context) -> PassResult | None:
         return apply_rule(rule, program, ctx)
@@ -96,8 +154,23 @@ def rule_pass(rule: Rule) -> Pass:
     return Pass(rule.name, rule.label, run, stage=rule.stage, why=rule.why, caveat=rule.caveat)
 
 
-def _const(n: Node, value: float) -> bool:
-    return isinstance(n, Const) and n.value == value
+def pattern_rule(name: str, why: str, *patterns: Pattern, **options: object) -> Rule:
+    """A rule that tries `patterns` in order at each term; `why` is its one-line rationale."""
+
+    def rewrite(t: Term, program: Program, ctx: Context) -> Rewrite | None:
+        for p in patterns:
+            node = p.apply(t, program, ctx.semantics)
+            if node is not None:
+                return Rewrite(node)
+        return None
+
+    rewrite.__doc__ = why
+    ops = frozenset(p.lhs_tree[1] for p in patterns)
+    return Rule(name, "exact", rewrite, law=patterns, ops=ops, **options)  # type: ignore[arg-type]
+
+
+def _literals(*names: str) -> Condition:
+    return lambda env, program: all(isinstance(env[n], Const) for n in names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,36 +189,57 @@ def fold_constants(t: Term, program: Program, ctx: Context) -> Rewrite | None:
     return Rewrite(Const(value)) if np.isfinite(value) else None
 
 
-def neutral_elements(t: Term, program: Program, ctx: Context) -> Rewrite | None:
-    """`x * 1`, `x + 0`, `x - 0` are `x` (and `x / 1` under math semantics; under hero it is
-    `x / (1 + 1e-8)`)."""
-    a = t.args
-    if t.op == "mul":
-        if _const(a[1], 1.0):
-            return Rewrite(a[0])
-        if _const(a[0], 1.0):
-            return Rewrite(a[1])
-    if t.op == "add":
-        if _const(a[1], 0.0):
-            return Rewrite(a[0])
-        if _const(a[0], 0.0):
-            return Rewrite(a[1])
-    if t.op == "sub" and _const(a[1], 0.0):
-        return Rewrite(a[0])
-    if t.op == "div" and ctx.semantics == "math" and _const(a[1], 1.0):
-        return Rewrite(a[0])
-    return None
+NEUTRAL_ELEMENTS = pattern_rule(
+    "neutral-elements",
+    "`x * 1`, `x + 0`, `x - 0` are `x` (and `x / 1` under math semantics; under hero it is "
+    "`x / (1 + 1e-8)`).",
+    Pattern("x * 1", "x"),
+    Pattern("x + 0", "x"),
+    Pattern("x - 0", "x"),
+    Pattern("x / 1", "x", semantics=("math",)),
+)
 
+SQRT_OF_SQUARE = pattern_rule(
+    "sqrt-of-square",
+    "`sqrt(x * x)` and `sqrt(square(x))` are `|x|` for every real x (under hero, `sqrt` of "
+    "`|x²|` is the same).",
+    Pattern("sqrt(x * x)", "abs(x)"),
+    Pattern("sqrt(square(x))", "abs(x)"),
+)
 
-def sqrt_of_square(t: Term, program: Program, ctx: Context) -> Rewrite | None:
-    """`sqrt(x * x)` and `sqrt(square(x))` are `|x|` for every real x (under hero, `sqrt` of
-    `|x²|` is the same)."""
-    if t.op != "sqrt" or not isinstance(t.args[0], Term):
-        return None
-    inner = t.args[0]
-    if inner.op == "square" or (inner.op == "mul" and inner.args[0] == inner.args[1]):
-        return Rewrite(Term("abs", (inner.args[0],)))
-    return None
+SIGN_OF_SIGN = pattern_rule(
+    "sign-of-sign",
+    "`sign(sign(x))` is `sign(x)`: sign maps {-1, 0, 1} to itself.",
+    Pattern("sign(sign(x))", "sign(x)"),
+)
+
+INTERP_ENDPOINTS = pattern_rule(
+    "interp-endpoints",
+    "`interp(x, y, 0)` is `x` and `interp(x, y, 1)` is `y`: (1 - a)·x + a·y at a = 0 or 1.",
+    Pattern("interp(x, y, 0)", "x"),
+    Pattern("interp(x, y, 1)", "y"),
+)
+
+FOLD_INTERP_CHAIN = pattern_rule(
+    "fold-interp-chain",
+    "interp(x, interp(x, y, a), b) = (1 - b)·x + b·((1 - a)·x + a·y) = interp(x, y, a·b): "
+    "two interpolations towards the same x are one, with the product of the weights (computed "
+    "exactly once, in float64). Likewise interp(interp(x, y, a), y, b) = interp(x, y, "
+    "1 - (1 - a)·(1 - b)).",
+    Pattern("interp(x, interp(x, y, a), b)", "interp(x, y, a * b)"),
+    Pattern(
+        "interp(interp(x, y, a), y, b)",
+        "interp(x, y, 1 - (1 - a) * (1 - b))",
+        when=_literals("a", "b"),
+    ),
+)
+
+INTERP_INCREMENT = pattern_rule(
+    "interp-increment",
+    "interp(v, v + x, a) = (1 - a)·v + a·(v + x) = v + a·x: an interpolation towards an "
+    "increment of v is a scaled increment (this is how AdaGrad reads as Program 6).",
+    Pattern("interp(v, v + x, a)", "v + x * a"),
+)
 
 
 def sign_from_ratio(t: Term, program: Program, ctx: Context) -> Rewrite | None:
@@ -162,24 +256,6 @@ def sign_from_ratio(t: Term, program: Program, ctx: Context) -> Rewrite | None:
                 rest = [x for k, x in enumerate(fs) if k not in (i, j)]
                 rest.insert(min(i, j), (Term("sign", (g,)), 1))
                 return Rewrite(product(rest, program), f"{format_term(g, 4)} != 0")
-    return None
-
-
-def sign_of_sign(t: Term, program: Program, ctx: Context) -> Rewrite | None:
-    """`sign(sign(x))` is `sign(x)`: sign maps {-1, 0, 1} to itself."""
-    if t.op == "sign" and isinstance(t.args[0], Term) and t.args[0].op == "sign":
-        return Rewrite(t.args[0])
-    return None
-
-
-def interp_endpoints(t: Term, program: Program, ctx: Context) -> Rewrite | None:
-    """`interp(x, y, 0)` is `x` and `interp(x, y, 1)` is `y`: (1 - a)·x + a·y at a = 0 or 1."""
-    if t.op != "interp":
-        return None
-    if _const(t.args[2], 0.0):
-        return Rewrite(t.args[0])
-    if _const(t.args[2], 1.0):
-        return Rewrite(t.args[1])
     return None
 
 
@@ -209,43 +285,6 @@ def positive_factors_in_sign(t: Term, program: Program, ctx: Context) -> Rewrite
         return Rewrite(Const(1.0), " and ".join(dict.fromkeys(conds)) or None)
     cond = " and ".join(dict.fromkeys(c for c in conds if ">" in c)) or None
     return Rewrite(Term("sign", (product(keep, program),)), cond)
-
-
-def _weight_product(a: Node, b: Node) -> Node:
-    if isinstance(a, Const) and isinstance(b, Const):
-        return Const(a.value * b.value)
-    return Term("mul", (a, b))
-
-
-def fold_interp_chain(t: Term, program: Program, ctx: Context) -> Rewrite | None:
-    """interp(x, interp(x, y, a), b) = (1 - b)·x + b·((1 - a)·x + a·y) = interp(x, y, a·b):
-    two interpolations towards the same x are one, with the product of the weights (computed
-    exactly once, in float64). Likewise interp(interp(x, y, a), y, b) = interp(x, y,
-    1 - (1 - a)·(1 - b))."""
-    if t.op != "interp":
-        return None
-    x, inner, b = t.args
-    if isinstance(inner, Term) and inner.op == "interp" and inner.args[0] == x:
-        return Rewrite(Term("interp", (x, inner.args[1], _weight_product(inner.args[2], b))))
-    first = t.args[0]
-    if isinstance(first, Term) and first.op == "interp" and first.args[1] == t.args[1]:
-        a = first.args[2]
-        if isinstance(a, Const) and isinstance(b, Const):
-            w: Node = Const(1.0 - (1.0 - a.value) * (1.0 - b.value))
-            return Rewrite(Term("interp", (first.args[0], t.args[1], w)))
-    return None
-
-
-def interp_increment(t: Term, program: Program, ctx: Context) -> Rewrite | None:
-    """interp(v, v + x, a) = (1 - a)·v + a·(v + x) = v + a·x: an interpolation towards an
-    increment of v is a scaled increment (this is how AdaGrad reads as Program 6)."""
-    if t.op != "interp":
-        return None
-    v, target, a = t.args
-    if isinstance(target, Term) and target.op == "add" and v in target.args:
-        x = target.args[1] if target.args[0] == v else target.args[0]
-        return Rewrite(Term("add", (v, Term("mul", (x, a)))))
-    return None
 
 
 def factor_common_scalar(t: Term, program: Program, ctx: Context) -> Rewrite | None:
@@ -279,13 +318,39 @@ HERO_CAVEAT = (
 #: The exact rules, in the order the driver tries them (each verified on its own).
 RULES: list[Rule] = [
     Rule("fold-constants", "exact", fold_constants),
-    Rule("neutral-elements", "exact", neutral_elements),
-    Rule("sqrt-of-square", "exact", sqrt_of_square),
-    Rule("sign-from-ratio", "exact", sign_from_ratio, semantics=("math",), caveat=HERO_CAVEAT),
-    Rule("sign-of-sign", "exact", sign_of_sign),
-    Rule("interp-endpoints", "exact", interp_endpoints),
-    Rule("positive-factors-in-sign", "exact", positive_factors_in_sign),
-    Rule("fold-interp-chain", "exact", fold_interp_chain),
-    Rule("interp-increment", "exact", interp_increment),
-    Rule("factor-common-scalar", "exact", factor_common_scalar),
+    NEUTRAL_ELEMENTS,
+    SQRT_OF_SQUARE,
+    Rule(
+        "sign-from-ratio",
+        "exact",
+        sign_from_ratio,
+        ops=frozenset({"div", "mul", "reciprocal"}),
+        semantics=("math",),
+        caveat=HERO_CAVEAT,
+        law=(
+            Pattern("x / abs(x)", "sign(x)", semantics=("math",), assume={"x": "nonzero"}),
+            Pattern("abs(x) / x", "sign(x)", semantics=("math",), assume={"x": "nonzero"}),
+        ),
+    ),
+    SIGN_OF_SIGN,
+    INTERP_ENDPOINTS,
+    Rule(
+        "positive-factors-in-sign",
+        "exact",
+        positive_factors_in_sign,
+        ops=frozenset({"sign"}),
+        law=(
+            Pattern("sign(c * x)", "sign(x)", assume={"c": "positive"}),
+            Pattern("sign(x / c)", "sign(x)", assume={"c": "positive"}),
+        ),
+    ),
+    FOLD_INTERP_CHAIN,
+    INTERP_INCREMENT,
+    Rule(
+        "factor-common-scalar",
+        "exact",
+        factor_common_scalar,
+        ops=frozenset({"add"}),
+        law=(Pattern("a * s + b * s", "(a + b) * s", assume={"s": "scalar"}),),
+    ),
 ]
