@@ -10,7 +10,10 @@ funnel settles them the way `reduce --validate` does, but inside the run and thr
    (`validation.paired_verdict`: accepted when it loses at most `ablation_margin` × |score|);
 2. when several are accepted they are applied together and that program is trained and
    checked the same way; if the combination loses, only the best single ablation is kept;
-3. the winner is `reduce(original, ablate=accepted)`: the simplest program that keeps the score,
+3. each rejected ablation is tried once more on top of the accepted ones (dropping `clip`
+   alone leaves `arcsin` out of its domain; with `arcsin` gone it may go too), and kept when
+   the finalist's score still holds;
+4. the winner is `reduce(original, ablate=accepted)`: the simplest program that keeps the score,
    still a verified pipeline result.
 
 Each variant is an ordinary evaluation with `phase: "ablation"` in the ledger, keyed by the
@@ -122,45 +125,70 @@ def simplify(
     margin: float,
     train: Train,
 ) -> dict[str, Simplification]:
-    """Settle every finalist's ablations; `finalists` are (fingerprint, original, record)."""
+    """Settle every finalist's ablations; `finalists` are (fingerprint, original, record).
 
-    def variant(original: Program, names: tuple[str, ...]) -> str:
-        red = reduce(original, semantics=semantics, params=params, ablate=set(names))
-        return print_program(red.program)
-
+    Rounds, each one batch of evaluations over all finalists: every ablation alone; the
+    accepted ones together; then each rejected one again on top of what is accepted (one at a
+    time, in the order `reduce` proposes them), since an ablation can fail alone and pass
+    beside another: dropping `clip` in front of `arcsin` leaves `arcsin` out of its domain, but
+    once `arcsin` is gone, `clip` may go too."""
+    refs = {fp: rec for fp, _, rec in finalists}
+    originals = {fp: original for fp, original, _ in finalists}
     proposed: dict[str, tuple[str, ...]] = {}
-    singles: dict[str, list[Trial]] = {}
     for fp, original, _ in finalists:
         base = reduce(original, semantics=semantics, params=params)
         proposed[fp] = tuple(rec.name for rec in base.ablations)
-        singles[fp] = [Trial((n,), variant(original, (n,)), subject(fp, (n,)))
-                       for n in proposed[fp]]  # fmt: skip
-    train([t for ts in singles.values() for t in ts])
-    refs = {fp: rec for fp, _, rec in finalists}
-    for fp, trials in singles.items():
-        for t in trials:
+
+    def trial(fp: str, names: tuple[str, ...]) -> Trial:
+        names = tuple(n for n in proposed[fp] if n in names)  # one order, one ledger key
+        red = reduce(originals[fp], semantics=semantics, params=params, ablate=set(names))
+        return Trial(names, print_program(red.program), subject(fp, names))
+
+    def settle(trials: list[tuple[str, Trial]]) -> None:
+        train([t for _, t in trials])
+        for fp, t in trials:
             t.verdict = verdict(t.name, refs[fp], t.record or {}, seeds, higher, margin)
-    together: dict[str, Trial] = {}
-    for fp, original, _ in finalists:
-        accepted = tuple(t.ablations[0] for t in singles[fp] if t.verdict and t.verdict.accepted)
-        if len(accepted) > 1:
-            together[fp] = Trial(accepted, variant(original, accepted), subject(fp, accepted))
-    train(list(together.values()))
+
+    trials: dict[str, list[Trial]] = {fp: [] for fp in proposed}
+    singles = [(fp, trial(fp, (n,))) for fp in proposed for n in proposed[fp]]
+    settle(singles)
+    accepted: dict[str, tuple[str, ...]] = {}
+    notes: dict[str, list[str]] = {fp: [] for fp in proposed}
+    for fp, t in singles:
+        trials[fp].append(t)
+    for fp in proposed:
+        good = [t for t in trials[fp] if t.verdict and t.verdict.accepted]
+        accepted[fp] = tuple(n for t in good for n in t.ablations)
+    together = [(fp, trial(fp, names)) for fp, names in accepted.items() if len(names) > 1]
+    settle(together)
+    for fp, t in together:
+        trials[fp].append(t)
+        if not (t.verdict and t.verdict.accepted):
+            good = [
+                s for s in trials[fp] if len(s.ablations) == 1 and s.ablations[0] in t.ablations
+            ]
+            best = max(
+                good,
+                key=lambda s: (
+                    s.verdict.delta if s.verdict and s.verdict.delta is not None else -1e300
+                ),
+            )
+            accepted[fp] = best.ablations
+            notes[fp].append("each accepted ablation keeps the score alone but not together: "
+                             f"only the best single one ({best.name}) is kept")  # fmt: skip
+    pending = {fp: [n for n in proposed[fp] if n not in accepted[fp]] if accepted[fp] else []
+               for fp in proposed}  # fmt: skip
+    while any(pending.values()):
+        batch = [(fp, trial(fp, (*accepted[fp], names.pop(0)))) for fp, names in pending.items()
+                 if names]  # fmt: skip
+        settle(batch)
+        for fp, t in batch:
+            trials[fp].append(t)
+            if t.verdict and t.verdict.accepted:
+                accepted[fp] = t.ablations
     out: dict[str, Simplification] = {}
     for fp, original, rec in finalists:
-        trials = list(singles[fp])
-        good = [t for t in trials if t.verdict and t.verdict.accepted]
-        accepted = tuple(t.ablations[0] for t in good)
-        notes: list[str] = []
-        both = together.get(fp)
-        if both is not None:
-            both.verdict = verdict(both.name, rec, both.record or {}, seeds, higher, margin)
-            trials.append(both)
-            if not both.verdict.accepted:
-                best = max(good, key=lambda t: t.verdict.delta if t.verdict else 0.0)  # type: ignore[return-value, arg-type]
-                accepted = best.ablations
-                notes.append("each accepted ablation keeps the score alone but not together: "
-                             f"only the best single one ({best.name}) is kept")  # fmt: skip
-        final = reduce(original, semantics=semantics, params=params, ablate=set(accepted) or False)
-        out[fp] = Simplification(fp, rec, trials, accepted, final, notes)
+        names = set(accepted[fp])
+        final = reduce(original, semantics=semantics, params=params, ablate=names or False)
+        out[fp] = Simplification(fp, rec, trials[fp], accepted[fp], final, notes[fp])
     return out
