@@ -82,8 +82,10 @@ def result_records(out: Path) -> list[dict]:
     return list(read_ledger(out / LEDGER_NAME).records.values())
 
 
-def _job(subject: str, program: str | None = None, base_lr: float | None = None) -> Job:
-    level = load_config(None).levels[0]  # the default config's first (smallest) level
+def _job(
+    subject: str, program: str | None = None, base_lr: float | None = None, level_index: int = 0
+) -> Job:
+    level = load_config(None).levels[level_index]  # default: the smallest level
     kind = "candidate" if program else "baseline"
     return Job(subject, subject, kind, program, 1, level.name, level.proxy, level.seeds,
                level.lr_multipliers, 600.0, base_lr=base_lr, semantics="hero",
@@ -110,6 +112,20 @@ def test_program1_as_a_candidate_ties_the_lion_baseline() -> None:
     cand = evaluate_job(_job("program1", program, base_lr=1e-4))  # the Lion baseline's peak
     base = evaluate_job(_job("baseline:lion"))
     assert _within_spread(cand, base), (cand["metric"], base["metric"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level_index", [1])
+def test_fairness_at_every_further_level_of_the_default_config(level_index: int) -> None:
+    """The same two checks on the default config's larger levels (vision-m: minutes)."""
+    renamed = (PROGRAMS / "program3_adamw.txt").read_text().replace("update", "step")
+    cand = evaluate_job(_job("adamw-renamed", renamed, level_index=level_index))
+    assert _within_spread(cand, evaluate_job(_job("baseline:adamw", level_index=level_index)))
+    program = (PROGRAMS / "program1_lion.txt").read_text()
+    for name, value in (("β1", "0.9"), ("β2", "0.99"), ("λ", "0.1")):
+        program = program.replace(name, value)
+    cand = evaluate_job(_job("program1", program, base_lr=1e-4, level_index=level_index))
+    assert _within_spread(cand, evaluate_job(_job("baseline:lion", level_index=level_index)))
 
 
 def test_raw_program8_gets_a_finite_fitness_on_the_search_proxy() -> None:
