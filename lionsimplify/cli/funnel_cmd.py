@@ -186,9 +186,11 @@ def funnel_command(
 
     Candidates are checked, reduced and de-duplicated, the top-K by search fitness (per run and
     overall) enter level 1, and each level promotes those that beat the tuned AdamW baseline by
-    the configured margin (or rank in the top fraction). Every evaluation is appended to
+    the configured margin (or rank in the top fraction); candidates and baselines get the same
+    learning-rate (and weight-decay) search. After the last level each finalist's ablations are
+    trained there and kept when they lose nothing. Every evaluation is appended to
     OUT/ledger.jsonl: re-running the same command resumes where it stopped. Writes
-    OUT/report.md with plots and OUT/winners/.
+    OUT/report.md with plots and OUT/winners/ (programs and optax modules at their tuned rate).
 
     Examples:
 
