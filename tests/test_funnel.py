@@ -138,7 +138,7 @@ def test_example_runs_with_the_default_config(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-c", "from lionsimplify.cli import main; main()", "funnel",
            str(ROOT / "examples" / "runs"), "--out", str(out), "--workers", "2", "--json"]  # fmt: skip
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=2400)
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads(done.stdout)
     assert data["intake"]["unique"] < data["intake"]["valid"], "duplicates were merged"

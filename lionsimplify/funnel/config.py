@@ -3,8 +3,8 @@
 A config names how candidates enter the funnel (`[entry]`: the top-K by search fitness per run
 and overall) and the levels they climb (`[[level]]`: a proxy task, seeds, learning-rate
 multipliers, a time limit and the promotion rule). `DEFAULT_TOML` is the documented quick
-config used when no `--config` is given; it is small enough to run `examples/runs` in a few
-minutes on two cores.
+config used when no `--config` is given; it runs `examples/runs` (tuning and ablations included)
+in under 20 minutes on two shared cores.
 
 Two hashes come out of a config. `config_hash` covers everything, so an `--out` directory
 holding another config's ledger is recognised. `Level.eval_hash` covers only what changes the
@@ -30,7 +30,7 @@ Rule = Literal["margin", "top", "margin-or-top", "margin-and-top"]
 RULES: tuple[Rule, ...] = ("margin", "top", "margin-or-top", "margin-and-top")
 
 DEFAULT_TOML = """\
-# The default quick funnel: two levels on the smallest bundled proxies, minutes on a laptop.
+# The default funnel: two levels on the smallest bundled proxies, under 20 minutes on 2 cores.
 semantics = "hero"   # search outputs are Hero programs: "hero" (x / (y + 1e-8), sqrt |x|), or "math"
 winners = 3          # how many finalists get written to OUT/winners/
 # after the last level each finalist's ablations (drop clip, drop arcsin, ...) are trained there,
