@@ -4,7 +4,7 @@ A config names how candidates enter the funnel (`[entry]`: the top-K by search f
 and overall) and the levels they climb (`[[level]]`: a proxy task, seeds, learning-rate
 multipliers, a time limit and the promotion rule). `DEFAULT_TOML` is the documented quick
 config used when no `--config` is given; it runs `examples/runs` (tuning and ablations included)
-in under 20 minutes on two shared cores.
+in about 20 minutes on two busy cores.
 
 Two hashes come out of a config. `config_hash` covers everything, so an `--out` directory
 holding another config's ledger is recognised. `Level.eval_hash` covers only what changes the
@@ -30,7 +30,7 @@ Rule = Literal["margin", "top", "margin-or-top", "margin-and-top"]
 RULES: tuple[Rule, ...] = ("margin", "top", "margin-or-top", "margin-and-top")
 
 DEFAULT_TOML = """\
-# The default funnel: two levels on the smallest bundled proxies, under 20 minutes on 2 cores.
+# The default funnel: two levels on the smallest bundled proxies, ~20 minutes on 2 cores.
 semantics = "hero"   # search outputs are Hero programs: "hero" (x / (y + 1e-8), sqrt |x|), or "math"
 winners = 3          # how many finalists get written to OUT/winners/
 # after the last level each finalist's ablations (drop clip, drop arcsin, ...) are trained there,
