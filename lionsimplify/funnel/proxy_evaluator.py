@@ -23,12 +23,13 @@ from typing import Any
 from lionsimplify.funnel.config import FunnelConfig
 from lionsimplify.funnel.jobs import Job
 from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.proxies.baselines import ADAMW_WEIGHT_DECAY, LION_WEIGHT_DECAY
 
 DEFAULT_BASE_LR = 1.0
 #: Peak learning rate handed to each baseline (the level's multipliers scale its update).
 BASELINE_LR = {"adamw": 1e-3, "lion": 1e-4}
 #: Each baseline's decoupled weight decay at factor 1 (Lion's 10× AdamW's, the paper's rule).
-BASELINE_WD = {"adamw": 0.01, "lion": 0.1}
+BASELINE_WD = {"adamw": ADAMW_WEIGHT_DECAY, "lion": LION_WEIGHT_DECAY}
 
 
 def check_proxies(config: FunnelConfig) -> None:
