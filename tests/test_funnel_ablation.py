@@ -94,15 +94,39 @@ def _job(
                wd_multipliers=level.wd_multipliers)  # fmt: skip
 
 
+#: optax.adamw (bias correction, eps, wd 0.01) as a search program would write it, renamed.
+ADAMW_RENAMED = """\
+def train(weight, grad, mom, vel, lr, *, step):
+  grad2 = square(grad)
+  mom = interp(grad, mom, 0.9)
+  vel = interp(grad2, vel, 0.999)
+  c1 = power(0.9, step)
+  c1 = 1 - c1
+  c2 = power(0.999, step)
+  c2 = 1 - c2
+  mom_hat = mom / c1
+  vel_hat = vel / c2
+  denom = sqrt(vel_hat)
+  denom = denom + 1e-8
+  step_ = mom_hat / denom
+  decay = weight * 0.01
+  step_ = step_ + decay
+  lr = lr * 0.001
+  step_ = step_ * lr
+  return step_, mom, vel
+"""
+
+
 def _within_spread(a: dict, b: dict) -> bool:
     assert a["status"] == b["status"] == "ok"
     return abs(a["metric"] - b["metric"]) <= 2 * (a["metric_sd"] + b["metric_sd"]) + 1e-6
 
 
 def test_adamw_as_a_candidate_ties_the_tuned_adamw_baseline() -> None:
-    """Fair tuning: the same search for both, so the same algorithm scores the same."""
-    renamed = (PROGRAMS / "program3_adamw.txt").read_text().replace("update", "step")
-    cand = evaluate_job(_job("adamw-renamed", renamed))
+    """Fair tuning: the same search for both, so the same algorithm scores the same. (The
+    paper's Program 3 has no bias correction: on vision-m it scores 0.907 against 0.944, an
+    algorithmic gap that the tuning rightly keeps; see README.)"""
+    cand = evaluate_job(_job("adamw-renamed", ADAMW_RENAMED))
     base = evaluate_job(_job("baseline:adamw"))
     assert _within_spread(cand, base), (cand["metric"], base["metric"])
 
@@ -120,8 +144,7 @@ def test_program1_as_a_candidate_ties_the_lion_baseline() -> None:
 @pytest.mark.parametrize("level_index", [1])
 def test_fairness_at_every_further_level_of_the_default_config(level_index: int) -> None:
     """The same two checks on the default config's larger levels (vision-m: minutes)."""
-    renamed = (PROGRAMS / "program3_adamw.txt").read_text().replace("update", "step")
-    cand = evaluate_job(_job("adamw-renamed", renamed, level_index=level_index))
+    cand = evaluate_job(_job("adamw-renamed", ADAMW_RENAMED, level_index=level_index))
     assert _within_spread(cand, evaluate_job(_job("baseline:adamw", level_index=level_index)))
     program = (PROGRAMS / "program1_lion.txt").read_text()
     for name, value in (("β1", "0.9"), ("β2", "0.99"), ("λ", "0.1")):
