@@ -3,7 +3,8 @@
 It trains nothing: the metric is a deterministic function of the program text and the seed, so
 tests of what the orchestration does (one ledger record per evaluation, retries, timeouts,
 identical results from both executors) run in seconds. Behaviour is chosen by the program:
-a program using `cosh` hangs, `log` raises, `exp` diverges; a file named by
+a program using `cosh` hangs, `log` raises, `exp` diverges, one with the constant 0.123 scores
+0.95 whatever else it holds (so its ablations keep its score); a file named by
 `FUNNEL_FAKE_CRASH_ONCE` makes the first attempt of a program using `abs` kill its own
 worker.
 The real evaluator is exercised in test_funnel.py.
@@ -39,6 +40,8 @@ def evaluate(job: Any) -> dict[str, Any]:
     base = 0.5 if job.kind == "baseline" else _unit(program)
     if job.subject == "baseline:lion":
         base = 0.55
+    if "0.123" in program:
+        base = 0.95
     per_seed = [
         {"seed": s, "multiplier": 1.0, "status": "ok", "metric": base + 0.001 * s}
         for s in job.seeds

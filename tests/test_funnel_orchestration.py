@@ -37,6 +37,11 @@ RAISES = "def train(w, g, m, lr):\n  u = log(g)\n  return u, m\n"
 DIVERGES = "def train(w, g, m, lr):\n  u = exp(g)\n  return u, m\n"
 HANGS = "def train(w, g, m, lr):\n  u = cosh(g)\n  return u, m\n"
 ABS = "def train(w, g, m, lr):\n  u = sqrt(g * g)\n  u = u * lr\n  return u, m\n"
+#: A finalist with two ablations (drop-clip, drop-arcsin) that the fake scores the same.
+ARCSIN = (
+    "def train(w, g, m, lr):\n  g = clip(g, lr)\n  g = arcsin(g)\n  m = interp(g, m, 0.123)\n"
+    "  u = m * lr\n  return u, m\n"
+)
 
 FAKE_TOML = """
 evaluator = "funnel_fakes:evaluate"
@@ -64,7 +69,7 @@ def _line(program: str, fitness: float, step: int, **extra: object) -> str:
     return json.dumps({"program": program, "fitness": fitness, "step": step, **extra}) + "\n"
 
 
-def make_runs(root: Path, *, hang: bool = True) -> Path:
+def make_runs(root: Path, *, hang: bool = True, ablations: bool = False) -> Path:
     runs = root / "runs"
     (runs / "r1").mkdir(parents=True)
     (runs / "r2").mkdir()
@@ -79,6 +84,8 @@ def make_runs(root: Path, *, hang: bool = True) -> Path:
     if hang:
         (runs / "r2" / "hang.txt").write_text("# fitness: 0.3\n# step: 5\n" + HANGS)
     (runs / "r2" / "abs.txt").write_text("# fitness: 0.5\n# step: 9\n" + ABS)
+    if ablations:
+        (runs / "r2" / "arcsin.txt").write_text("# fitness: 0.9\n# step: 7\n" + ARCSIN)
     return runs
 
 
@@ -173,8 +180,10 @@ def test_a_worker_that_dies_is_retried_once(
 CLI = [sys.executable, "-c", "from lionsimplify.cli import main; main()"]
 
 
-def test_sigkill_mid_level_then_rerun_matches_uninterrupted(tmp_path: Path) -> None:
-    runs = make_runs(tmp_path, hang=False)
+@pytest.mark.parametrize("phase", ["level", "ablation"])
+def test_sigkill_then_rerun_matches_uninterrupted(tmp_path: Path, phase: str) -> None:
+    """kill -9 mid-level, or in the finalists' ablation phase: the rerun repeats nothing."""
+    runs = make_runs(tmp_path, hang=False, ablations=phase == "ablation")
     (tmp_path / "fake.toml").write_text(FAKE_TOML)
     args = ["funnel", str(runs), "--config", str(tmp_path / "fake.toml"), "--json"]
     env = {**os.environ, "FUNNEL_FAKE_DELAY": "0.3"}
@@ -182,13 +191,15 @@ def test_sigkill_mid_level_then_rerun_matches_uninterrupted(tmp_path: Path) -> N
     proc = subprocess.Popen([*CLI, *args, "--out", str(out_k)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if (out_k / LEDGER_NAME).exists() and len(_evals(out_k)) >= 3:
+        done = _evals(out_k) if (out_k / LEDGER_NAME).exists() else []
+        if len([r for r in done if r["phase"] == phase]) >= (3 if phase == "level" else 1):
             break
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers, mid-level
     proc.wait()
     partial = len(_evals(out_k))
     assert partial >= 3, "killed after some evaluations were recorded"
+    assert not any(r["phase"] == "ablation" for r in _evals(out_k)) or phase == "ablation"
     done = subprocess.run([*CLI, *args, "--out", str(out_k)], env=env, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     resumed = json.loads(done.stdout)
@@ -198,6 +209,13 @@ def test_sigkill_mid_level_then_rerun_matches_uninterrupted(tmp_path: Path) -> N
     assert set(keys.values()) == {1}, "exactly one ledger record per evaluation"
     assert len(keys) == len(_evals(out_u)) > partial
     assert resumed["leaderboard"] == json.loads(whole.stdout)["leaderboard"]
+    assert resumed["ablations"] == json.loads(whole.stdout)["ablations"]
+    if phase == "ablation":
+        ablated = [r for r in _evals(out_k) if r["phase"] == "ablation"]
+        assert len(ablated) == 3, "drop-clip, drop-arcsin, then both together"
+        (simp,) = [s for s in resumed["ablations"].values() if s["trials"]]
+        assert simp["accepted"] == ["drop-clip", "drop-arcsin"]
+        assert "arcsin" not in simp["program"]
 
 
 def test_out_of_another_config_is_refused_unless_forced(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lionsimplify.funnel.validation import ALL, VariantScore, _verdict, validate_ablations
+from lionsimplify.funnel.validation import ALL, VariantScore, paired_verdict, validate_ablations
 from lionsimplify.lang.parse import parse_file
 
 P8 = Path(__file__).parent.parent / "examples" / "programs" / "program8.txt"
@@ -17,15 +17,15 @@ def _score(name: str, metrics: list[float | None]) -> VariantScore:
 
 def test_verdict_rule_accepts_within_margin_and_rejects_worse() -> None:
     ref = _score("reduced", [0.90, 0.92, 0.94])
-    assert _verdict("a", ref, _score("a", [0.90, 0.915, 0.94]), True, 0.01).accepted
-    worse = _verdict("b", ref, _score("b", [0.85, 0.86, 0.87]), True, 0.01)
+    assert paired_verdict("a", ref, _score("a", [0.90, 0.915, 0.94]), True, 0.01).accepted
+    worse = paired_verdict("b", ref, _score("b", [0.85, 0.86, 0.87]), True, 0.01)
     assert not worse.accepted and worse.delta < 0
     # lower is better: a higher loss is worse
     loss = _score("reduced", [1.0, 1.0])
-    assert not _verdict("c", loss, _score("c", [1.2, 1.2]), False, 0.01).accepted
-    assert _verdict("d", loss, _score("d", [0.9, 0.9]), False, 0.01).accepted
+    assert not paired_verdict("c", loss, _score("c", [1.2, 1.2]), False, 0.01).accepted
+    assert paired_verdict("d", loss, _score("d", [0.9, 0.9]), False, 0.01).accepted
     failed = VariantScore("e", "", "diverged", [None, None], None, 0.0, 0.0)
-    assert not _verdict("e", loss, failed, False, 0.01).accepted
+    assert not paired_verdict("e", loss, failed, False, 0.01).accepted
 
 
 def test_program8_ablations_on_convex_s() -> None:

@@ -43,8 +43,9 @@ def eval_command(
     base_lr: float = typer.Option(
         1.0,
         "--base-lr",
-        help="lr = base_lr * multiplier * schedule(step). Programs from search scale lr "
-        "themselves (keep 1); hand-written ones such as Program 1 need e.g. 3e-4.",
+        help="The program is fed lr = base_lr * schedule(step) and its update is scaled by the "
+        "multiplier. Programs from search scale lr themselves (keep 1); hand-written ones such "
+        "as Program 1 need e.g. 3e-4.",
     ),
     param: list[str] = typer.Option(
         None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."

@@ -56,7 +56,7 @@ class LiveProgress:
             table.add_column(col)
         for row in self.rows:
             if row.finished:
-                eta = f"passed: {row.promoted}"
+                eta = f"passed: {row.promoted}" if row.promoted is not None else "done"
             elif row.new_done and row.done < row.total:
                 per_job = (time.monotonic() - row.started) / row.new_done  # with parallelism
                 eta = f"{per_job * (row.total - row.done):.0f} s"
@@ -110,7 +110,9 @@ class LiveProgress:
 
     def level_finished(self, index: int, verdicts: list[Verdict]) -> None:
         row = self.rows[-1]
-        row.finished, row.promoted = True, sum(v.promoted for v in verdicts)
+        # an ablation phase promotes no one: it reports no verdicts
+        row.finished = True
+        row.promoted = sum(v.promoted for v in verdicts) if verdicts else None
         self._refresh()
 
 
@@ -189,9 +191,11 @@ def funnel_command(
 
     Candidates are checked, reduced and de-duplicated, the top-K by search fitness (per run and
     overall) enter level 1, and each level promotes those that beat the tuned AdamW baseline by
-    the configured margin (or rank in the top fraction). Every evaluation is appended to
+    the configured margin (or rank in the top fraction); candidates and baselines get the same
+    learning-rate (and weight-decay) search. After the last level each finalist's ablations are
+    trained there and kept when they lose nothing. Every evaluation is appended to
     OUT/ledger.jsonl: re-running the same command resumes where it stopped. Writes
-    OUT/report.md with plots and OUT/winners/.
+    OUT/report.md with plots and OUT/winners/ (programs and optax modules at their tuned rate).
 
     Examples:
 

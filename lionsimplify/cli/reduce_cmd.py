@@ -196,7 +196,7 @@ def render_validation(v) -> None:  # noqa: ANN001
     grid = ",".join(f"{m:g}" for m in v.lr_multipliers)
     table = Table(
         title=f"--validate {v.proxy}: {v.metric} ({better} is better), seeds {v.seeds}, "
-        f"lr = {v.base_lr:g} × best of [{grid}] × schedule",
+        f"lr = {v.base_lr:g} × schedule, update × best of [{grid}]",
         header_style="bold",
     )
     for col in ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict"):

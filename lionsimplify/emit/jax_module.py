@@ -154,8 +154,13 @@ def jax_module_source(
     *,
     semantics: Semantics = "math",
     source: str = "<program>",
+    learning_rate: float | None = None,
+    notes: tuple[str, ...] = (),
 ) -> str:
-    """The text of a module defining `name(learning_rate, <hyperparameters>, mu_dtype=None)`."""
+    """The text of a module defining `name(learning_rate, <hyperparameters>, mu_dtype=None)`.
+
+    `learning_rate`, when given, becomes that argument's default (a tuned rate, say); `notes`
+    are lines added to the module docstring (where that rate came from)."""
     program = lifted.program
     if not valid_identifier(name) or name in RESERVED:
         raise ValueError(f"{name!r} is not a usable Python function name")
@@ -197,7 +202,7 @@ def jax_module_source(
             line = _elementwise(stmt.op, args, semantics)
         body.append(f"{target} = {line}")
 
-    return _render(lifted, name, semantics, source, ident, body, helpers)
+    return _render(lifted, name, semantics, source, ident, body, helpers, learning_rate, notes)
 
 
 def _identifiers(program: Program, hypers: set[str]) -> dict[str, str]:
@@ -230,6 +235,8 @@ def _render(
     ident: Mapping[str, str],
     body: list[str],
     helpers: set[str],
+    learning_rate: float | None = None,
+    notes: tuple[str, ...] = (),
 ) -> str:
     p = lifted.program
     flow = dataflow(p)
@@ -276,6 +283,7 @@ def _render(
         "",
         "In optax's convention the returned updates are `-update`, applied with",
         "`optax.apply_updates`. Generated code: edit the program, not this file.",
+        *(["", *notes] if notes else []),
         '"""',
         "",
         "import jax",
@@ -285,7 +293,9 @@ def _render(
         "",
         *(h + "\n" for h in sorted(_HELPERS[k] for k in helpers)),
         f"def {name}(",
-        "    learning_rate,",
+        "    learning_rate,"
+        if learning_rate is None
+        else f"    learning_rate={format_number(learning_rate)},",
         *hyper_args,
         "    mu_dtype=None,",
         "):",

@@ -8,7 +8,8 @@ candidate. The evaluation itself is `evaluate.py`'s (or a plugin's, see `FunnelC
 
 Result fields: `status` (`ok`, `diverged`, `failed`, `timeout`), `metric` (mean over seeds at
 the best multiplier; None unless ok), `metric_sd` (standard deviation over those seeds),
-`best_multiplier`, `per_seed` (a list of `{seed, multiplier, metric}`), `higher_is_better`,
+`best_multiplier`, `best_wd_multiplier`, `tuning` (mean per learning-rate × weight-decay
+multiplier), `per_seed` (a list of `{seed, multiplier, metric}`), `higher_is_better`,
 `curve` (`{steps, values}`: the mean learning curve at the best multiplier, subsampled),
 `error` (one line, or None), and `train_s` (seconds spent in the evaluator).
 """
@@ -45,6 +46,7 @@ class Job:
     semantics: str = "math"
     params: dict[str, float] = field(default_factory=dict)
     evaluator: str | None = None
+    wd_multipliers: tuple[float, ...] = (1.0,)
 
     @property
     def baseline(self) -> str | None:

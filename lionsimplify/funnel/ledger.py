@@ -36,7 +36,14 @@ LEDGER_NAME = "ledger.jsonl"
 
 #: Files whose contents change the numbers an evaluation produces (the program evaluated is
 #: the reduced one, so the passes count too).
-_CODE_FILES = ("ops.py", "ir.py", "parse.py", "reduce.py", "to_optax.py", "funnel/evaluate.py")
+_CODE_FILES = (
+    "lang/ops.py",
+    "lang/ir.py",
+    "lang/parse.py",
+    "emit/optax_runtime.py",
+    "emit/lifting.py",
+    "funnel/proxy_evaluator.py",
+)
 _CODE_DIRS = ("proxies", "passes")
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from lionsimplify.analysis.fingerprint import structural_hash
+from lionsimplify.funnel import ablation
 from lionsimplify.funnel.config import FunnelConfig, Level
 from lionsimplify.funnel.executors import Executor, LocalExecutor, RayExecutor
 from lionsimplify.funnel.jobs import Job
@@ -99,6 +100,8 @@ class FunnelResult:
     workers: int
     stale: dict[str, int] = field(default_factory=dict)
     torn_lines: int = 0
+    simplifications: dict[str, ablation.Simplification] = field(default_factory=dict)
+    """Finalist fingerprint -> its ablation phase (the winner is `.final`)."""
 
     def candidate(self, fingerprint: str) -> Candidate:
         return next(c for c in self.entrants if c.fingerprint == fingerprint)
@@ -184,6 +187,7 @@ def _jobs(
         "lr_multipliers": level.lr_multipliers,
         "time_limit_s": level.time_limit_s,
         "base_lr": level.base_lr,
+        "wd_multipliers": level.wd_multipliers,
         "semantics": config.semantics,
         "params": dict(sorted(config.params.items())),
         "evaluator": config.evaluator,
@@ -203,10 +207,13 @@ def _jobs(
     return jobs
 
 
-def _record(job: Job, result: dict[str, Any], code: str, eval_hash: str) -> dict[str, Any]:
+def _record(
+    job: Job, result: dict[str, Any], code: str, eval_hash: str, phase: str = "level"
+) -> dict[str, Any]:
     return {
         **result,
         "kind": "eval",
+        "phase": phase,
         "key": job.key,
         "subject": job.subject,
         "candidate": job.kind == "candidate",
@@ -266,8 +273,29 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
     eval_s = 0.0
     current = [c.fingerprint for c in chosen]
     executor = _make_executor(opts)
+    simplifications: dict[str, ablation.Simplification] = {}
     try:
         with Ledger(opts.out / LEDGER_NAME) as ledger:
+
+            def run(jobs: list[Job], eval_hash: str, phase: str) -> float:
+                """Run what the ledger lacks, recording each result as it arrives."""
+                spent = 0.0
+                for job in jobs:
+                    if job.key in records:
+                        show.job_done(job, records[job.key], True)
+                todo = [j for j in jobs if j.key not in records]
+                for event, job, result in executor.execute(todo):
+                    if event == "start":
+                        show.job_started(job)
+                        continue
+                    assert result is not None
+                    rec = json_safe(_record(job, result, code, eval_hash, phase))
+                    ledger.append(rec)
+                    records[job.key] = rec
+                    spent += float(result.get("wall_s") or 0.0)
+                    show.job_done(job, rec, False)
+                return spent
+
             ledger.append(
                 {
                     "kind": "header",
@@ -285,19 +313,7 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
                 jobs = _jobs(index, level, config, code, current, reductions)
                 todo = [j for j in jobs if j.key not in records]
                 show.level_started(index, level, len(jobs), len(jobs) - len(todo))
-                for job in jobs:
-                    if job.key in records:
-                        show.job_done(job, records[job.key], True)
-                for event, job, result in executor.execute(todo):
-                    if event == "start":
-                        show.job_started(job)
-                        continue
-                    assert result is not None
-                    rec = json_safe(_record(job, result, code, eval_hash))
-                    ledger.append(rec)
-                    records[job.key] = rec
-                    eval_s += float(result.get("wall_s") or 0.0)
-                    show.job_done(job, rec, False)
+                eval_s += run(jobs, eval_hash, "level")
                 by_subject = {j.subject: records[j.key] for j in jobs}
                 cands = {fp: by_subject[fp] for fp in current}
                 baselines = {b: by_subject[f"baseline:{b}"] for b in BASELINES}
@@ -307,9 +323,14 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
                 outcomes.append(outcome)
                 show.level_finished(index, verdicts)
                 current = outcome.promoted
+            finalists = current[: config.winners] if len(outcomes) == len(config.levels) else []
+            if finalists:
+                spent, simplifications = _ablation_phase(
+                    finalists, chosen, outcomes[-1], config, code, records, run, show
+                )
+                eval_s += spent
     finally:
         executor.close()
-    finalists = current[: config.winners] if len(outcomes) == len(config.levels) else []
     return FunnelResult(
         config=config,
         intake=taken,
@@ -323,4 +344,48 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
         workers=max(1, executor.workers),
         stale=stale,
         torn_lines=len(state.torn_lines),
+        simplifications=simplifications,
     )
+
+
+def _ablation_phase(
+    finalists: list[str],
+    chosen: list[Candidate],
+    top: LevelOutcome,
+    config: FunnelConfig,
+    code: str,
+    records: dict[str, dict[str, Any]],
+    run: Callable[[list[Job], str, str], float],
+    show: Any,
+) -> tuple[float, dict[str, ablation.Simplification]]:
+    """Train each finalist's ablations at the last level through the ledger (`ablation.py`)."""
+    level = top.level
+    index = len(config.levels)
+    eval_hash = config.eval_hash(level)
+    template = _jobs(index, level, config, code, [], {})[0]
+    spent = 0.0
+
+    def train(trials: list[ablation.Trial]) -> None:
+        nonlocal spent
+        jobs = [
+            replace(template, key=eval_key(t.subject, eval_hash, code), subject=t.subject,
+                    kind="candidate", program=t.program)
+            for t in trials
+        ]  # fmt: skip
+        if not jobs:
+            return
+        cached = sum(j.key in records for j in jobs)
+        show.level_started(index, replace(level, name=f"{level.name} ablations"), len(jobs), cached)
+        spent += run(jobs, eval_hash, ablation.PHASE)
+        show.level_finished(index, [])
+        for t, job in zip(trials, jobs, strict=True):
+            t.record = records[job.key]
+
+    by_fp = {c.fingerprint: c for c in chosen}
+    items = [(fp, parse_text(by_fp[fp].text, by_fp[fp].entries[0].where), top.records[fp])
+             for fp in finalists]  # fmt: skip
+    out = ablation.simplify(
+        items, semantics=config.semantics, params=dict(config.params), seeds=level.seeds,
+        higher=top.higher_is_better, margin=config.ablation_margin, train=train,
+    )  # fmt: skip
+    return spent, out

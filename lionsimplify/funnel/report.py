@@ -19,8 +19,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from lionsimplify.emit import jax_module_source, lift, module_name
+from lionsimplify.emit import jax_module_source, module_name
 from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
+from lionsimplify.funnel.winners import tuned
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.files import write_text
 from lionsimplify.lang.printer import print_program
@@ -123,6 +124,7 @@ def result_json(result: FunnelResult) -> dict[str, Any]:
         ],
         "leaderboard": leaderboard(result),
         "finalists": list(result.finalists),
+        "ablations": {fp: s.to_json() for fp, s in result.simplifications.items()},
         "stale_records": dict(sorted(result.stale.items())),
         "torn_ledger_lines": result.torn_lines,
     }
@@ -254,20 +256,36 @@ def _plot_meta_overfitting(result: FunnelResult, path: Path) -> None:
 # Files.
 
 
+def winner_program(result: FunnelResult, fp: str) -> Any:
+    """The reduction a finalist's winner is written from: after its ablation phase, if any."""
+    simp = result.simplifications.get(fp)
+    return simp.final if simp is not None else result.reductions[fp]
+
+
 def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | None, str | None]:
     """The winner's `.txt` (Lion-style program, values, scores, derivation) and `.py` (the
-    emitted jax/optax module), or None and the reason when the module cannot be emitted."""
-    red = result.reductions[fp]
+    emitted jax/optax module, defaulting to its tuned learning rate), or None and the reason
+    when the module cannot be emitted."""
+    red = winner_program(result, fp)
+    simp = result.simplifications.get(fp)
     cand = result.candidate(fp)
-    lifted = lift(red.program, dict(result.config.params))
+    top = result.levels[-1]
+    record = simp.record if simp is not None else top.records.get(fp, {})
+    tuning = tuned(red.program, record, params=dict(result.config.params),
+                   semantics=result.config.semantics, proxy=top.level.proxy)  # fmt: skip
+    lifted = tuning.lifted
     lines = [f"# winner {n:02d}: fingerprint {fp} ({result.config.semantics} semantics)"]
     for o in result.levels:
         rec = o.records.get(fp, {})
         lines.append(
             f"# level {o.level.name} ({o.level.proxy}): {_fmt(rec.get('metric'))} "
             f"± {_fmt(rec.get('metric_sd'), 2)} vs AdamW {_fmt(o.baselines['adamw'].get('metric'))}"
-            f" (lr multiplier {_fmt(rec.get('best_multiplier'))})"
+            f" (lr multiplier {_fmt(rec.get('best_multiplier'))}, "
+            f"wd factor {_fmt(rec.get('best_wd_multiplier'))})"
         )
+    if simp is not None and simp.accepted:
+        lines.append(f"# after ablations ({top.level.proxy}): {_fmt(record.get('metric'))} "
+                     f"± {_fmt(record.get('metric_sd'), 2)}")  # fmt: skip
     lines += [
         f"# source: {e.run}:{e.id}"
         + (f" step {e.step:g}" if e.step is not None else "")
@@ -276,6 +294,8 @@ def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | Non
     ]
     lines.append(lifted.text().rstrip("\n"))
     lines += [f"# {line}" for line in lifted.params_text().splitlines()]
+    if tuning.learning_rate is not None:
+        lines.append(f"# learning_rate = {tuning.learning_rate:.4g}  # tuned peak, effective")
     lines.append(f"# derivation ({red.label}):")
     stats = red.stats()
     lines.append(f"#   {stats['statements_in']} -> {stats['statements_out']} statements, "
@@ -283,12 +303,18 @@ def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | Non
     for p in red.passes:
         lines.append(f"#   {p.name} [{p.label}, {p.status}]")
         lines += [f"#     {c}" for c in p.changes]
-    for p in red.ablations:
-        lines.append(f"#   proposed ablation {p.name} [{p.label}]: " + "; ".join(p.changes))
+    if simp is None:
+        for p in red.ablations:
+            lines.append(f"#   proposed ablation {p.name} [{p.label}]: " + "; ".join(p.changes))
+    else:
+        lines.append(f"# ablations trained on {top.level.proxy}, seed-paired "
+                     f"(margin {result.config.ablation_margin:g} of the score):")  # fmt: skip
+        lines += [f"#   {row}" for row in _ablation_rows(simp)]
+        lines += [f"#   {note}" for note in simp.notes]
     try:
         module = jax_module_source(
             lifted, module_name(f"winner_{n:02d}"), semantics=result.config.semantics,
-            source=cand.best.where,
+            source=cand.best.where, learning_rate=tuning.learning_rate, notes=tuning.notes,
         )  # fmt: skip
         compile(module, f"winner_{n:02d}.py", "exec")  # a syntax check only: nothing is run
         return "\n".join(lines) + "\n", module, None
@@ -296,10 +322,45 @@ def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | Non
         return "\n".join(lines) + "\n", None, str(exc)
 
 
+def _ablation_rows(simp: Any) -> list[str]:
+    rows = []
+    for t in simp.trials:
+        v = t.verdict
+        word = "accepted" if v is not None and v.accepted else "rejected"
+        metric = (t.record or {}).get("metric")
+        reason = v.reason if v is not None else "not evaluated"
+        rows.append(f"{t.name}: {word}; score {_fmt(metric)}; {reason}")
+    if not simp.trials:
+        rows.append("none proposed")
+    rows.append("applied: " + (", ".join(simp.accepted) or "none"))
+    return rows
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
+
+
+def _ablation_table(result: FunnelResult, simp: Any) -> list[str]:
+    """The finalist's ablation phase: each variant's score, paired difference and verdict."""
+    top = result.levels[-1].level
+    lines = [f"Ablations trained on {top.proxy} (seeds {', '.join(map(str, top.seeds))}, paired "
+             f"with the finalist's own {_fmt(simp.reference.get('metric'))}; accepted when the "
+             f"loss is at most {result.config.ablation_margin:g} × the score):", ""]  # fmt: skip
+    rows = []
+    for t in simp.trials:
+        v = t.verdict
+        rec = t.record or {}
+        rows.append([" + ".join(f"`{a}`" for a in t.ablations), str(rec.get("status")),
+                     _fmt(rec.get("metric")), _fmt(v.delta if v else None, 3),
+                     _fmt(v.tolerance if v else None, 3),
+                     "accepted" if v is not None and v.accepted else "rejected"])  # fmt: skip
+    if not rows:
+        return ["No ablation proposed: the exact reduction is the winner.", ""]
+    lines += _md_table(["ablation", "status", "score", "paired Δ", "tolerance", "verdict"], rows)
+    kept = ", ".join(f"`{a}`" for a in simp.accepted) or "none"
+    return [*lines, "", f"Applied: {kept}.", *simp.notes, ""]
 
 
 def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -> str:
@@ -378,7 +439,10 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
         lines += ["No candidate passed every level.", ""]
     for n, fp in enumerate(winners, start=1):
         lines += [f"### {n:02d} `{fp}`", "", "```python"]
-        lines += [print_program(result.reductions[fp].program).rstrip("\n"), "```", ""]
+        lines += [print_program(winner_program(result, fp).program).rstrip("\n"), "```", ""]
+        simp = result.simplifications.get(fp)
+        if simp is not None:
+            lines += _ablation_table(result, simp)
         py = f", `winners/{n:02d}-{fp}.py`" if fp not in data["winners_not_emitted"] else ""
         lines += [f"Files: `winners/{n:02d}-{fp}.txt`{py}.", ""]
     lines += ["## Plots", ""]

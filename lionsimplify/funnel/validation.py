@@ -165,9 +165,11 @@ def _score(
     )
 
 
-def _verdict(
+def paired_verdict(
     ablation: str, ref: VariantScore, var: VariantScore, higher: bool, margin: float
 ) -> Verdict:
+    """Accept `var` when its mean paired difference from `ref` (positive = better) is at least
+    `-margin × |ref mean|`; used by `--validate` and by the funnel's ablation phase."""
     if ref.mean is None:
         return Verdict(ablation, None, None, None, False, "the reduced program did not train")
     if var.mean is None:
@@ -213,7 +215,7 @@ def validate_ablations(
               base_lr=base_lr, time_limit_s=time_limit_s, progress=progress)  # fmt: skip
     scores = [_score(name, p, task, **kw) for name, p in variants.items()]  # type: ignore[arg-type]
     ref = scores[0]
-    verdicts = [_verdict(s.name, ref, s, task.higher_is_better, margin) for s in scores[1:]]
+    verdicts = [paired_verdict(s.name, ref, s, task.higher_is_better, margin) for s in scores[1:]]
     single = [v for v in verdicts if v.ablation != ALL]
     accepted = {v.ablation for v in single if v.accepted}
     notes = []

@@ -1,7 +1,8 @@
 """Reference optimizers a candidate is judged against, with their learning rates tuned per task.
 
 * `adamw`: `optax.adamw` (β = 0.9, 0.999, weight decay 0.01 as in the paper's AdamW program),
-  its learning rate tuned on a log grid per task and scale. This is the baseline of the funnel.
+  its learning rate tuned on a log grid per task and scale (for `eval`; the funnel tunes it,
+  like every candidate, on each level's own grid: `funnel/proxy_evaluator.py`).
 * `lion`: `optax.lion` (β = 0.9, 0.99) placed by the paper's rule of thumb: its learning rate
   3–10× smaller than AdamW's and its weight decay 3–10× larger (here 10×, 0.1). Its grid is the
   tuned AdamW rate times 1/30, 1/10, 1/3 and 1, centred on the rule.

@@ -44,7 +44,7 @@ class Comparison:
             "proxy": self.proxy,
             "semantics": self.semantics,
             "params": dict(sorted(self.params.items())),
-            "lr_rule": "lr = base_lr * multiplier * schedule(step)",
+            "lr_rule": "lr = base_lr * schedule(step); update scaled by the multiplier",
             "candidate": self.candidate.to_json(),
             "baselines": {k: v.to_json() for k, v in sorted(self.baselines.items())},
             "delta_vs_adamw": self.delta_vs("adamw"),

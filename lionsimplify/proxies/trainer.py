@@ -2,11 +2,16 @@
 
 The learning-rate rule (one rule, everywhere): at 0-based step `t` the optimizer receives
 
-    lr(t) = base_lr · multiplier · task.schedule(t)
+    lr(t) = base_lr · task.schedule(t)
 
-where `task.schedule` is the task's warm-up + cosine multiplier in [0, 1]. Programs from search
-scale `lr` themselves (the AdamW warm start has `lr = lr * 0.001`), so `base_lr = 1.0` is their
-default; hand-written programs such as Program 1 and optax optimizers need `base_lr` set.
+where `task.schedule` is the task's warm-up + cosine multiplier in [0, 1], and the update it
+returns is multiplied by the learning-rate `multiplier` (`optax.scale` chained after it). This is
+the search's own convention: a search program is fed the schedule value (peak 1) and scales it
+itself (`lr = lr * 0.000217`), so `clip(g, lr)` or `arcsin` see exactly what they saw during
+search, while the tuned multiplier still moves the step size over as wide a range as a
+baseline's. For a program whose update is linear in `lr` (Lion, AdamW, plain optax optimizers)
+scaling the update by `m` is the same as scaling `lr` by `m`. Programs from search use
+`base_lr = 1.0`; hand-written programs such as Program 1 need `base_lr` set.
 
 All runs (seeds × multipliers) are one `jax.vmap`-ed computation, so one compilation serves them
 all. Training goes in chunks of `lax.scan` steps; between chunks the host checks for NaN/inf in
@@ -240,7 +245,8 @@ def _train(
     import optax
 
     def make_opt(mult: Any) -> Any:
-        return factory(lambda count: base_lr * mult * task.schedule(count))
+        # the multiplier scales the update, never the `lr` input (see the module docstring)
+        return optax.chain(factory(lambda count: base_lr * task.schedule(count)), optax.scale(mult))
 
     def init_lane(params: Any, mult: Any) -> Any:
         return make_opt(mult).init(params)
