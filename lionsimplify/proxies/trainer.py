@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lionsimplify.proxies.cache import enable_compilation_cache
 from lionsimplify.proxies.tasks import Task, get_proxy
 
 Status = Literal["ok", "diverged", "failed", "timeout"]
@@ -80,6 +81,8 @@ class EvalResult:
     compile_s: float = 0.0
     train_s: float = 0.0
     wall_s: float = 0.0
+    cached: bool = False
+    """Read back from the on-disk cache (`proxies/cache.py`) rather than trained in this call."""
 
     def summary(self) -> list[dict[str, Any]]:
         """Per multiplier: mean and standard deviation of the metric over seeds, and status."""
@@ -121,6 +124,13 @@ class EvalResult:
         data["summary"] = self.summary()
         data["best"] = self.best()
         return _clean(data)
+
+
+def result_from_json(data: dict[str, Any]) -> EvalResult:
+    """The `EvalResult` that `to_json` wrote (derived keys such as `summary` are dropped)."""
+    fields = {k: v for k, v in data.items() if k in EvalResult.__dataclass_fields__}
+    fields["runs"] = [RunResult(**r) for r in data.get("runs", [])]
+    return EvalResult(**fields)
 
 
 def _worst(statuses: Any) -> Status:
@@ -238,6 +248,8 @@ def _train(
     import jax
     import jax.numpy as jnp
     import optax
+
+    enable_compilation_cache()
 
     def make_opt(mult: Any) -> Any:
         return factory(lambda count: base_lr * mult * task.schedule(count))
