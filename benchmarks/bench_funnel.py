@@ -9,6 +9,12 @@
    `--workers 2`, each in a fresh output directory, side by side (target: >= 1.7x).
 3. From the 2-worker run: the share of wall time outside evaluation,
    1 - sum(evaluation wall time) / (workers x wall time) (target: < 10%).
+4. (`--pool`) The local pool alone, side by side in one run: the same N evaluations (Program 1
+   on vision-s, each job its own seeds) through 1 worker, 2 workers pinned to their share of
+   the cores, and 2 unpinned workers, all on one warmed compilation cache, so every
+   evaluation costs what it costs a long-lived worker (trace, load the executable, train).
+   Prints throughput and the mean evaluation time per configuration, and the machine's load
+   average before each, since on a shared machine that decides what a second worker can gain.
 """
 
 from __future__ import annotations
@@ -109,14 +115,82 @@ def bench_funnel() -> None:
     print(f"speed-up workers 2 vs 1: {walls[1] / walls[2]:.2f}x (target >= 1.7x)")
 
 
+LION = (ROOT / "examples" / "programs" / "program1_lion.txt").read_text()
+
+
+def _pool_jobs(n: int) -> list:
+    from lionsimplify.funnel.jobs import Job
+
+    return [
+        Job(
+            key=f"pool-{i}",
+            subject=f"lion-{i}",
+            kind="candidate",
+            program=LION,
+            level=0,
+            level_name="A",
+            proxy="vision-s",
+            seeds=(3 * i, 3 * i + 1, 3 * i + 2),
+            lr_multipliers=(1.0,),
+            time_limit_s=600.0,
+            base_lr=3e-4,
+            params={"β1": 0.9, "β2": 0.99, "λ": 0.01},
+        )
+        for i in range(n)
+    ]
+
+
+def _run_pool(workers: int, pin: bool, jobs: list) -> tuple[float, list[dict]]:
+    from lionsimplify.funnel.executors import LocalExecutor
+
+    pool = LocalExecutor(workers=workers, pin=pin)
+    t0 = time.perf_counter()
+    try:
+        results = [r for kind, _, r in pool.execute(jobs) if kind == "done"]
+    finally:
+        pool.close()
+    return time.perf_counter() - t0, results
+
+
+def bench_pool(n: int) -> None:
+    import os
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LIONSIMPLIFY_CACHE"] = tmp
+        t0 = time.perf_counter()
+        _run_pool(1, True, _pool_jobs(1))  # fill the compilation cache (not counted)
+        print(f"\npool: compilation cache warmed in {time.perf_counter() - t0:.1f} s (not counted)")
+        jobs = _pool_jobs(n)
+        rates = {}
+        for workers, pin in ((1, True), (2, True), (2, False)):
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+            wall, results = _run_pool(workers, pin, jobs)
+            assert all(r["status"] == "ok" for r in results), results
+            per_eval = sum(r["wall_s"] for r in results) / len(results)
+            rates[(workers, pin)] = len(results) / wall
+            print(
+                f"pool --workers {workers} {'pinned  ' if pin else 'unpinned'}: {len(results)} "
+                f"evaluations in {wall:5.1f} s = {60 * rates[(workers, pin)]:5.1f}/min; "
+                f"one evaluation {per_eval:.2f} s on average (load average before: {load:.2f})"
+            )
+    print(
+        f"throughput 2 pinned / 1: {rates[(2, True)] / rates[(1, True)]:.2f}x, "
+        f"2 unpinned / 1: {rates[(2, False)] / rates[(1, True)]:.2f}x (target >= 1.8x)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--intake", type=int, default=100_000)
     ap.add_argument("--skip-funnel", action="store_true")
+    ap.add_argument("--pool", type=int, default=0, metavar="N", help="also time N pool jobs")
     args = ap.parse_args()
-    bench_intake(args.intake)
+    if args.intake:
+        bench_intake(args.intake)
     if not args.skip_funnel:
         bench_funnel()
+    if args.pool:
+        bench_pool(args.pool)
 
 
 if __name__ == "__main__":
