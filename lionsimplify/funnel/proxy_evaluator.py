@@ -85,16 +85,29 @@ def evaluate_job(job: Job) -> dict[str, Any]:
         res = run_baseline(job.baseline, task, seeds=job.seeds, time_limit_s=job.time_limit_s)
         return _summarise(res)
 
-    from lionsimplify.emit.optax_runtime import program_to_optax
+    import numpy as np
+
+    from lionsimplify.emit.optax_runtime import (
+        check_hyperparams,
+        program_literals,
+        program_to_optax,
+    )
 
     assert job.program is not None
     program = parse_text(job.program, f"<candidate {job.subject}>")
+    values = check_hyperparams(program, job.params)
 
-    def factory(learning_rate: Any) -> Any:
+    def factory(learning_rate: Any, literals: Any) -> Any:
         return program_to_optax(
-            program, learning_rate=learning_rate, params=job.params, semantics=job.semantics
+            program,
+            learning_rate=learning_rate,
+            params=values,
+            semantics=job.semantics,
+            literals=literals,
         )
 
+    # The program's numbers are inputs of the compiled computation: candidates that differ
+    # only in them share one executable.
     res = evaluate(
         factory,
         task,
@@ -102,5 +115,6 @@ def evaluate_job(job: Job) -> dict[str, Any]:
         lr_multipliers=job.lr_multipliers,
         base_lr=job.base_lr if job.base_lr is not None else DEFAULT_BASE_LR,
         time_limit_s=job.time_limit_s,
+        inputs=np.asarray(program_literals(program, values), np.float32),
     )
     return _summarise(res)
