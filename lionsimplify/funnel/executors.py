@@ -16,7 +16,8 @@ each keeps its jit caches: the proxy's baseline and evaluation code compile once
 Each local worker gets its share of the coordinator's cores (`core_shares`): it is pinned to
 them (`os.sched_setaffinity`, where the OS has it) and XLA is told to use that many threads, so
 two workers on two cores each run one evaluation at full speed instead of both contending for
-every core. Ray tasks ask for one CPU and get XLA's one-core setting likewise.
+every core. (Ray places its tasks itself; a task asks for one CPU. Giving its workers their own
+XLA settings would need a runtime environment, which starts a fresh worker process per task.)
 """
 
 from __future__ import annotations
@@ -261,11 +262,7 @@ class RayExecutor:
 
     def execute(self, jobs: list[Job]) -> Iterator[Event]:
         ray = self._connect()
-        remote = ray.remote(
-            num_cpus=1,
-            max_retries=0,
-            runtime_env={"env_vars": {"XLA_FLAGS": xla_thread_flags(1)}},
-        )(run_job)
+        remote = ray.remote(num_cpus=1, max_retries=0)(run_job)
         queue: deque[tuple[Job, int]] = deque((j, 1) for j in jobs)
         pending: dict[Any, tuple[Job, int, float]] = {}
         while queue or pending:
