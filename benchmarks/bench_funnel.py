@@ -68,20 +68,28 @@ def make_search_output(root: Path, total: int, distinct: int, seed: int = 0) -> 
 
 
 def bench_intake(total: int) -> None:
+    """One process against the parallel intake (every available core), same input, same run."""
+    from lionsimplify.funnel.runs import _cores
+
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         runs = make_search_output(Path(tmp), total, distinct=total // 10)
         gen = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = intake(runs)
-        dt = time.perf_counter() - t0
-    data = result.to_json()
-    print(
-        f"intake: {data['read']} programs in {dt:.1f} s = {data['read'] / dt:,.0f} programs/s "
-        f"(generation {gen:.0f} s, not counted); valid {data['valid']}, unique {data['unique']}, "
-        f"duplicate rate {data['duplicate_rate']:.1%}, redundant statements "
-        f"{data['redundant_statement_rate']:.1%}"
-    )
+        print(f"intake input: {total} programs generated in {gen:.0f} s (not counted)")
+        results = {}
+        for workers in (1, _cores()):
+            t0 = time.perf_counter()
+            result = intake(runs, workers=workers, parallel_min=0 if workers > 1 else 1)
+            dt = time.perf_counter() - t0
+            results[workers] = result.to_json()
+            data = results[workers]
+            print(
+                f"intake, {workers} process(es): {data['read']} programs in {dt:.1f} s = "
+                f"{data['read'] / dt:,.0f} programs/s; valid {data['valid']}, unique "
+                f"{data['unique']}, duplicate rate {data['duplicate_rate']:.1%}, redundant "
+                f"statements {data['redundant_statement_rate']:.1%}"
+            )
+    print(f"same result from both: {len(set(map(json.dumps, results.values()))) == 1}")
 
 
 def bench_funnel() -> None:

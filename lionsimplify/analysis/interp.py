@@ -11,8 +11,10 @@ scale) and reductions such as `norm` act on the last axis (see `ops.py`). Scalar
 (batch, 1). Everything is float64 so that rounding of the interpreter itself does not hide or
 fake differences.
 
-Each program is run as generated straight-line code (`codegen.py`) rather than by walking its
-statements every step; `run_many` also runs several trajectories in one pass.
+A long run executes generated straight-line code (`codegen.py`) rather than walking the
+statements every step, and `run_many` runs several trajectories in one pass; a short run (the
+behavioural fingerprint's 6 steps) walks them, since generating code would cost more than it
+saves. Both call the same operator implementations in the same order: the same numbers.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import numpy as np
 
 from lionsimplify.analysis.codegen import Compiled, Unfusable, ValueKind, compile_step
 from lionsimplify.lang.errors import ProgramError
-from lionsimplify.lang.ir import Hyper, Program
-from lionsimplify.lang.ops import Semantics
+from lionsimplify.lang.ir import Const, Hyper, Program, Var
+from lionsimplify.lang.ops import OPS, Semantics
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,11 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
     )
 
 
+#: Operator calls (steps × statements) from which generating code pays back: writing and
+#: compiling a step function costs about as much as 500 calls through the plain loop.
+GENERATE_FROM = 500
+
+
 def run(
     program: Program,
     trajectory: Trajectory,
@@ -113,6 +120,8 @@ def run(
     """Run `program` over `trajectory` from zero state and collect every step's outputs."""
     params = params or {}
     require_params(program, params)
+    if trajectory.steps * len(program.body) < GENERATE_FROM:
+        return _interpret(program, trajectory, semantics, params)
     return _run_compiled(compile_step(program, semantics, params), trajectory)
 
 
@@ -131,7 +140,8 @@ def run_many(
     params = params or {}
     require_params(program, params)
     shapes = {t.grads.shape[:2] for t in trajectories}
-    if len(trajectories) > 1 and len(shapes) == 1:
+    calls = sum(t.steps for t in trajectories) * len(program.body)
+    if len(trajectories) > 1 and len(shapes) == 1 and calls >= GENERATE_FROM:
         sizes = [t.grads.shape[2] for t in trajectories]
         ends = np.cumsum(sizes).tolist()
         bounds = list(zip([0, *ends[:-1]], ends, strict=True))
@@ -161,6 +171,42 @@ def _side_by_side(trajectories: Sequence[Trajectory], sizes: list[int]) -> Traje
             axis=-1,
         ),
     )
+
+
+def _interpret(
+    program: Program, trajectory: Trajectory, semantics: Semantics, params: Mapping[str, float]
+) -> Outputs:
+    """The plain loop over statements, for runs too short to repay generating code."""
+    plan = []
+    for stmt in program.body:
+        args = []
+        for a in stmt.args:
+            if isinstance(a, Var):
+                args.append((True, a.name))
+            else:
+                args.append((False, a.value if isinstance(a, Const) else float(params[a.name])))
+        plan.append((stmt.target, OPS[stmt.op].implementation(semantics), tuple(args)))
+    steps, batch, size = trajectory.grads.shape
+    state = [np.zeros((batch, size)) for _ in program.state]
+    updates = np.empty((steps, batch, size))
+    states = [np.empty((steps, batch, size)) for _ in program.state]
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            env: dict[str, Any] = {
+                program.weight: trajectory.weights[t],
+                program.grad: trajectory.grads[t],
+                program.lr: trajectory.lrs[t],
+            }
+            env.update(zip(program.state, state, strict=True))
+            if "step" in program.extras:
+                env["step"] = np.full((batch, 1), float(t + 1))
+            for target, fn, fargs in plan:
+                env[target] = fn(np, *(env[v] if is_var else v for is_var, v in fargs))
+            updates[t] = env[program.update]
+            state = [env[name] for name in program.new_state]
+            for i, value in enumerate(state):
+                states[i][t] = value
+    return Outputs(updates=updates, states=tuple(states))
 
 
 def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:

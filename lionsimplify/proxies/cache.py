@@ -79,22 +79,22 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-_jax_cache_on: Path | None = None
+_jax_cache_on = False
 
 
 def enable_compilation_cache() -> None:
-    """Point JAX's persistent compilation cache at `<cache>/jax` (once per directory).
+    """Point JAX's persistent compilation cache at `<cache>/jax`.
 
     Every executable is kept, however fast it compiled: a proxy's executables take 0.5–3 s to
-    compile and load from disk in milliseconds, which is what makes a repeated `eval` fast.
+    compile and load from disk in milliseconds, which is what makes a repeated `eval` fast. JAX
+    fixes the directory when it first compiles, so the one in effect then serves the process.
     """
     global _jax_cache_on
-    target = cache_dir() / "jax"
-    if _jax_cache_on == target:
+    if _jax_cache_on:
         return
     import jax
 
-    jax.config.update("jax_compilation_cache_dir", str(target))
+    jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    _jax_cache_on = target
+    _jax_cache_on = True
