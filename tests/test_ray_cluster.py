@@ -17,10 +17,12 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -175,8 +177,12 @@ def test_funnel_on_a_cluster_survives_losing_a_node(tmp_path: Path) -> None:
 
     port = _free_port()
     address = f"127.0.0.1:{port}"
+    # a temp dir of its own (short: Ray's socket paths must fit), so the cluster's address file
+    # does not replace /tmp/ray/ray_current_cluster, which a plain ray.init() would then follow
+    temp = Path(tempfile.mkdtemp(prefix="lsray", dir="/tmp"))
     head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-                   "--include-dashboard=false"], env, tmp_path / "head.log")  # fmt: skip
+                   "--include-dashboard=false", f"--temp-dir={temp}"],
+                  env, tmp_path / "head.log")  # fmt: skip
     worker = None
     try:
         time.sleep(5)
@@ -205,6 +211,7 @@ def test_funnel_on_a_cluster_survives_losing_a_node(tmp_path: Path) -> None:
         if worker is not None:
             _kill_node(worker)
         _kill_node(head)
+        shutil.rmtree(temp, ignore_errors=True)
 
     records = _evals(out)
     keys = Counter(r["key"] for r in records)
