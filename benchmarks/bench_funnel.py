@@ -9,6 +9,12 @@
    `--workers 2`, each in a fresh output directory, side by side (target: >= 1.7x).
 3. From the 2-worker run: the share of wall time outside evaluation,
    1 - sum(evaluation wall time) / (workers x wall time) (target: < 10%).
+4. (`--pool`) The local pool alone, side by side in one run: the same N evaluations (Program 1
+   on vision-s, each job its own seeds) through 1 worker, 2 workers pinned to their share of
+   the cores, and 2 unpinned workers, all on one warmed compilation cache, so every
+   evaluation costs what it costs a long-lived worker (trace, load the executable, train).
+   Prints throughput and the mean evaluation time per configuration, and the machine's load
+   average before each, since on a shared machine that decides what a second worker can gain.
 """
 
 from __future__ import annotations
@@ -62,20 +68,28 @@ def make_search_output(root: Path, total: int, distinct: int, seed: int = 0) -> 
 
 
 def bench_intake(total: int) -> None:
+    """One process against the parallel intake (every available core), same input, same run."""
+    from lionsimplify.funnel.runs import _cores
+
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         runs = make_search_output(Path(tmp), total, distinct=total // 10)
         gen = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = intake(runs)
-        dt = time.perf_counter() - t0
-    data = result.to_json()
-    print(
-        f"intake: {data['read']} programs in {dt:.1f} s = {data['read'] / dt:,.0f} programs/s "
-        f"(generation {gen:.0f} s, not counted); valid {data['valid']}, unique {data['unique']}, "
-        f"duplicate rate {data['duplicate_rate']:.1%}, redundant statements "
-        f"{data['redundant_statement_rate']:.1%}"
-    )
+        print(f"intake input: {total} programs generated in {gen:.0f} s (not counted)")
+        results = {}
+        for workers in (1, _cores()):
+            t0 = time.perf_counter()
+            result = intake(runs, workers=workers, parallel_min=0 if workers > 1 else 1)
+            dt = time.perf_counter() - t0
+            results[workers] = result.to_json()
+            data = results[workers]
+            print(
+                f"intake, {workers} process(es): {data['read']} programs in {dt:.1f} s = "
+                f"{data['read'] / dt:,.0f} programs/s; valid {data['valid']}, unique "
+                f"{data['unique']}, duplicate rate {data['duplicate_rate']:.1%}, redundant "
+                f"statements {data['redundant_statement_rate']:.1%}"
+            )
+    print(f"same result from both: {len(set(map(json.dumps, results.values()))) == 1}")
 
 
 def bench_funnel() -> None:
@@ -109,14 +123,88 @@ def bench_funnel() -> None:
     print(f"speed-up workers 2 vs 1: {walls[1] / walls[2]:.2f}x (target >= 1.7x)")
 
 
+LION = (ROOT / "examples" / "programs" / "program1_lion.txt").read_text()
+
+
+def _pool_jobs(n: int) -> list:
+    from lionsimplify.funnel.jobs import Job
+
+    return [
+        Job(
+            key=f"pool-{i}",
+            subject=f"lion-{i}",
+            kind="candidate",
+            program=LION,
+            level=0,
+            level_name="A",
+            proxy="vision-s",
+            seeds=(3 * i, 3 * i + 1, 3 * i + 2),
+            lr_multipliers=(1.0,),
+            time_limit_s=600.0,
+            base_lr=3e-4,
+            params={"β1": 0.9, "β2": 0.99, "λ": 0.01},
+        )
+        for i in range(n)
+    ]
+
+
+def _run_pool(workers: int, pin: bool, jobs: list) -> tuple[float, list[dict]]:
+    from lionsimplify.funnel.executors import LocalExecutor
+
+    pool = LocalExecutor(workers=workers, pin=pin)
+    t0 = time.perf_counter()
+    try:
+        results = [r for kind, _, r in pool.execute(jobs) if kind == "done"]
+    finally:
+        pool.close()
+    return time.perf_counter() - t0, results
+
+
+def bench_pool(n: int, rounds: int = 2) -> None:
+    import os
+    import statistics
+
+    configs = ((1, True), (2, True), (2, False))
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["LIONSIMPLIFY_CACHE"] = tmp
+        t0 = time.perf_counter()
+        for workers, pin in configs:  # each setting's executables (XLA flags are in the key)
+            _run_pool(workers, pin, _pool_jobs(workers))
+        print(f"\npool: compilation cache warmed in {time.perf_counter() - t0:.1f} s (not counted)")
+        jobs = _pool_jobs(n)
+        rates: dict[tuple[int, bool], list[float]] = {c: [] for c in configs}
+        for r in range(rounds):  # interleaved, so a change in the machine's load hits all alike
+            for workers, pin in configs:
+                load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+                wall, results = _run_pool(workers, pin, jobs)
+                assert all(x["status"] == "ok" for x in results), results
+                rates[(workers, pin)].append(len(results) / wall)
+                mean = {k: statistics.mean(x[k] for x in results) for k in ("wall_s", "train_s")}
+                print(
+                    f"round {r + 1}: --workers {workers} {'pinned  ' if pin else 'unpinned'} "
+                    f"{len(results)} evaluations in {wall:5.1f} s = "
+                    f"{60 * len(results) / wall:5.1f}/min; per evaluation {mean['wall_s']:.2f} s "
+                    f"(training {mean['train_s']:.2f} s); load average before {load:.1f}"
+                )
+    best = {c: max(v) for c, v in rates.items()}
+    print(
+        f"throughput (best round) 2 pinned / 1: {best[(2, True)] / best[(1, True)]:.2f}x, "
+        f"2 unpinned / 1: {best[(2, False)] / best[(1, True)]:.2f}x (target >= 1.8x)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--intake", type=int, default=100_000)
     ap.add_argument("--skip-funnel", action="store_true")
+    ap.add_argument("--pool", type=int, default=0, metavar="N", help="also time N pool jobs")
     args = ap.parse_args()
-    bench_intake(args.intake)
+    if args.intake:
+        bench_intake(args.intake)
     if not args.skip_funnel:
         bench_funnel()
+    if args.pool:
+        bench_pool(args.pool)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Baseline records and compiled executables go to one cache per session, never the
+    user's home (modules that want their own cache set `LIONSIMPLIFY_CACHE` themselves)."""
+    os.environ["LIONSIMPLIFY_CACHE"] = str(tmp_path_factory.getbasetemp() / "session-cache")
 
 
 @pytest.fixture

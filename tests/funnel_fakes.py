@@ -59,3 +59,9 @@ def evaluate(job: Any) -> dict[str, Any]:
         "curve": {"steps": [1, 2, 3], "values": [1.0, 1.0 - base / 2, 1.0 - base]},
         "train_s": delay,
     }
+
+
+def placement(job: Any) -> dict[str, Any]:
+    """Where the worker runs: its cores and XLA flags (for the pinning test)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"status": "ok", "cores": cores, "xla_flags": os.environ.get("XLA_FLAGS", "")}

@@ -203,3 +203,16 @@ def test_larger_scales_train(proxy):
     untrained = float(jax.jit(task.metrics)(task.init(np.random.default_rng([0, 0])))[task.metric])
     trained = res.runs[0].metric
     assert trained > untrained if task.higher_is_better else trained < untrained
+
+
+def test_baseline_results_are_cached_with_their_seeds(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIONSIMPLIFY_CACHE", str(tmp_path))
+    first = B.run_baseline("sgd", "convex-s", seeds=(0, 1))
+    assert first.status == "ok" and not first.cached
+    again = B.run_baseline("sgd", "convex-s", seeds=(0, 1))
+    assert again.cached and again.compile_s == 0.0
+    assert again.summary() == first.summary()
+    assert [r.metric for r in again.runs] == [r.metric for r in first.runs]
+    other = B.run_baseline("sgd", "convex-s", seeds=(0,))  # other seeds: trained, not read
+    assert not other.cached
+    assert len(list((tmp_path / "baselines").glob("sgd-result-*.json"))) == 2

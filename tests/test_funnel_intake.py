@@ -198,3 +198,28 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists(), "nothing is written on bad input"
+
+
+def test_parallel_intake_gives_what_one_process_gives(tmp_path: Path) -> None:
+    """With the threshold lowered, worker processes fingerprint; the result is unchanged."""
+    import random
+
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+
+    rng = random.Random(5)
+    texts = [print_program(mutate(adamw(), rng, mutations=2)) for _ in range(40)]
+    texts += [SIGN, SIGN_RENAMED, SIGN_DEAD, "def train(w, g, m, lr):\n  u = sgn(g)\n"]
+    rows = [{"program": rng.choice(texts), "fitness": rng.random(), "step": i} for i in range(120)]
+    rows.append({"program": SIGN})  # no fitness: not fingerprinted, as in one process
+    _jsonl(tmp_path / "r1" / "programs.jsonl", rows[::2])
+    _jsonl(tmp_path / "r2" / "programs.jsonl", rows[1::2])
+    alone = intake(tmp_path, workers=1)
+    spread = intake(tmp_path, workers=2, parallel_min=10)
+    assert spread.to_json() == alone.to_json()
+    assert [(c.fingerprint, c.program, c.text, sorted(c.structural), c.entries)
+            for c in spread.candidates] == [
+        (c.fingerprint, c.program, c.text, sorted(c.structural), c.entries)
+        for c in alone.candidates
+    ]  # fmt: skip
+    assert len(alone.candidates) > 10 and alone.invalid

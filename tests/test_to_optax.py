@@ -186,3 +186,49 @@ def test_state_dtype_follows_mu_dtype():
     updates, state = jax.jit(opt.update)(params, state, params)
     assert {x.dtype for x in jax.tree.leaves(state.state)} == {jnp.dtype(jnp.bfloat16)}
     assert {x.dtype for x in jax.tree.leaves(updates)} == {jnp.dtype(jnp.float32)}
+
+
+def _with_literals(program, params, literals_of):
+    """Run 5 steps of `program` with its numbers passed to the jitted function as an array;
+    return the lowered computation's text and the final parameters."""
+    from lionsimplify.emit.optax_runtime import program_literals
+
+    def run(literals, params_tree, grads):
+        opt = program_to_optax(program, learning_rate=1.0, params=params, literals=literals)
+
+        def step(carry, g):
+            p, s = carry
+            u, s = opt.update(g, s, p)
+            return (optax.apply_updates(p, u), s), None
+
+        return jax.lax.scan(step, (params_tree, opt.init(params_tree)), grads)[0][0]
+
+    literals = jnp.asarray(literals_of(program_literals(program, params)), jnp.float32)
+    grads = jax.tree.map(lambda g: 3.0 * g, _tree(1, (5,)))
+    jitted = jax.jit(run)
+    text = jitted.lower(literals, _tree(0), grads).as_text(debug_info=False)
+    return text, jitted(literals, _tree(0), grads)
+
+
+def test_programs_differing_only_in_numbers_share_one_computation():
+    """With `literals`, AdamW at 0.9/0.999 and at 0.8/0.99 lower to the same computation (one
+    executable), and each computes what the numbers compiled in compute."""
+    other = {0.9: 0.8, 0.999: 0.99}
+    text_a, final_a = _with_literals(ADAMW, {}, lambda xs: xs)
+    text_b, final_b = _with_literals(ADAMW, {}, lambda xs: [other.get(x, x) for x in xs])
+    assert text_a == text_b
+    assert _max_diff(final_a, final_b) > 1e-3  # the numbers do matter
+    baked = program_to_optax(ADAMW, learning_rate=1.0, params={})
+
+    def reference(params_tree, grads):
+        def step(carry, g):
+            p, s = carry
+            u, s = baked.update(g, s, p)
+            return (optax.apply_updates(p, u), s), None
+
+        return jax.lax.scan(step, (params_tree, baked.init(params_tree)), grads)[0][0]
+
+    grads = jax.tree.map(lambda g: 3.0 * g, _tree(1, (5,)))
+    assert _max_diff(final_a, jax.jit(reference)(_tree(0), grads)) < 1e-5
+    _, lion = _with_literals(LION, LION_PARAMS, lambda xs: xs)  # hyperparameters too
+    assert np.isfinite(_max_diff(lion, _tree(0)))

@@ -10,16 +10,22 @@ Arrays have shape (batch, size): each row is an independent trajectory (its own 
 scale) and reductions such as `norm` act on the last axis (see `ops.py`). Scalars have shape
 (batch, 1). Everything is float64 so that rounding of the interpreter itself does not hide or
 fake differences.
+
+A long run executes generated straight-line code (`codegen.py`) rather than walking the
+statements every step, and `run_many` runs several trajectories in one pass; a short run (the
+behavioural fingerprint's 6 steps) walks them, since generating code would cost more than it
+saves. Both call the same operator implementations in the same order: the same numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from lionsimplify.analysis.codegen import Compiled, Unfusable, ValueKind, compile_step
 from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import OPS, Semantics
@@ -99,26 +105,9 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
     )
 
 
-def compile_program(
-    program: Program, semantics: Semantics, params: Mapping[str, float]
-) -> list[tuple[str, Callable[..., Any], tuple[tuple[bool, Any], ...]]]:
-    """Resolve each statement to (target, implementation, args) once, for fast repeated runs.
-
-    Each arg is `(True, name)` for a variable or `(False, value)` for a literal/hyperparameter.
-    """
-    require_params(program, params)
-    plan = []
-    for s in program.body:
-        args = []
-        for a in s.args:
-            if isinstance(a, Var):
-                args.append((True, a.name))
-            elif isinstance(a, Const):  # numpy floats: `1.0 / 0.0` is inf, as on arrays
-                args.append((False, np.float64(a.value)))
-            else:
-                args.append((False, np.float64(params[a.name])))
-        plan.append((s.target, OPS[s.op].implementation(semantics), tuple(args)))
-    return plan
+#: Operator calls (steps × statements) from which generating code pays back: writing and
+#: compiling a step function costs about as much as 500 calls through the plain loop.
+GENERATE_FROM = 500
 
 
 def run(
@@ -129,7 +118,76 @@ def run(
     params: Mapping[str, float] | None = None,
 ) -> Outputs:
     """Run `program` over `trajectory` from zero state and collect every step's outputs."""
-    plan = compile_program(program, semantics, params or {})
+    params = params or {}
+    require_params(program, params)
+    if trajectory.steps * len(program.body) < GENERATE_FROM:
+        return _interpret(program, trajectory, semantics, params)
+    return _run_compiled(compile_step(program, semantics, params), trajectory)
+
+
+def run_many(
+    program: Program,
+    trajectories: Sequence[Trajectory],
+    *,
+    semantics: Semantics = "math",
+    params: Mapping[str, float] | None = None,
+) -> tuple[Outputs, ...]:
+    """`run` on each trajectory, in one pass over the steps when they can share it.
+
+    Trajectories with the same steps and batch are laid side by side on the last axis (see
+    `codegen`), so each statement is one numpy call per step for all of them together.
+    """
+    params = params or {}
+    require_params(program, params)
+    shapes = {t.grads.shape[:2] for t in trajectories}
+    calls = sum(t.steps for t in trajectories) * len(program.body)
+    if len(trajectories) > 1 and len(shapes) == 1 and calls >= GENERATE_FROM:
+        sizes = [t.grads.shape[2] for t in trajectories]
+        ends = np.cumsum(sizes).tolist()
+        bounds = list(zip([0, *ends[:-1]], ends, strict=True))
+        try:
+            compiled = compile_step(program, semantics, params, bounds)
+        except Unfusable:
+            pass
+        else:
+            fused = _run_compiled(compiled, _side_by_side(trajectories, sizes))
+            return tuple(
+                Outputs(
+                    updates=fused.updates[..., lo:hi],
+                    states=tuple(s[..., lo:hi] for s in fused.states),
+                )
+                for lo, hi in bounds
+            )
+    return tuple(run(program, t, semantics=semantics, params=params) for t in trajectories)
+
+
+def _side_by_side(trajectories: Sequence[Trajectory], sizes: list[int]) -> Trajectory:
+    """One trajectory whose columns are each input's columns; lrs broadcast over their own."""
+    return Trajectory(
+        weights=np.concatenate([t.weights for t in trajectories], axis=-1),
+        grads=np.concatenate([t.grads for t in trajectories], axis=-1),
+        lrs=np.concatenate(
+            [np.repeat(t.lrs, n, axis=-1) for t, n in zip(trajectories, sizes, strict=True)],
+            axis=-1,
+        ),
+    )
+
+
+def _interpret(
+    program: Program, trajectory: Trajectory, semantics: Semantics, params: Mapping[str, float]
+) -> Outputs:
+    """The plain loop over statements, for runs too short to repay generating code."""
+    plan = []
+    for stmt in program.body:
+        args = []
+        for a in stmt.args:
+            if isinstance(a, Var):
+                args.append((True, a.name))
+            else:
+                # numpy floats: `1.0 / 0.0` is inf, as on arrays, not ZeroDivisionError
+                value = a.value if isinstance(a, Const) else params[a.name]
+                args.append((False, np.float64(value)))
+        plan.append((stmt.target, OPS[stmt.op].implementation(semantics), tuple(args)))
     steps, batch, size = trajectory.grads.shape
     state = [np.zeros((batch, size)) for _ in program.state]
     updates = np.empty((steps, batch, size))
@@ -144,10 +202,32 @@ def run(
             env.update(zip(program.state, state, strict=True))
             if "step" in program.extras:
                 env["step"] = np.full((batch, 1), float(t + 1))
-            for target, fn, args in plan:
-                env[target] = fn(np, *(env[v] if is_var else v for is_var, v in args))
+            for target, fn, fargs in plan:
+                env[target] = fn(np, *(env[v] if is_var else v for is_var, v in fargs))
             updates[t] = env[program.update]
             state = [env[name] for name in program.new_state]
+            for i, value in enumerate(state):
+                states[i][t] = value
+    return Outputs(updates=updates, states=tuple(states))
+
+
+def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:
+    program = compiled.program
+    steps, batch, size = trajectory.grads.shape
+    step_shape = (batch, size) if compiled.bounds is not None else (batch, 1)
+    state: list[Any] = [np.zeros((batch, size)) for _ in program.state]
+    kinds: tuple[ValueKind, ...] = ("tensor",) * len(program.state)
+    updates = np.empty((steps, batch, size))
+    states = [np.empty((steps, batch, size)) for _ in program.state]
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            fn, kinds_next = compiled.step_for(kinds)
+            inputs = [trajectory.weights[t], trajectory.grads[t], trajectory.lrs[t], *state]
+            if compiled.reads_step:
+                inputs.append(np.full(step_shape, float(t + 1)))
+            update, *state = fn(*inputs)
+            kinds = kinds_next
+            updates[t] = update
             for i, value in enumerate(state):
                 states[i][t] = value
     return Outputs(updates=updates, states=tuple(states))

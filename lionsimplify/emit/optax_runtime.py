@@ -21,6 +21,14 @@ is the whole leaf or the whole tree.
 
 Sign convention: the program returns the update that the caller subtracts (`w = w - update`);
 optax adds its updates to the parameters, so the transformation returns `-update`.
+
+Compile once, train many: given `literals` (the values `program_literals` lists, as an array the
+caller passes into its jitted function), the walker reads every literal and hyperparameter from
+that array instead of baking it into the computation, so programs that differ only in their
+numbers trace to the same XLA computation and share one compiled executable (in memory and in
+JAX's persistent cache). The arithmetic is the same, in float32 throughout: a literal combined
+with another inside an operation (`1 - a` in `interp`) is rounded to float32 first rather than
+folded in double precision, a difference at float32 rounding.
 """
 
 from __future__ import annotations
@@ -91,21 +99,40 @@ def _flat(x: jax.Array, size: int) -> jax.Array:
     return jnp.broadcast_to(jnp.ravel(x), (size,)) if jnp.size(x) == 1 else jnp.ravel(x)
 
 
+def program_literals(program: Program, params: Mapping[str, float]) -> list[float]:
+    """The numbers `program_to_optax(..., literals=...)` reads: the program's literals in the
+    order they appear, then its hyperparameters' values in the order `hyperparams()` gives."""
+    values = [a.value for s in program.body for a in s.args if isinstance(a, Const)]
+    return values + [float(params[h]) for h in program.hyperparams()]
+
+
 class _Walker:
     """Runs a program's body over a pytree of parameters (see the module docstring)."""
 
-    def __init__(self, program: Program, hyper: dict[str, float], semantics: Semantics):
+    def __init__(
+        self,
+        program: Program,
+        hyper: dict[str, float],
+        semantics: Semantics,
+        literals: Any = None,
+    ):
         self.program = program
         self.hyper = hyper
         self.semantics = semantics
         self.impls = [(s, _op_for(s.op)) for s in program.body]
+        self.literals = literals
+        # slot of each literal operand (statement index, argument index) and hyperparameter
+        consts = [(i, j) for i, s in enumerate(program.body) for j, a in enumerate(s.args)
+                  if isinstance(a, Const)]  # fmt: skip
+        self.const_slot = {pos: k for k, pos in enumerate(consts)}
+        self.hyper_slot = {h: len(consts) + k for k, h in enumerate(program.hyperparams())}
 
     def run(
         self, env: dict[str, _Value], shapes: list[tuple[int, ...]]
     ) -> tuple[list[jax.Array], ...]:
         n = len(shapes)
-        for stmt, op in self.impls:
-            args = [self._operand(a, env) for a in stmt.args]
+        for i, (stmt, op) in enumerate(self.impls):
+            args = [self._operand(a, env, (i, j)) for j, a in enumerate(stmt.args)]
             env[stmt.target] = self._apply(op, args, shapes)
         outs = []
         for name in self.program.returns:
@@ -114,12 +141,16 @@ class _Walker:
             outs.append([jnp.broadcast_to(v, s) for v, s in zip(leaves, shapes, strict=True)])
         return tuple(outs)
 
-    def _operand(self, a: Operand, env: dict[str, _Value]) -> _Value:
+    def _operand(self, a: Operand, env: dict[str, _Value], pos: tuple[int, int]) -> _Value:
         if isinstance(a, Var):
             return env[a.name]
         if isinstance(a, Const):
+            if self.literals is not None:
+                return _Value("scalar", self.literals[self.const_slot[pos]])
             return _Value("scalar", a.value)
         if isinstance(a, Hyper):
+            if self.literals is not None:
+                return _Value("scalar", self.literals[self.hyper_slot[a.name]])
             return _Value("scalar", self.hyper[a.name])
         raise TypeError(f"not an operand: {a!r}")
 
@@ -178,6 +209,7 @@ def program_to_optax(
     params: Mapping[str, float],
     semantics: Semantics = "math",
     mu_dtype: Any = None,
+    literals: Any = None,
 ) -> optax.GradientTransformation:
     """The program as an optax transformation.
 
@@ -194,12 +226,15 @@ def program_to_optax(
       params: values of the program's named hyperparameters; a missing one is a `ProgramError`.
       semantics: `math` or `hero` (DESIGN.md §2), picking each op's implementation.
       mu_dtype: dtype of the state arrays; None keeps each parameter's dtype.
+      literals: None, or an array holding `program_literals(program, params)` (typically an
+        argument of the caller's jitted function, so that the numbers are traced, not compiled
+        in: see the module docstring).
     """
     _check_extras(program)
     hyper = check_hyperparams(program, params)
     if semantics not in ("math", "hero"):
         raise ProgramError(f"unknown semantics `{semantics}` (expected math or hero)")
-    walker = _Walker(program, hyper, semantics)
+    walker = _Walker(program, hyper, semantics, literals)
     needs_count = callable(learning_rate) or "step" in program.extras
     reads_weight = (
         any(isinstance(a, Var) and a.name == program.weight for s in program.body for a in s.args)

@@ -13,12 +13,18 @@ ledger as it arrives. They share one policy:
 
 Local workers are started with `spawn` (jax is not fork-safe) and live for the whole run, so
 each keeps its jit caches: the proxy's baseline and evaluation code compile once per worker.
+Each local worker gets its share of the coordinator's cores (`core_shares`): it is pinned to
+them (`os.sched_setaffinity`, where the OS has it) and XLA is told to use that many threads, so
+two workers on two cores each run one evaluation at full speed instead of both contending for
+every core. (Ray places its tasks itself; a task asks for one CPU. Giving its workers their own
+XLA settings would need a runtime environment, which starts a fresh worker process per task.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import signal
 import time
 from collections import deque
@@ -55,11 +61,54 @@ def _finish(result: dict[str, Any], attempts: int) -> dict[str, Any]:
 # Local process pool.
 
 
-def _worker_main(conn: Connection) -> None:
+def available_cores() -> list[int]:
+    """The cores this process may run on (all of them where the OS cannot say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def core_shares(cores: list[int], workers: int) -> list[list[int]]:
+    """Split `cores` into `workers` contiguous shares as even as possible; with more workers
+    than cores, workers share single cores round-robin."""
+    if workers >= len(cores):
+        return [[cores[i % len(cores)]] for i in range(workers)]
+    base, extra = divmod(len(cores), workers)
+    shares, start = [], 0
+    for i in range(workers):
+        n = base + (i < extra)
+        shares.append(cores[start : start + n])
+        start += n
+    return shares
+
+
+def xla_thread_flags(threads: int) -> str:
+    """XLA:CPU flags for a process that owns `threads` cores.
+
+    XLA sizes its thread pools from the process's affinity mask, so pinning is what limits a
+    worker to its share; with one core, Eigen's own thread pool is switched off as well.
+    (`intra_op_parallelism_threads` is TensorFlow's option, not an XLA flag: XLA rejects it.)
+    """
+    return "--xla_cpu_multi_thread_eigen=false" if threads <= 1 else ""
+
+
+def _pin(cores: list[int]) -> None:
+    """Run this process (and the XLA it will import) on `cores` only."""
+    flags = f"{os.environ.get('XLA_FLAGS', '')} {xla_thread_flags(len(cores))}".strip()
+    if flags:
+        os.environ["XLA_FLAGS"] = flags
+    if hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):  # e.g. a core taken away meanwhile: run unpinned
+            os.sched_setaffinity(0, cores)
+
+
+def _worker_main(conn: Connection, cores: list[int] | None = None) -> None:
     """Loop of a spawned worker: receive a job, send its result, until told to stop.
 
     Ctrl-C is the coordinator's to handle (it stops the workers); a worker ignores it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if cores:
+        _pin(cores)
     while True:
         try:
             job = conn.recv()
@@ -85,12 +134,15 @@ class LocalExecutor:
 
     workers: int = 1
     grace_s: float = 60.0
+    pin: bool = True
+    """Give each worker its share of the cores (see the module docstring)."""
     _slots: list[_Slot] = field(default_factory=list)
 
-    def _spawn(self) -> _Slot:
+    def _spawn(self, index: int) -> _Slot:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        cores = core_shares(available_cores(), self.workers)[index] if self.pin else None
+        proc = ctx.Process(target=_worker_main, args=(child, cores), daemon=True)
         proc.start()
         child.close()
         return _Slot(proc, parent)
@@ -102,12 +154,12 @@ class LocalExecutor:
             slot.process.kill()
         slot.process.join(5)
         slot.conn.close()
-        self._slots[index] = self._spawn()
+        self._slots[index] = self._spawn(index)
 
     def execute(self, jobs: list[Job]) -> Iterator[Event]:
         queue: deque[tuple[Job, int]] = deque((j, 1) for j in jobs)
         while len(self._slots) < min(self.workers, len(jobs)):
-            self._slots.append(self._spawn())
+            self._slots.append(self._spawn(len(self._slots)))
         while queue or any(s.job for s in self._slots):
             for slot in self._slots:
                 if slot.job is None and queue:

@@ -145,10 +145,16 @@ def evaluate_job(job: Job) -> dict[str, Any]:
 
     if job.kind == "baseline":
         assert job.baseline is not None
-        runs = [(f, baseline_factory(job.baseline, f), BASELINE_LR[job.baseline])
+        runs = [(f, baseline_factory(job.baseline, f), None, BASELINE_LR[job.baseline])
                 for f in job.wd_multipliers]  # fmt: skip
     else:
-        from lionsimplify.emit.optax_runtime import program_to_optax
+        import numpy as np
+
+        from lionsimplify.emit.optax_runtime import (
+            check_hyperparams,
+            program_literals,
+            program_to_optax,
+        )
 
         assert job.program is not None
         variants = weight_decay_variants(
@@ -157,15 +163,21 @@ def evaluate_job(job: Job) -> dict[str, Any]:
         base_lr = job.base_lr if job.base_lr is not None else DEFAULT_BASE_LR
 
         def make(program: Any, params: dict[str, float]) -> Any:
-            return lambda lr: program_to_optax(
-                program, learning_rate=lr, params=params, semantics=job.semantics
-            )
+            values = check_hyperparams(program, params)
 
-        runs = [(f, make(p, ps), base_lr) for f, p, ps in variants]
+            def factory(learning_rate: Any, literals: Any) -> Any:
+                return program_to_optax(program, learning_rate=learning_rate, params=values,
+                                        semantics=job.semantics, literals=literals)  # fmt: skip
+
+            # the program's numbers are inputs of the compiled computation: candidates that
+            # differ only in them share one executable
+            return factory, np.asarray(program_literals(program, values), np.float32)
+
+        runs = [(f, *make(p, ps), base_lr) for f, p, ps in variants]
     results = []
-    for f, factory, base_lr in runs:
+    for f, factory, inputs, base_lr in runs:
         res = evaluate(factory, task, seeds=job.seeds, lr_multipliers=job.lr_multipliers,
-                       base_lr=base_lr, time_limit_s=left())  # fmt: skip
+                       base_lr=base_lr, time_limit_s=left(), inputs=inputs)  # fmt: skip
         results.append((f, res))
         if res.status in ("failed", "timeout"):
             break  # the other factors would fail or run out of time the same way

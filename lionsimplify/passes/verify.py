@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from lionsimplify.analysis.interp import Outputs, Trajectory, random_trajectory, run
+from lionsimplify.analysis.interp import Outputs, Trajectory, random_trajectory, run_many
 from lionsimplify.lang.domains import (
     EXTREME_GRAD_SCALES,
     LR_ZERO_STEPS,
@@ -164,22 +164,25 @@ def outputs_on(
 ) -> Outputs:
     """`run(program, trajectories(steps)[index])`, remembered for recently seen programs.
 
+    All trajectories are run at once (`run_many`), since every caller asks for each of them.
+
     A pipeline verifies pass after pass, and each pass's "before" is the last one's "after";
     `diff` then runs the reduced programs once more. Programs are values (equality ignores
     source locations), so their outputs can be shared; the arrays are read-only.
     """
     key = tuple(sorted((params or {}).items()))
-    return _outputs_cached(program, index, semantics, key, steps)
+    return _outputs_cached(program, semantics, key, steps)[index]
 
 
 @lru_cache(maxsize=32)
 def _outputs_cached(
-    program: Program, index: int, semantics: Semantics, params: tuple, steps: int
-) -> Outputs:
-    out = run(program, trajectories(steps)[index], semantics=semantics, params=dict(params))
-    for array in (out.updates, *out.states):
-        array.setflags(write=False)
-    return out
+    program: Program, semantics: Semantics, params: tuple, steps: int
+) -> tuple[Outputs, ...]:
+    outs = run_many(program, trajectories(steps), semantics=semantics, params=dict(params))
+    for out in outs:
+        for array in (out.updates, *out.states):
+            array.setflags(write=False)
+    return outs
 
 
 def _rank(label: Label) -> int:

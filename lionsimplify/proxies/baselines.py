@@ -11,23 +11,22 @@
   optimizer worth the name must beat it.
 
 Tuned rates are cached on disk as one small JSON file per (baseline, task, scale, task version,
-package version), under `$LIONSIMPLIFY_CACHE`, else `$XDG_CACHE_HOME/lionsimplify`, else
-`~/.cache/lionsimplify`. Files are written atomically, so parallel workers never see half a file.
+code version), and so are baseline results at their tuned rate (keyed as well by the seeds and
+the tuned rate, which stands for the grid it was picked from): a baseline is trained once per
+machine, not on every `eval` (see `proxies/cache.py` for where and how).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from lionsimplify.proxies.cache import code_version, entry_path, read_json, write_json
 from lionsimplify.proxies.tasks import Task, get_proxy
-from lionsimplify.proxies.trainer import EvalResult, OptimizerFactory, evaluate
+from lionsimplify.proxies.trainer import EvalResult, OptimizerFactory, evaluate, result_from_json
 
 ADAMW_WEIGHT_DECAY = 0.01
 LION_WEIGHT_DECAY = 0.1
@@ -108,23 +107,10 @@ BASELINES: dict[str, Baseline] = {
 }
 
 
-def cache_dir() -> Path:
-    if os.environ.get("LIONSIMPLIFY_CACHE"):
-        return Path(os.environ["LIONSIMPLIFY_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "lionsimplify"
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("lionsimplify")
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0+source"
-
-
 def _cache_path(name: str, task: Task) -> Path:
-    key = f"{name}-{task.name}-{task.scale}-v{task.version}-{package_version()}"
-    return cache_dir() / "baselines" / (re.sub(r"[^A-Za-z0-9_.-]", "_", key) + ".json")
+    return entry_path(
+        "baselines", f"{name}-{task.name}-{task.scale}-v{task.version}-{code_version()}"
+    )
 
 
 def tune(
@@ -143,11 +129,8 @@ def tune(
     custom = grid is not None or tuple(seeds) != TUNE_SEEDS
     cache = cache and not custom
     path = _cache_path(name, task)
-    if cache and path.exists():
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            pass  # a damaged cache entry is recomputed
+    if cache and (record := read_json(path)) is not None:
+        return record
     lrs = [float(x) for x in (grid if grid is not None else base.grid(task))]
     res = evaluate(base.factory, task, seeds=seeds, lr_multipliers=lrs, base_lr=1.0)
     best = res.best()
@@ -156,7 +139,7 @@ def tune(
     record = {
         "baseline": name,
         "proxy": task.proxy,
-        "version": package_version(),
+        "version": code_version(),
         "task_version": task.version,
         "seeds": [int(s) for s in seeds],
         "grid": lrs,
@@ -165,10 +148,7 @@ def tune(
         "metric": task.metric,
     }
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        write_json(path, record)
     return record
 
 
@@ -185,10 +165,23 @@ def run_baseline(
     time_limit_s: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalResult:
-    """Evaluate baseline `name` at its tuned learning rate on `proxy` for `seeds`."""
+    """Evaluate baseline `name` at its tuned learning rate on `proxy` for `seeds`.
+
+    A finished (`ok`) result is cached and read back by later calls with the same seeds.
+    """
+    start = time.perf_counter()
     task = proxy if isinstance(proxy, Task) else get_proxy(proxy)
     lr = tuned_lr(name, task, cache=cache)
-    return evaluate(
+    seeds = [int(s) for s in seeds]
+    path = _cache_path(f"{name}-result-seeds={','.join(map(str, seeds))}-lr={lr!r}", task)
+    if cache and (data := read_json(path)) is not None:
+        result = result_from_json(data)
+        result.compile_s = result.train_s = 0.0
+        result.wall_s, result.cached = time.perf_counter() - start, True
+        if progress:
+            progress(task.steps, task.steps)
+        return result
+    result = evaluate(
         BASELINES[name].factory,
         task,
         seeds=seeds,
@@ -196,3 +189,6 @@ def run_baseline(
         time_limit_s=time_limit_s,
         progress=progress,
     )
+    if cache and result.status == "ok":
+        write_json(path, result.to_json())
+    return result

@@ -1,7 +1,8 @@
 """One program against the baselines on one proxy: what `lionsimplify eval` computes.
 
 The candidate runs through `program_to_optax` for every seed × learning-rate multiplier in one
-vmapped evaluation; each baseline runs at its tuned learning rate on the same seeds. The verdict
+vmapped evaluation, its numbers passed in rather than compiled in (one executable per program
+shape); each baseline runs at its tuned learning rate on the same seeds. The verdict
 compares the candidate's best multiplier with AdamW's mean over seeds.
 """
 
@@ -68,15 +69,25 @@ def compare_program(
 
     Missing hyperparameter values raise `ProgramError` before anything trains.
     """
-    from lionsimplify.emit.optax_runtime import check_hyperparams, program_to_optax
+    import numpy as np
+
+    from lionsimplify.emit.optax_runtime import (
+        check_hyperparams,
+        program_literals,
+        program_to_optax,
+    )
     from lionsimplify.proxies.baselines import run_baseline
 
     task = proxy if isinstance(proxy, Task) else get_proxy(proxy)
     values = check_hyperparams(program, params)
 
-    def factory(learning_rate: Any) -> Any:
+    def factory(learning_rate: Any, literals: Any) -> Any:
         return program_to_optax(
-            program, learning_rate=learning_rate, params=values, semantics=semantics
+            program,
+            learning_rate=learning_rate,
+            params=values,
+            semantics=semantics,
+            literals=literals,
         )
 
     def report(label: str) -> Callable[[int, int], None] | None:
@@ -90,6 +101,7 @@ def compare_program(
         base_lr=base_lr,
         time_limit_s=time_limit_s,
         progress=report("candidate"),
+        inputs=np.asarray(program_literals(program, values), np.float32),
     )
     result = Comparison(program.path, task.proxy, semantics, values, candidate)
     for name in baselines:

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lionsimplify.proxies.cache import enable_compilation_cache
 from lionsimplify.proxies.tasks import Task, get_proxy
 
 Status = Literal["ok", "diverged", "failed", "timeout"]
@@ -85,6 +86,8 @@ class EvalResult:
     compile_s: float = 0.0
     train_s: float = 0.0
     wall_s: float = 0.0
+    cached: bool = False
+    """Read back from the on-disk cache (`proxies/cache.py`) rather than trained in this call."""
 
     def summary(self) -> list[dict[str, Any]]:
         """Per multiplier: mean and standard deviation of the metric over seeds, and status."""
@@ -126,6 +129,13 @@ class EvalResult:
         data["summary"] = self.summary()
         data["best"] = self.best()
         return _clean(data)
+
+
+def result_from_json(data: dict[str, Any]) -> EvalResult:
+    """The `EvalResult` that `to_json` wrote (derived keys such as `summary` are dropped)."""
+    fields = {k: v for k, v in data.items() if k in EvalResult.__dataclass_fields__}
+    fields["runs"] = [RunResult(**r) for r in data.get("runs", [])]
+    return EvalResult(**fields)
 
 
 def _worst(statuses: Any) -> Status:
@@ -182,12 +192,16 @@ def evaluate(
     base_lr: float = 1.0,
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     progress: Callable[[int, int], None] | None = None,
+    inputs: Any = None,
 ) -> EvalResult:
     """Train `optimizer_factory` on `proxy` for every seed × multiplier (see the module doc).
 
     `time_limit_s` bounds the wall time from the call (compilation included); None: no limit.
     `progress(done, total)` is called after compilation and after every chunk with the number
-    of training steps done so far.
+    of training steps done so far. `inputs` (a pytree of arrays, or None): when given, the
+    factory is called as `optimizer_factory(learning_rate, inputs)` with `inputs` an argument of
+    the compiled computation, not a constant in it, so optimizers that differ only in those
+    numbers share one executable (see `program_to_optax`'s `literals`).
     """
     start = time.perf_counter()
     task = proxy if isinstance(proxy, Task) else get_proxy(proxy)
@@ -215,8 +229,8 @@ def evaluate(
     curves: list[list[float | None]] = [[] for _ in lanes]
     diverged_at: list[int | None] = [None for _ in lanes]
     try:
-        _train(task, optimizer_factory, lanes, base_lr, chunk, time_limit_s, start, progress,
-               result, curves, diverged_at)  # fmt: skip
+        _train(task, optimizer_factory, inputs, lanes, base_lr, chunk, time_limit_s, start,
+               progress, result, curves, diverged_at)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - a bad optimizer must never crash the caller
         result.status, result.reason = "failed", one_line(exc)
         result.runs = [
@@ -230,6 +244,7 @@ def evaluate(
 def _train(
     task: Task,
     factory: OptimizerFactory,
+    inputs: Any,
     lanes: list[tuple[int, float]],
     base_lr: float,
     chunk: int,
@@ -244,15 +259,21 @@ def _train(
     import jax.numpy as jnp
     import optax
 
-    def make_opt(mult: Any) -> Any:
+    enable_compilation_cache()
+
+    def make_opt(mult: Any, traced: Any) -> Any:
         # the multiplier scales the update, never the `lr` input (see the module docstring)
-        return optax.chain(factory(lambda count: base_lr * task.schedule(count)), optax.scale(mult))
+        def lr(count: Any) -> Any:
+            return base_lr * task.schedule(count)
 
-    def init_lane(params: Any, mult: Any) -> Any:
-        return make_opt(mult).init(params)
+        program = factory(lr) if inputs is None else factory(lr, traced)
+        return optax.chain(program, optax.scale(mult))
 
-    def chunk_lane(params: Any, opt_state: Any, mult: Any, batches: Any) -> Any:
-        opt = make_opt(mult)
+    def init_lane(params: Any, mult: Any, traced: Any) -> Any:
+        return make_opt(mult, traced).init(params)
+
+    def chunk_lane(params: Any, opt_state: Any, mult: Any, batches: Any, traced: Any) -> Any:
+        opt = make_opt(mult, traced)
 
         def step(carry: Any, batch: Any) -> Any:
             p, s = carry
@@ -278,10 +299,13 @@ def _train(
         )
 
     t0 = time.perf_counter()
-    init_c = jax.jit(jax.vmap(init_lane)).lower(params, mults).compile()
-    opt_state = init_c(params, mults)
+    traced = () if inputs is None else jax.tree.map(jnp.asarray, inputs)
+    init_c = jax.jit(jax.vmap(init_lane, in_axes=(0, 0, None)))
+    init_c = init_c.lower(params, mults, traced).compile()
+    opt_state = init_c(params, mults, traced)
     batches = next_batches()
-    chunk_c = jax.jit(jax.vmap(chunk_lane)).lower(params, opt_state, mults, batches).compile()
+    chunk_c = jax.jit(jax.vmap(chunk_lane, in_axes=(0, 0, 0, 0, None)))
+    chunk_c = chunk_c.lower(params, opt_state, mults, batches, traced).compile()
     metrics_c = jax.jit(jax.vmap(task.metrics)).lower(params).compile()
     result.compile_s = time.perf_counter() - t0
 
@@ -300,7 +324,7 @@ def _train(
         if i > 0:
             batches = next_batches()
         t1 = time.perf_counter()
-        params, opt_state, mean_loss, finite = chunk_c(params, opt_state, mults, batches)
+        params, opt_state, mean_loss, finite = chunk_c(params, opt_state, mults, batches, traced)
         mean_loss, finite = np.asarray(mean_loss), np.asarray(finite)
         train_s += time.perf_counter() - t1
         result.steps_done = (i + 1) * chunk

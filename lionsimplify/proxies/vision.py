@@ -8,6 +8,7 @@ paper's 3-layer ViT proxy in miniature. Fitness: validation accuracy (higher is 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,19 @@ SCALES: dict[str, tuple[str, int, int, int, int, int]] = {
 
 @functools.cache
 def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+    # The very file (and parsing) of `sklearn.datasets.load_digits`, read without importing
+    # scikit-learn, whose import takes longer than training this proxy.
+    import gzip
+    from importlib.util import find_spec
 
-    digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)
-    y = digits.target.astype(np.int32)
+    spec = find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the vision proxy needs scikit-learn's bundled digits data")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, mode="rt", encoding="utf-8") as f:
+        data = np.loadtxt(f, delimiter=",")
+    x = (data[:, :-1] / 16.0).astype(np.float32)
+    y = data[:, -1].astype(np.int32)
     perm = np.random.default_rng(1234).permutation(len(y))
     train, val = perm[N_VAL:], perm[:N_VAL]
     return x[train], y[train], x[val], y[val]
