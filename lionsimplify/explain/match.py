@@ -212,7 +212,7 @@ class Unifier:
                 yield u
             return
         # p is a Term
-        if not any(isinstance(x, Var) for x in _leaves(p)):
+        if not any(isinstance(x, Var) for x in _leaves(p)) and _numeric(n) is not None:
             yield from self._solve(p, n, u)
             return
         if isinstance(n, Term) and n.op == p.op and len(n.args) == len(p.args):

@@ -75,6 +75,15 @@ class Recognition:
         body = f"{self.reference.name} ({consts}{lr})" if consts or lr else self.reference.name
         if self.verdict == "nearest":
             return f"nearest: {body}, differs in " + "; ".join(self.differences)
+        if self.verdict == "direction-equivalent":
+            # the diff measured instance = c · program; say program = c · instance
+            lo, hi = self.diff.evidence.factor_range or (float("nan"), float("nan"))
+            lo, hi = 1 / hi, 1 / lo
+            where = f"; differs in {'; '.join(self.differences)}" if self.differences else ""
+            return (
+                f"direction-equivalent: {body}, each update a positive multiple c of its "
+                f"update, c in [{lo:.4g}, {hi:.4g}]{where}"
+            )
         return f"{self.verdict}: {body}"
 
     def to_json(self) -> dict[str, Any]:
@@ -139,10 +148,12 @@ def recognize(
             near.append((sols[0].cost, len(sols[0].diffs), ref, sols[0]))
     if not near:
         return Recognitions()
-    near.sort(key=lambda x: (x[0], x[1]))
+    near.sort(key=lambda x: (x[0], x[1], len(x[3].zeroed), len(x[2].hyperparams)))
     _, _, ref, u = near[0]
     fitted = _fit(ref, u, program, semantics, params)
     rec = _verify(ref, u, program, semantics, params, fitted, nearest=True)
+    if rec.verdict in MATCHING:  # measured: the differences only scale the update
+        return Recognitions(matches=(rec,))
     return Recognitions(nearest=rec)
 
 
@@ -158,7 +169,7 @@ def _verify(
     values, constants = _constants(ref, u, params, fitted or {})
     inst = instance(ref, u, program, values)
     d = diff_programs(program, inst, semantics=semantics, params=params)
-    verdict = "nearest" if nearest or d.verdict == "different" else d.verdict
+    verdict = "nearest" if d.verdict == "different" else d.verdict
     scale = _value(u.lr_scale, params) if u.lr_scale is not None else None
     return Recognition(
         reference=ref,
@@ -166,7 +177,7 @@ def _verify(
         constants=tuple(constants),
         lr_scale=scale,
         lr_scale_name=u.lr_scale.name if isinstance(u.lr_scale, Hyper) else None,
-        differences=tuple(_differences(u.diffs, ref.name)) if verdict == "nearest" else (),
+        differences=tuple(_differences(u.diffs, ref.name)) if nearest else (),
         diff=d,
         instance=inst,
     )
