@@ -294,3 +294,31 @@ def test_cli_explain_json_and_exit_codes(tmp_path, capsys):
 def test_explain_reduction_reuses_the_reduction():
     r = reduce(parse_file(EXAMPLES / "program8.txt"), ablate=True)
     assert explain_reduction(r).best.reference.key == "lion"
+
+
+def _load(path: Path, name: str):  # noqa: ANN202
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # a generated test artefact, not user text
+    return getattr(module, name)
+
+
+def test_reduce_jax_emits_the_optax_builtin_with_the_same_updates(tmp_path, capsys):
+    """Program 8 after --ablate equals Lion: `--jax` writes `optax.lion(...)`, and it updates
+    exactly as the module generated from the program does."""
+    from cli_runner import run_cli
+
+    from lionsimplify.emit import jax_module_source, lift
+
+    out = tmp_path / "lion8.py"
+    code, _, _ = run_cli(capsys, "reduce", str(EXAMPLES / "program8.txt"), "--ablate", "--jax",
+                         str(out), "--name", "lion8")  # fmt: skip
+    assert code == 0
+    text = out.read_text()
+    assert "return optax.lion(" in text and "identical to Lion" in text
+    generated = tmp_path / "gen8.py"
+    reduced = reduce(parse_file(EXAMPLES / "program8.txt"), ablate=True)
+    generated.write_text(jax_module_source(lift(reduced.program), "gen8", source="p8"))
+    _run_pair(_load(out, "lion8")(0.5), _load(generated, "gen8")(0.5), steps=8)

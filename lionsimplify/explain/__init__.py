@@ -50,7 +50,10 @@ class Explanation:
         after = " (after the ablations, which are approximate)" if r.label == "approximate" else ""
         best = self.best
         if best is None:
-            out.append(f"what this is{after}: no reference optimizer is close")
+            out.append(
+                f"what this is{after}: no reference optimizer matches"
+                " (`lionsimplify explain` names the nearest)"
+            )
         else:
             out.append(f"what this is{after}: {best.headline()}")
             if best.verdict != "identical":
@@ -86,10 +89,11 @@ def explain(
     return explain_reduction(reduce(program, semantics=semantics, params=params, ablate=ablate))
 
 
-def explain_reduction(reduction: Reduction) -> Explanation:
+def explain_reduction(reduction: Reduction, *, nearest: bool = True) -> Explanation:
+    """Explain a reduction already made; `nearest=False`: only look for matches (cheap)."""
     program, params = reduction.program, dict(reduction.params)
     semantics = reduction.semantics
-    rec = recognize(program, semantics=semantics, params=params)
+    rec = recognize(program, semantics=semantics, params=params, nearest=nearest)
     props = properties(program, semantics=semantics, params=params)
     best = rec.matches[0] if rec.matches else None
     if (

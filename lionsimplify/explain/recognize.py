@@ -86,6 +86,17 @@ class Recognition:
             )
         return f"{self.verdict}: {body}"
 
+    def builtin(self) -> tuple[str, dict[str, float | bool | str]] | None:
+        """(optax function, keyword arguments with `"lr"` for the learning rate) when the
+        program equals a reference with an optax built-in and every constant is known."""
+        call = self.reference.optax
+        if call is None or self.verdict not in ("identical", "equivalent"):
+            return None
+        values = {c.name: c.value for c in self.constants}
+        if any(v is None for v in values.values()):
+            return None
+        return call.function, call.arguments(values, "lr")  # type: ignore[arg-type]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "reference": self.reference.key,
@@ -121,8 +132,13 @@ def recognize(
     semantics: Semantics = "math",
     params: Mapping[str, float] | None = None,
     library: tuple[Reference, ...] | None = None,
+    nearest: bool = True,
 ) -> Recognitions:
-    """Recognise a *reduced* program (see `explain.explain`, which reduces first)."""
+    """Recognise a *reduced* program (see `explain.explain`, which reduces first).
+
+    `nearest=False` skips the search for the nearest reference when nothing matches (the
+    relaxed unification over every reference and the fit: about a second), for callers that
+    only want a match, such as the summary at the end of `reduce`."""
     params = dict(params or {})
     library = library if library is not None else references()
     matches = []
@@ -141,6 +157,8 @@ def recognize(
         rank = {v: i for i, v in enumerate(MATCHING)}
         matches.sort(key=lambda m: (rank[m[0].verdict], m[1], m[2]))
         return Recognitions(matches=tuple(m[0] for m in matches))
+    if not nearest:
+        return Recognitions()
     near = []
     for ref in library:
         sols = unify(ref.program, program, relaxed=True)

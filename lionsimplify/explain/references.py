@@ -38,10 +38,10 @@ class OptaxCall:
     function: str
     kwargs: tuple[tuple[str, str | float | bool], ...]
 
-    def arguments(self, values: dict[str, float], lr: str) -> dict[str, object]:
+    def arguments(self, values: dict[str, float], lr: str) -> dict[str, float | bool | str]:
         """Keyword arguments with hyperparameters replaced by `values` and `lr` by the text
         `lr` stands for (a name or a number)."""
-        out: dict[str, object] = {}
+        out: dict[str, float | bool | str] = {}
         for key, arg in self.kwargs:
             if arg == "lr":
                 out[key] = lr
