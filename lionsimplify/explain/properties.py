@@ -40,7 +40,11 @@ class Property:
     data: Mapping[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value": self.value, "how": self.how, **self.data}
+        data = {
+            k: str(v) if isinstance(v, float) and not np.isfinite(v) else v
+            for k, v in self.data.items()
+        }
+        return {"name": self.name, "value": self.value, "how": self.how, **data}
 
 
 def _trajectory() -> Trajectory:
@@ -59,6 +63,10 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.nan_to_num(a), np.nan_to_num(b)
     scale = np.maximum(np.max(np.abs(a), axis=-1, keepdims=True), 1e-300)
     return float(np.max(np.abs(a - b) / scale))
+
+
+def _dev_text(x: float) -> str:
+    return f"{x:.2g}" if np.isfinite(x) else "∞ (NaN in one run where the other has a number)"
 
 
 def reads_weight(program: Program) -> bool:
@@ -91,7 +99,7 @@ def properties(
     out.append(Property(
         "gradient scale", "invariant (g → c·g leaves the update unchanged)" if invariant
         else "not invariant", f"measured: g × 1e-3 and × 1e3 over {traj.steps} steps, max rel. "
-        f"change {worst:.2g}", {"invariant": invariant, "max_rel_change": worst}))  # fmt: skip
+        f"change {_dev_text(worst)}", {"invariant": invariant, "max_rel_change": worst}))  # fmt: skip
 
     rng = np.random.default_rng(1)
     factor = 10 ** rng.uniform(-1, 1, size=traj.lrs.shape)
@@ -101,7 +109,7 @@ def properties(
     out.append(Property(
         "lr schedule", "only scales each step (the state never sees lr)" if invariant
         else "interacts with the state or the update's form", f"measured: lr × random per-step "
-        f"factors in [0.1, 10], max rel. deviation from factor × update {dev:.2g}",
+        f"factors in [0.1, 10], max rel. deviation from factor × update {_dev_text(dev)}",
         {"invariant": invariant, "max_rel_dev": dev}))  # fmt: skip
 
     zero_w = Trajectory(np.zeros_like(traj.weights), traj.grads, traj.lrs)

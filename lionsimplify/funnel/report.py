@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lionsimplify.emit import jax_module_source, lift, module_name
+from lionsimplify.explain import explain_reduction
 from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
 from lionsimplify.lang.printer import print_program
 
@@ -251,9 +252,12 @@ def _plot_meta_overfitting(result: FunnelResult, path: Path) -> None:
 # Files.
 
 
-def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | None, str | None]:
-    """The winner's `.txt` (Lion-style program, values, scores, derivation) and `.py` (the
-    emitted jax/optax module), or None and the reason when the module cannot be emitted."""
+def _winner_files(
+    result: FunnelResult, n: int, fp: str, what: list[str] | None = None
+) -> tuple[str, str | None, str | None]:
+    """The winner's `.txt` (Lion-style program, values, scores, derivation, and what it is:
+    `what`, from `explain`) and `.py` (the emitted jax/optax module), or None and the reason
+    when the module cannot be emitted."""
     red = result.reductions[fp]
     cand = result.candidate(fp)
     lifted = lift(red.program, dict(result.config.params))
@@ -282,6 +286,7 @@ def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | Non
         lines += [f"#     {c}" for c in p.changes]
     for p in red.ablations:
         lines.append(f"#   proposed ablation {p.name} [{p.label}]: " + "; ".join(p.changes))
+    lines += [f"# {line}" for line in what or []]
     try:
         module = jax_module_source(
             lifted, module_name(f"winner_{n:02d}"), semantics=result.config.semantics,
@@ -372,6 +377,9 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
         lines += [print_program(result.reductions[fp].program).rstrip("\n"), "```", ""]
         py = f", `winners/{n:02d}-{fp}.py`" if fp not in data["winners_not_emitted"] else ""
         lines += [f"Files: `winners/{n:02d}-{fp}.txt`{py}.", ""]
+        what = data.get("explain", {}).get(fp)
+        if what:
+            lines += [f"- {line.strip()}" for line in what["lines"]] + [""]
     lines += ["## Plots", ""]
     lines += [f"![{name[:-4]}](plots/{name})" for name in PLOTS]
     return "\n".join(lines) + "\n"
@@ -390,9 +398,11 @@ def write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
     winners_dir.mkdir(exist_ok=True)
     files = []
     not_emitted = {}
+    explained = {fp: explain_reduction(result.reductions[fp]) for fp in result.finalists}
+    data["explain"] = {fp: {**e.to_json(), "lines": e.lines()} for fp, e in explained.items()}
     for n, fp in enumerate(result.finalists, start=1):
         stem = winners_dir / f"{n:02d}-{fp}"
-        text, module, why = _winner_files(result, n, fp)
+        text, module, why = _winner_files(result, n, fp, explained[fp].lines())
         stem.with_suffix(".txt").write_text(text, encoding="utf-8")
         files.append(f"winners/{stem.name}.txt")
         if module is None:
