@@ -322,3 +322,13 @@ def test_reduce_jax_emits_the_optax_builtin_with_the_same_updates(tmp_path, caps
     reduced = reduce(parse_file(EXAMPLES / "program8.txt"), ablate=True)
     generated.write_text(jax_module_source(lift(reduced.program), "gen8", source="p8"))
     _run_pair(_load(out, "lion8")(0.5), _load(generated, "gen8")(0.5), steps=8)
+
+
+def test_ema_momentum_is_heavy_ball_with_a_smaller_learning_rate():
+    import optax
+
+    from lionsimplify.emit.optax_runtime import program_to_optax
+
+    b, lr = 0.8, 0.05
+    ours = program_to_optax(reference("ema_momentum").program, learning_rate=lr, params={"b": b})
+    _run_pair(ours, optax.sgd(learning_rate=(1 - b) * lr, momentum=b))
