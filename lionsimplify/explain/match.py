@@ -56,13 +56,6 @@ class Difference:
     program: str
     cost: int
 
-    def text(self, name: str) -> str:
-        if self.kind == "extra":
-            return f"`{self.program}` where {name} has `{self.reference}`"
-        if self.kind == "missing":
-            return f"`{self.program}` where {name} has `{self.reference}`"
-        return f"`{self.program}` where {name} has `{self.reference}`"
-
 
 @dataclass
 class Unification:
