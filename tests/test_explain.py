@@ -332,3 +332,27 @@ def test_ema_momentum_is_heavy_ball_with_a_smaller_learning_rate():
     b, lr = 0.8, 0.05
     ours = program_to_optax(reference("ema_momentum").program, learning_rate=lr, params={"b": b})
     _run_pair(ours, optax.sgd(learning_rate=(1 - b) * lr, momentum=b))
+
+
+EMA_WRITTEN_OUT = (
+    "def train(w, g, m, lr):\n  m = m * 0.93\n  h = g * 0.07\n  m = m + h\n"
+    "  update = m * lr\n  return update, m\n"
+)
+
+
+def test_constant_left_open_by_unification_is_fitted_on_trajectories():
+    """`m * 0.93 + g * 0.07` does not unify with `interp(g, m, b)`: b is fitted numerically,
+    and the run then confirms the match."""
+    program = reduce(parse_text(EMA_WRITTEN_OUT)).program
+    best = recognize(program, library=(reference("ema_momentum"),)).best
+    assert best.verdict == "equivalent"
+    (b,) = best.constants
+    assert b.source == "fitted" and b.value == pytest.approx(0.93, rel=1e-8)
+
+
+def test_a_constant_factor_is_read_as_a_learning_rate_scale():
+    best = explain(parse_text(EMA_WRITTEN_OUT)).best
+    assert best.verdict == "equivalent"
+    assert best.reference.key in ("heavy_ball", "ema_momentum")
+    if best.reference.key == "heavy_ball":  # m_hb = m / 0.07: the same steps at lr × 0.07
+        assert best.lr_scale == pytest.approx(0.07)

@@ -25,8 +25,12 @@ from lionsimplify.explain.references import GREEK, Reference, references
 from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.ops import Semantics
 from lionsimplify.passes.rename import rename
+from lionsimplify.passes.verify import RTOL
 
 MATCHING = ("identical", "equivalent", "direction-equivalent")
+
+#: References tried (fitted and run) when looking for the nearest.
+NEAREST_TRIED = 3
 
 
 @dataclass(frozen=True)
@@ -167,10 +171,17 @@ def recognize(
     if not near:
         return Recognitions()
     near.sort(key=lambda x: (x[0], x[1], len(x[3].zeroed), len(x[2].hyperparams)))
-    _, _, ref, u = near[0]
-    fitted = _fit(ref, u, program, semantics, params)
-    rec = _verify(ref, u, program, semantics, params, fitted, nearest=True)
-    if rec.verdict in MATCHING:  # measured: the differences only scale the update
+    # the few structurally closest, each fitted and run: a measured verdict beats a smaller
+    # structural difference (`m * 0.93 + g * 0.07` is EMA momentum, though heavy-ball's
+    # shape is closer)
+    ranked = []
+    for cost, _, ref, u in near[:NEAREST_TRIED]:
+        fitted = _fit(ref, u, program, semantics, params)
+        rec = _verify(ref, u, program, semantics, params, fitted, nearest=True)
+        order = (MATCHING + ("nearest",)).index(rec.verdict)
+        ranked.append(((order, cost, rec.diff.evidence.median_rel_dev), rec))
+    rec = min(ranked, key=lambda x: x[0])[1]
+    if rec.verdict in MATCHING:  # measured: the differences leave the outputs (or direction)
         return Recognitions(matches=(rec,))
     return Recognitions(nearest=rec)
 
@@ -187,6 +198,17 @@ def _verify(
     values, constants = _constants(ref, u, params, fitted or {})
     inst = instance(ref, u, program, values)
     d = diff_programs(program, inst, semantics=semantics, params=params)
+    factor = d.evidence.factor_range
+    if d.verdict == "direction-equivalent" and factor and factor[1] <= factor[0] * (1 + RTOL):
+        # one constant factor: a learning-rate scale, if the state does not see lr
+        old = _value(u.lr_scale, params) if u.lr_scale is not None else 1.0
+        if old is not None:
+            scaled = u.copy()
+            scaled.lr_scale = Const(old / factor[0])
+            inst2 = instance(ref, scaled, program, values)
+            d2 = diff_programs(program, inst2, semantics=semantics, params=params)
+            if d2.verdict in ("identical", "equivalent"):
+                u, inst, d = scaled, inst2, d2
     verdict = "nearest" if d.verdict == "different" else d.verdict
     scale = _value(u.lr_scale, params) if u.lr_scale is not None else None
     return Recognition(
@@ -247,12 +269,12 @@ def instance(
 
 
 def _differences(diffs: list[Difference], name: str) -> list[str]:
-    """One line per difference; an `extra` chain (`clip(g)`, then `arcsin(clip(g))`) is told
-    once, by its outermost term."""
+    """One line per difference; differences at the same place of the reference (a chain such as
+    `clip(g)`, then `arcsin(clip(g))`) are told once, by the program's outermost term."""
     keep = []
     for d in diffs:
         inner = any(
-            o is not d and o.kind == d.kind == "extra" and o.reference == d.reference
+            o is not d and o.reference == d.reference
             and d.program in o.program and len(o.program) > len(d.program)
             for o in diffs
         )  # fmt: skip
@@ -302,7 +324,7 @@ def _fit(
         return np.nan_to_num(r, nan=1e3, posinf=1e3, neginf=-1e3)
 
     try:
-        sol = least_squares(residual, x0, bounds=(lo, hi), max_nfev=60)
+        sol = least_squares(residual, x0, bounds=(lo, hi), max_nfev=60, xtol=1e-15, ftol=1e-15)
     except ValueError:
         return {}
     if sol.cost >= 0.5 * float(np.sum(residual(x0) ** 2)) and np.allclose(sol.x, x0):
