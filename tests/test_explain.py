@@ -66,14 +66,17 @@ def test_reference_equals_its_optax_builtin(key):
     _run_pair(ours, builtin)
 
 
-def test_adamw_without_bias_correction_is_the_formula():
+@pytest.mark.parametrize("key", ["adamw_no_bias_correction", "adam_no_bias_correction"])
+def test_adam_without_bias_correction_is_the_formula(key):
     """No optax built-in drops Adam's bias correction: check the reference against the formula."""
     from lionsimplify.analysis.interp import random_trajectory, run
 
-    ref = reference("adamw_no_bias_correction")
-    p = {"b1": 0.85, "b2": 0.99, "eps": 1e-6, "wd": 0.1}
+    ref = reference(key)
+    p = {"b1": 0.85, "b2": 0.99, "eps": 1e-6, "wd": 0.1 if "wd" in ref.hyperparams else 0.0}
+    p = {h: p[h] for h in ref.hyperparams}
+    p.setdefault("wd", 0.0)
     traj = random_trajectory(0, steps=8, size=5)
-    out = run(ref.program, traj, params=p).updates
+    out = run(ref.program, traj, params={h: p[h] for h in ref.hyperparams}).updates
     m = v = 0.0
     for t in range(traj.steps):
         g, w, lr = traj.grads[t], traj.weights[t], traj.lrs[t]

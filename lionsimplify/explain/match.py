@@ -8,8 +8,8 @@ unknown where it meets a value:
 
 - `b1` against `0.9` gives b1 = 0.9; a term of unknowns and literals (`1 - b1`) against a
   literal is an equation, solved with sympy (`1 - b1 = 0.1` gives b1 = 0.9);
-- `+`, `*`, `maximum`, `minimum` match in either argument order, and `interp(x, y, a)` also as
-  `interp(y, x, 1 - a)`;
+- `+`, `*`, `maximum`, `minimum` match in either argument order, `interp(x, y, a)` also as
+  `interp(y, x, 1 - a)`, and `square(x)` also as `x * x`;
 - the reference's learning rate `lr` matches the program's `lr` or `lr * c` (then c is the
   learning-rate scale: the effective learning rate is c·lr);
 - an added term that vanishes when its unknown is 0 (`+ eps`, `+ w * wd`) may be absent from
@@ -43,7 +43,7 @@ CLOSE = 1e-9
 #: relaxed search prunes every branch that already costs more than the best solution found).
 RELAXED_CAP = 4000
 BUDGET = 20000
-WAYS = 3
+WAYS = 6
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,8 @@ class Unifier:
                 yield from self._args(p.args, n.args[::-1], u)
             if p.op == "interp":
                 yield from self._interp_swapped(p, n, u)
+        if p.op == "square" and isinstance(n, Term) and n.op == "mul" and n.args[0] == n.args[1]:
+            yield from self.match(p.args[0], n.args[0], u)  # x * x is square(x)
         if p.op == "add":
             for keep, drop in ((p.args[0], p.args[1]), (p.args[1], p.args[0])):
                 h = _zeroable(drop)
