@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice, permutations
 from typing import Literal
 
@@ -42,19 +43,30 @@ CLOSE = 1e-9
 #: Most solutions kept, and most term pairs visited, per reference (the terms are small; the
 #: relaxed search prunes every branch that already costs more than the best solution found).
 RELAXED_CAP = 4000
-BUDGET = 20000
+BUDGET = 6000
 WAYS = 6
 
 
 @dataclass(frozen=True)
 class Difference:
     """Where a program departs from a reference: `extra` (the program wraps the reference's
-    value in more operations), `missing` (the reference wraps it), or `replaced`."""
+    value in more operations), `missing` (the reference wraps it), or `replaced`. The terms
+    are kept, and written out only for the solution that is reported."""
 
     kind: Literal["extra", "missing", "replaced"]
-    reference: str
-    program: str
+    reference: Node | None
+    """None: the reference has no such state."""
+    program: Node | tuple[str, ...] | None
+    """None: the program has no such state; a tuple: the program's extra state names."""
     cost: int
+
+    def texts(self) -> tuple[str, str]:
+        ref = "(no such state)" if self.reference is None else format_term(self.reference)
+        if self.program is None:
+            return ref, "(no such state)"
+        if isinstance(self.program, tuple):
+            return ref, ", ".join(self.program)
+        return ref, format_term(self.program)
 
 
 @dataclass
@@ -78,7 +90,9 @@ class Unification:
         return sum(d.cost for d in self.diffs)
 
 
+@lru_cache(maxsize=4096)
 def size(n: Node) -> int:
+    """Operations in a term (terms cache their hash, so this is cheap to remember)."""
     return 1 + sum(size(a) for a in n.args) if isinstance(n, Term) else 0
 
 
@@ -275,16 +289,13 @@ class Unifier:
             for a in n.args:
                 if isinstance(a, Term | Var):
                     for v in islice(self.match(p, a, u), 1):
-                        yield _with(v, Difference("extra", format_term(p), format_term(n),
-                                                  size(n) - size(a)))  # fmt: skip
+                        yield _with(v, Difference("extra", p, n, size(n) - size(a)))
         if isinstance(p, Term):
             for a in p.args:
                 if isinstance(a, Term | Var):
                     for v in islice(self.match(a, n, u), 1):
-                        yield _with(v, Difference("missing", format_term(p), format_term(n),
-                                                  size(p) - size(a)))  # fmt: skip
-        yield _with(u, Difference("replaced", format_term(p), format_term(n),
-                                  max(1, size(p) + size(n))))  # fmt: skip
+                        yield _with(v, Difference("missing", p, n, size(p) - size(a)))
+        yield _with(u, Difference("replaced", p, n, max(1, size(p) + size(n))))
 
 
 def _with(u: Unification, d: Difference) -> Unification:
@@ -394,15 +405,14 @@ def _state_outputs(
         if extra:
             if not un.relaxed:
                 return
-            u = _with(u, Difference("extra", "(no such state)", ", ".join(extra),
-                                    sum(size(pf[1 + program.state.index(s)]) + 1 for s in extra)))  # fmt: skip
+            cost = sum(size(pf[1 + program.state.index(s)]) + 1 for s in extra)
+            u = _with(u, Difference("extra", None, tuple(extra), cost))
         yield u
         return
     name = reference.state[i]
     mapped = u.roles.get(name)
     if mapped is None:  # relaxed: the program has fewer state variables
-        v = _with(u, Difference("missing", format_term(rf[1 + i]), "(no such state)",
-                                size(rf[1 + i]) + 1))  # fmt: skip
+        v = _with(u, Difference("missing", rf[1 + i], None, size(rf[1 + i]) + 1))
         yield from _state_outputs(un, reference, program, rf, pf, v, i + 1)
         return
     j = program.state.index(mapped)

@@ -271,23 +271,23 @@ def instance(
 def _differences(diffs: list[Difference], name: str) -> list[str]:
     """One line per difference; differences at the same place of the reference (a chain such as
     `clip(g)`, then `arcsin(clip(g))`) are told once, by the program's outermost term."""
+    written = [(d, *d.texts()) for d in diffs]
     keep = []
-    for d in diffs:
+    for d, ref, prog in written:
         inner = any(
-            o is not d and o.reference == d.reference
-            and d.program in o.program and len(o.program) > len(d.program)
-            for o in diffs
-        )  # fmt: skip
+            o is not d and oref == ref and prog in oprog and len(oprog) > len(prog)
+            for o, oref, oprog in written
+        )
         if not inner:
-            keep.append(d)
+            keep.append((d, ref, prog))
     texts = []
-    for d in keep:
-        if d.program == "(no such state)":
-            t = f"no state where {name} keeps `{d.reference}`"
-        elif d.reference == "(no such state)":
-            t = f"extra state {d.program}"
+    for d, ref, prog in keep:
+        if d.program is None:
+            t = f"no state where {name} keeps `{ref}`"
+        elif d.reference is None:
+            t = f"extra state {prog}"
         else:
-            t = f"`{d.program}` where {name} has `{d.reference}`"
+            t = f"`{prog}` where {name} has `{ref}`"
         if t not in texts:
             texts.append(t)
     return texts
@@ -320,7 +320,7 @@ def _fit(
         inst = instance(ref, u, program, values)
         with np.errstate(all="ignore"):
             out = run(inst, traj, semantics=semantics, params=params).updates
-        r = ((out - target) / scale).ravel()
+            r = ((out - target) / scale).ravel()
         return np.nan_to_num(r, nan=1e3, posinf=1e3, neginf=-1e3)
 
     try:
