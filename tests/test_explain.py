@@ -359,3 +359,22 @@ def test_a_constant_factor_is_read_as_a_learning_rate_scale():
     assert best.reference.key in ("heavy_ball", "ema_momentum")
     if best.reference.key == "heavy_ball":  # m_hb = m / 0.07: the same steps at lr × 0.07
         assert best.lr_scale == pytest.approx(0.07)
+
+
+def test_reduce_says_what_the_result_is_in_text_json_and_report(tmp_path, capsys):
+    from cli_runner import run_cli
+
+    p8 = str(EXAMPLES / "program8.txt")
+    code, out, _ = run_cli(capsys, "reduce", p8, "--ablate")
+    assert (
+        code == 0
+        and "what this is (after the ablations, which are approximate): identical: Lion" in out
+    )
+    code, out, _ = run_cli(capsys, "reduce", p8, "--json")
+    assert code == 0
+    data = json.loads(out)["explain"]
+    assert data["matches"] == [] and data["nearest"] is None  # reduce only looks for matches
+    report = tmp_path / "d.md"
+    code, _, _ = run_cli(capsys, "reduce", p8, "--ablate", "--report", str(report))
+    text = report.read_text()
+    assert "## What this is" in text and "identical: Lion (β1 = 0.9, β2 = 0.99822" in text
