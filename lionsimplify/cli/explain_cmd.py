@@ -34,7 +34,7 @@ def explain_command(
 ) -> None:
     """Name what a program is: the known optimizer it equals, with its constants, and its properties.
 
-    The program is reduced first (as `reduce`; --ablate applies the ablations). Each reference optimizer (SGD, heavy-ball, Nesterov, AdaGrad, RMSprop, Adam, AdamW, AMSGrad, NAdam, AdaBelief, signSGD, signum, Lion; each checked against optax) is unified with it to solve for its hyperparameters and learning-rate scale, and the two are run side by side as `diff` does: only `identical`, `equivalent` or `direction-equivalent` is a match. Otherwise the nearest reference is named with the structural difference and the measured deviation.
+    The program is reduced first (as `reduce`; --ablate applies the ablations). Each reference optimizer (SGD, heavy-ball, SGD with EMA momentum, Nesterov, AdaGrad, RMSprop, Adam and AdamW with and without bias correction, AMSGrad, NAdam, AdaBelief, signSGD, signum, Lion; each checked against optax or its formula) is unified with it to solve for its hyperparameters and learning-rate scale, and the two are run side by side as `diff` does: only `identical`, `equivalent` or `direction-equivalent` is a match. Otherwise the nearest reference is named with the structural difference and the measured deviation.
 
     Properties are measured on trajectories or derived from the program: state size, hyperparameter count, invariance to gradient scale and to the learning-rate schedule, update magnitude, and for sign-based updates with decoupled weight decay λ the box ‖w‖∞ ≤ 1/λ.
 
