@@ -16,6 +16,7 @@ from lionsimplify.cli import check_cmd as _check  # noqa: F401  (registers the c
 from lionsimplify.cli import dedup_cmd as _dedup  # noqa: F401
 from lionsimplify.cli import diff_cmd as _diff  # noqa: F401
 from lionsimplify.cli import eval_cmd as _evaluate  # noqa: F401
+from lionsimplify.cli import explain_cmd as _explain  # noqa: F401
 from lionsimplify.cli import funnel_cmd as _funnel  # noqa: F401
 from lionsimplify.cli import proxies_cmd as _proxies  # noqa: F401
 from lionsimplify.cli import reduce_cmd as _reduce  # noqa: F401

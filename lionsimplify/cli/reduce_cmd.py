@@ -15,6 +15,7 @@ from lionsimplify.cli.render import program_syntax, struck_source, training_prog
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.derivation import derivation_markdown, program_diff
 from lionsimplify.emit.jax_module import valid_identifier
+from lionsimplify.emit.optax_builtin import builtin_module_source
 from lionsimplify.lang.files import Outputs
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.ops import SEMANTICS
@@ -127,10 +128,13 @@ def reduce_command(
     else:
         result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
     lifted = lift(result.program, values)
+    from lionsimplify.explain import explain_reduction
+
+    explanation = explain_reduction(result, nearest=False)  # matches only: cheap
     jax_text = None
     if jax is not None:
         try:
-            jax_text = jax_module_source(
+            jax_text = _builtin_module(explanation, fn_name, str(file)) or jax_module_source(
                 lifted, fn_name, semantics=result.semantics, source=str(file)
             )
             compile(jax_text, str(jax), "exec")  # a syntax check only: nothing is run
@@ -142,20 +146,50 @@ def reduce_command(
     if jax is not None and jax_text is not None:
         written["jax"] = outputs.write("--jax", jax_text)
     if report is not None:
-        written["report"] = outputs.write("--report", derivation_markdown(result, lifted))
+        written["report"] = outputs.write(
+            "--report", derivation_markdown(result, lifted, explanation.lines())
+        )
     if json:
         data = result.to_json()
         data["lifted"] = {"program": lifted.text(), "params": lifted.values}
         data["written"] = written
+        data["explain"] = explanation.to_json()
         if validation is not None:
             data["validation"] = validation.to_json()
         print_json(data)
     else:
         render_reduction(result, file, lifted if params else None)
+        for line in explanation.lines():
+            console.print(line, soft_wrap=True, markup=False)
         if validation is not None:
             render_validation(validation)
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
+
+
+def _builtin_module(explanation, fn_name: str, source: str) -> str | None:  # noqa: ANN001
+    """The optax built-in call when the program equals one (math semantics only: optax
+    computes IEEE arithmetic), else None."""
+    best = explanation.best
+    found = best.builtin() if best is not None else None
+    if found is None or explanation.reduction.semantics != "math":
+        return None
+    function, kwargs = found
+    consts = ", ".join(c.text() for c in best.constants)
+    return builtin_module_source(
+        fn_name,
+        function,
+        kwargs,
+        lr_scale=best.lr_scale,
+        match=f"{best.verdict} to {best.reference.name} ({consts})",
+        evidence=best.diff.summary(),
+        source=source
+        + (
+            " (reduced, with its ablations: approximate)"
+            if explanation.reduction.label == "approximate"
+            else " (reduced)"
+        ),
+    )
 
 
 def _multipliers(text: str) -> list[float]:

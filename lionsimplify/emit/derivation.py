@@ -91,7 +91,10 @@ def _measured(rec: PassRecord) -> str:
     return rec.verification.measured if rec.verification else "-"
 
 
-def derivation_markdown(result: Reduction, lifted: Lifted | None = None) -> str:
+def derivation_markdown(
+    result: Reduction, lifted: Lifted | None = None, what: list[str] | None = None
+) -> str:
+    """The derivation as Markdown; `what` is the "what this is" text of `explain`, if any."""
     v = next((r.verification for r in result.passes if r.verification), None)
     trials = (
         f"{v.trajectories} trajectories × {v.steps} steps (gradient scales 1e-4 to 1e2)"
@@ -160,4 +163,6 @@ def derivation_markdown(result: Reduction, lifted: Lifted | None = None) -> str:
             lifted.params_text().rstrip("\n"),
             "```",
         ]
+    if what:
+        out += ["", "## What this is", "", *(f"- {line.strip()}" for line in what)]
     return "\n".join(out) + "\n"

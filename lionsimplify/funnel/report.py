@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lionsimplify.emit import jax_module_source, module_name
+from lionsimplify.explain import explain_reduction
 from lionsimplify.funnel.pipeline import BASELINES, FunnelResult
 from lionsimplify.funnel.winners import tuned
 from lionsimplify.lang.errors import Location, ProgramError
@@ -262,10 +263,12 @@ def winner_program(result: FunnelResult, fp: str) -> Any:
     return simp.final if simp is not None else result.reductions[fp]
 
 
-def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | None, str | None]:
-    """The winner's `.txt` (Lion-style program, values, scores, derivation) and `.py` (the
-    emitted jax/optax module, defaulting to its tuned learning rate), or None and the reason
-    when the module cannot be emitted."""
+def _winner_files(
+    result: FunnelResult, n: int, fp: str, what: list[str] | None = None
+) -> tuple[str, str | None, str | None]:
+    """The winner's `.txt` (Lion-style program, values, scores, derivation, and what it is:
+    `what`, from `explain`) and `.py` (the emitted jax/optax module, defaulting to its tuned
+    learning rate), or None and the reason when the module cannot be emitted."""
     red = winner_program(result, fp)
     simp = result.simplifications.get(fp)
     cand = result.candidate(fp)
@@ -311,6 +314,7 @@ def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | Non
                      f"(margin {result.config.ablation_margin:g} of the score):")  # fmt: skip
         lines += [f"#   {row}" for row in _ablation_rows(simp)]
         lines += [f"#   {note}" for note in simp.notes]
+    lines += [f"# {line}" for line in what or []]
     try:
         module = jax_module_source(
             lifted, module_name(f"winner_{n:02d}"), semantics=result.config.semantics,
@@ -445,6 +449,9 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
             lines += _ablation_table(result, simp)
         py = f", `winners/{n:02d}-{fp}.py`" if fp not in data["winners_not_emitted"] else ""
         lines += [f"Files: `winners/{n:02d}-{fp}.txt`{py}.", ""]
+        what = data.get("explain", {}).get(fp)
+        if what:
+            lines += [f"- {line.strip()}" for line in what["lines"]] + [""]
     lines += ["## Plots", ""]
     lines += [f"![{name[:-4]}](plots/{name})" for name in PLOTS]
     return "\n".join(lines) + "\n"
@@ -479,9 +486,11 @@ def _write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
     winners_dir.mkdir(exist_ok=True)
     files = []
     not_emitted = {}
+    explained = {fp: explain_reduction(winner_program(result, fp)) for fp in result.finalists}
+    data["explain"] = {fp: {**e.to_json(), "lines": e.lines()} for fp, e in explained.items()}
     for n, fp in enumerate(result.finalists, start=1):
         stem = winners_dir / f"{n:02d}-{fp}"
-        text, module, why = _winner_files(result, n, fp)
+        text, module, why = _winner_files(result, n, fp, explained[fp].lines())
         write_text(stem.with_suffix(".txt"), text, force=True)
         files.append(f"winners/{stem.name}.txt")
         if module is None:
