@@ -567,7 +567,9 @@ def _measure(
         cos_n += m["cos"].size
         if not m["direction_ok"]:
             direction = False
-        fmin, fmax = min(fmin, float(np.min(m["factor"]))), max(fmax, float(np.max(m["factor"])))
+        defined = m["factor"][m["factor_defined"]]  # no factor where A's update is 0
+        if defined.size:
+            fmin, fmax = min(fmin, float(np.min(defined))), max(fmax, float(np.max(defined)))
         pairs = [(oa.updates, ob.updates, row_dev)]
         pairs += [
             (sa[ia], sb[ib], compare_updates(sa[ia], sb[ib])["row_dev"]) for _, ia, ib in states

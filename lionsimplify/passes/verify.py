@@ -220,6 +220,8 @@ def compare_updates(a: np.ndarray, b: np.ndarray) -> dict[str, object]:
         "row_dev": row_dev,
         "cos": cos,
         "factor": factor,
+        # where `a` is 0 (e.g. both updates 0 at lr = 0) no factor is measured
+        "factor_defined": na > 0,
         "dir_dev": dir_dev,
         # NaN factors (infinite updates) are no evidence of a positive factor
         "direction_ok": bool(np.all(dir_dev <= RTOL) and np.all(factor > 0)),
@@ -275,7 +277,9 @@ def verify(
         factor = m["factor"]
         if not m["direction_ok"]:
             direction_ok = False
-        fmin, fmax = min(fmin, float(np.min(factor))), max(fmax, float(np.max(factor)))
+        defined = factor[m["factor_defined"]]
+        if defined.size:
+            fmin, fmax = min(fmin, float(np.min(defined))), max(fmax, float(np.max(defined)))
     if new_nan:
         exact_ok = direction_ok = False
     measured: Label = "exact" if exact_ok else "direction" if direction_ok else "approximate"
