@@ -351,7 +351,7 @@ class _Precomputed(Fingerprinter):
 
 def _usable(entry: _Raw) -> bool:
     """Whether the sequential pass fingerprints this entry (it has a text and valid fields)."""
-    run, where, default_id, text, meta = entry
+    run, where, default_id, text, meta, _source = entry
     if text is None or isinstance(meta, str):
         return False
     try:
