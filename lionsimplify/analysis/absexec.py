@@ -125,7 +125,7 @@ def analyse(
 
     With `ranges=False` only kinds are tracked (errors, no hazards): the cheap validity check
     de-duplication runs on every program."""
-    params = params or {}
+    params = program.values(params)
     result = Analysis(program, semantics)
     env = input_facts(program)
 

@@ -75,7 +75,8 @@ def random_trajectory(
 
 
 def missing_params(program: Program, params: Mapping[str, float]) -> list[str]:
-    return [h for h in program.hyperparams() if h not in params]
+    given = dict(program.defaults)
+    return [h for h in program.hyperparams() if h not in params and h not in given]
 
 
 def require_params(program: Program, params: Mapping[str, float]) -> None:
@@ -94,8 +95,9 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
         if len(missing) == 1
         else f"hyperparameters {names} have no value",
         loc,
-        help="give each one with --param NAME=VALUE, e.g. "
-        + " ".join(f"--param {m}=0.9" for m in missing),
+        help="give each a value with "
+        + " ".join(f"--param {m}=VALUE" for m in missing)
+        + f", or in the signature: `def {program.name}(..., {missing[0]}=VALUE):`",
     )
 
 
@@ -107,6 +109,7 @@ def compile_program(
     Each arg is `(True, name)` for a variable or `(False, value)` for a literal/hyperparameter.
     """
     require_params(program, params)
+    params = program.values(params)
     plan = []
     for s in program.body:
         args = []

@@ -308,8 +308,6 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
         f"state {s['state_in']} -> {s['state_out']}, overall label [bold]{result.label}[/]"
     )
     if lifted is not None:
-        console.print(program_syntax(lifted.text()))
-        console.print()
-        console.print(program_syntax(lifted.params_text()))
+        console.print(program_syntax(lifted.text() + lifted.params_text()), soft_wrap=True)
     else:
-        console.print(program_syntax(result.program))
+        console.print(program_syntax(result.program), soft_wrap=True)

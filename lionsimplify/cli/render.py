@@ -15,9 +15,12 @@ from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
 
-def program_syntax(program: Program | str) -> Syntax:
+def program_syntax(program: Program | str) -> Text:
+    """Highlighted program text; print it with `soft_wrap=True` so no line is cut or wrapped at
+    the terminal's width: what a user copies (or pipes) must read back as the same program."""
     text = program if isinstance(program, str) else print_program(program)
-    return Syntax(text.rstrip("\n"), "python", theme="ansi_dark", background_color="default")
+    syntax = Syntax("", "python", theme="ansi_dark", background_color="default")
+    return syntax.highlight(text.rstrip("\n"))
 
 
 def diagnostic_text(d: Diagnostic) -> Text:

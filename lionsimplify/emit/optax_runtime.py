@@ -65,6 +65,7 @@ def _op_for(name: str) -> Op:
 def check_hyperparams(program: Program, params: Mapping[str, float]) -> dict[str, float]:
     """The program's hyperparameter values, or a `ProgramError` naming every missing one."""
     needed = program.hyperparams()
+    params = program.values(params)
     missing = [h for h in needed if h not in params]
     if missing:
         names = ", ".join(missing)

@@ -272,7 +272,7 @@ def _winner_files(result: FunnelResult, n: int, fp: str) -> tuple[str, str | Non
         for e in cand.entries
     ]
     lines.append(lifted.text().rstrip("\n"))
-    lines += [f"# {line}" for line in lifted.params_text().splitlines()]
+    lines += lifted.params_text().splitlines()
     lines.append(f"# derivation ({red.label}):")
     stats = red.stats()
     lines.append(f"#   {stats['statements_in']} -> {stats['statements_out']} statements, "

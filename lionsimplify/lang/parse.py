@@ -88,6 +88,8 @@ class _Lowerer:
         self.read_before_assign: dict[str, ast.AST] = {}
         self.all_targets: set[str] = set()
         self.used_names: set[str] = set(inputs)
+        self.given: set[str] = set()
+        """Hyperparameters given a value in the signature."""
         self._temp = 0
         # Offsets of the statement being lowered when its AST came from a single line parsed on
         # its own (the line cache of `_fast_function`); zero for a whole-file parse.
@@ -124,6 +126,8 @@ class _Lowerer:
             raise self.error(node, f"`{name}` is not allowed: programs may not contain NaN or inf")
         if name in self.assigned:
             return Var(name)
+        if name in self.given:
+            return Hyper(name)
         if name in self.all_targets:
             raise self.error(node, f"`{name}` is used before it is assigned")
         if lookup(name) is not None:
@@ -557,10 +561,18 @@ def _lower_function(
     """Check the signature and lower the body; each item's offset places it in the file."""
     helper = _Lowerer(path, lines, set())
     helper.base_line = header_line
-    weight, grad, state, lr, extras = _signature(fn, helper)
+    weight, grad, state, lr, extras, defaults = _signature(fn, helper)
     inputs = {weight, grad, *state, lr, *extras}
     low = _Lowerer(path, lines, inputs)
     low.all_targets = _collect_targets(items)
+    low.given = {name for name, _ in defaults}
+    if low.given & low.all_targets:
+        name = sorted(low.given & low.all_targets)[0]
+        raise helper.error(
+            fn,
+            f"hyperparameter `{name}` has a default in the signature but is assigned in the body",
+            help=f"rename the variable, or drop `{name}=...` from the signature",
+        )
 
     if items and items[0].simple is None and _is_docstring(items[0].node):
         items = items[1:]
@@ -634,6 +646,7 @@ def _lower_function(
         name=fn.name,
         path=path,
         return_loc=low.loc(ret),
+        defaults=defaults,
     )
 
 
@@ -647,34 +660,63 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 def _signature(
     fn: ast.FunctionDef, low: _Lowerer
-) -> tuple[str, str, tuple[str, ...], str, tuple[str, ...]]:
+) -> tuple[str, str, tuple[str, ...], str, tuple[str, ...], tuple[tuple[str, float], ...]]:
+    """The inputs by role, and the hyperparameters given values in the signature: a parameter
+    with a numeric default (`b1=0.9`, positional or after `*`) is a hyperparameter, not an input,
+    which is how the programs this tool writes carry their values."""
     a = fn.args
     if a.vararg or a.kwarg:
         node = a.vararg or a.kwarg
         raise low.error(node, "`*args`/`**kwargs` are not part of the program language")
-    if a.defaults or a.kw_defaults and any(d is not None for d in a.kw_defaults):
-        raise low.error(fn, "parameters may not have default values")
     positional = [*a.posonlyargs, *a.args]
+    n_plain = len(positional) - len(a.defaults)
+    defaults: list[tuple[ast.arg, ast.expr]] = list(
+        zip(positional[n_plain:], a.defaults, strict=True)
+    )
+    positional = positional[:n_plain]
+    kwonly = []
+    for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        if d is None:
+            kwonly.append(p)
+        else:
+            defaults.append((p, d))
     if len(positional) < 3:
         raise low.error(
             fn,
-            f"`{fn.name}` takes {len(positional)} positional parameter(s); it needs at least "
-            "the weight, the gradient and the learning rate",
-            help="write `def train(w, g, lr):`, with state variables between `g` and `lr`",
+            f"`{fn.name}` takes {len(positional)} positional parameter(s) without a default; it "
+            "needs at least the weight, the gradient and the learning rate",
+            help="write `def train(w, g, lr):`, with state variables between `g` and `lr` and "
+            "hyperparameters with their values after `lr` (`b1=0.9`)",
         )
     seen: set[str] = set()
-    for p in [*positional, *a.kwonlyargs]:
+    for p in [*positional, *kwonly, *(p for p, _ in defaults)]:
         if p.arg in seen:
             raise low.error(p, f"parameter `{p.arg}` is declared twice")
         seen.add(p.arg)
-    for p in a.kwonlyargs:
+    for p in kwonly:
         if p.arg not in EXTRA_INPUTS:
             known = ", ".join(f"`{k}` ({v})" for k, v in EXTRA_INPUTS.items())
             raise low.error(
-                p, f"unknown extra input `{p.arg}`", help=f"the extra inputs are {known}"
+                p,
+                f"unknown extra input `{p.arg}`",
+                help=f"the extra inputs are {known}; a hyperparameter needs a value (`{p.arg}=0.1`)",
             )
+    values: list[tuple[str, float]] = []
+    for p, d in defaults:
+        if p.arg in EXTRA_INPUTS:
+            raise low.error(p, f"`{p.arg}` is an extra input and cannot have a default value")
+        const = low.literal(d)
+        if const is None:
+            raise low.error(
+                d,
+                f"the default of hyperparameter `{p.arg}` must be a number",
+                help=f"write e.g. `{p.arg}=0.9`",
+            )
+        name = p.arg if p.arg.isascii() else unicodedata.normalize("NFKC", p.arg)
+        values.append((name, const.value))
     weight, grad, *state, lr = (p.arg for p in positional)
-    return weight, grad, tuple(state), lr, tuple(p.arg for p in a.kwonlyargs)
+    extras = tuple(p.arg for p in kwonly)
+    return weight, grad, tuple(state), lr, extras, tuple(values)
 
 
 def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[str, ...]:

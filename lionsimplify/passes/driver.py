@@ -209,8 +209,13 @@ def reduce(
     `--validate` does with the ablations the proxy task accepted)."""
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; expected one of {', '.join(STAGES)}")
-    ctx = Context(semantics, dict(params or {}))
+    ctx = Context(semantics, program.values(params))
     require_params(program, ctx.params)  # every pass is verified, which needs numbers
+    # the values ride in the signature from here on, so every program the result holds (and
+    # every text printed from it) reads back with its values
+    program = replace(
+        program, defaults=tuple((h, float(ctx.params[h])) for h in program.hyperparams())
+    )
     pipeline = PASSES if passes is None else passes
     unknown = {p.stage for p in pipeline} - set(PIPELINE_STAGES)
     if unknown:
