@@ -42,15 +42,19 @@ class Diagnostic:
     message: str
     location: Location | None
     help: str | None = None
+    code: str = field(kw_only=True)
+    """A stable code from `lang/diagnostics.py` (`E301`, `W101`, ...)."""
 
     def line(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{'error' if self.severity == 'error' else 'warning'}: {self.message}"
+        word = "error" if self.severity == "error" else "warning"
+        return f"{where}{word}: {self.message}  [{self.code}]"
 
     def to_json(self) -> dict[str, object]:
         loc = self.location
         return {
             "severity": self.severity,
+            "code": self.code,
             "message": self.message,
             "path": loc.path if loc else None,
             "line": loc.line if loc else None,
@@ -80,7 +84,7 @@ class Analysis:
         """Raise the first error as a `ProgramError` (what the CLI turns into exit code 2)."""
         if self.errors:
             e = self.errors[0]
-            raise ProgramError(e.message, e.location, help=e.help)
+            raise ProgramError(e.message, e.location, help=e.help, code=e.code)
 
 
 def _fmt(v: float) -> str:
@@ -153,6 +157,7 @@ def analyse(
                         help="reduce it first, e.g. with `norm(...)`"
                         if op.name == "clip"
                         else None,
+                        code="E301",
                     )
                 )
         if ranges:
@@ -208,6 +213,7 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
                     f"`{op.name}` is defined on {_domain_words(domain)}, but {what} may be "
                     f"in [{_fmt(x[0])}, {_fmt(x[1])}]",
                     stmt.loc,
+                    code="W101",
                 )
             )
     if op.nonzero_arg is not None and not (semantics == "hero" and op.impl_hero is not None):
@@ -219,6 +225,7 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
                     f"division by `{_name(stmt.args[op.nonzero_arg])}`, which may be zero "
                     f"(in [{_fmt(d[0])}, {_fmt(d[1])}])",
                     stmt.loc,
+                    code="W102",
                 )
             )
     if op.name == "power" and args[0].interval[0] < 0:
@@ -230,6 +237,7 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
                     f"`power` of `{_name(stmt.args[0])}`, which may be negative, to a "
                     "non-integer exponent gives NaN",
                     stmt.loc,
+                    code="W103",
                 )
             )
     return found

@@ -98,6 +98,7 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
         help="give each a value with "
         + " ".join(f"--param {m}=VALUE" for m in missing)
         + f", or in the signature: `def {program.name}(..., {missing[0]}=VALUE):`",
+        code="E205",
     )
 
 

@@ -31,6 +31,7 @@ def diagnostic_text(d: Diagnostic) -> Text:
         text.append(f"{d.location}: ", style="bold")
     text.append(f"{word}: ", style=style)
     text.append(d.message)
+    text.append(f"  [{d.code}]", style="dim")
     if d.help:
         text.append(f"\n  = help: {d.help}", style="cyan")
     return text

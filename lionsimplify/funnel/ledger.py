@@ -129,7 +129,7 @@ class Ledger:
         except BlockingIOError:
             f.close()
             raise ProgramError(
-                "another funnel is writing this ledger", Location(str(self.path))
+                "another funnel is writing this ledger", Location(str(self.path)), code="E404"
             ) from None
         self._file = f
         if f.tell() > 0:  # a torn last line from a kill: start the next record on a fresh line

@@ -37,7 +37,9 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ProgramError(f"cannot read file: {exc.strerror}", Location(str(path))) from None
+        raise ProgramError(
+            f"cannot read file: {exc.strerror}", Location(str(path)), code="E001"
+        ) from None
     return decode_source(data, str(path))
 
 
@@ -49,12 +51,13 @@ def iter_jsonl(path: Path) -> Iterator[Source]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ProgramError(
-                f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno)
+                f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno), code="E401"
             ) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("program"), str):
             raise ProgramError(
                 "each line must be a JSON object with a `program` string",
                 Location(str(path), n, 1),
+                code="E401",
             )
         fields = {k: v for k, v in obj.items() if k != "program"}
         sid = f"{path}:{n}" if "id" not in obj else f"{path}:{obj['id']}"
@@ -67,7 +70,7 @@ def load_sources(paths: Iterable[str | Path]) -> list[Source]:
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            raise ProgramError("no such file or directory", Location(str(raw)))
+            raise ProgramError("no such file or directory", Location(str(raw)), code="E001")
         if p.is_dir():
             files = sorted(
                 f for f in p.rglob("*") if f.is_file() and f.suffix in (*PROGRAM_SUFFIXES, ".jsonl")
