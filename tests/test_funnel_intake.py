@@ -54,7 +54,10 @@ def test_runs_formats_merge_and_invalid_reasons(tmp_path: Path) -> None:
     assert result.runs == {"a": True, "bee": False}
     assert (result.read, result.valid, len(result.candidates)) == (9, 4, 2)
     reasons = sorted(i.reason for i in result.invalid)
-    assert f"{tmp_path / 'a' / 'programs.jsonl'}:4:2:7: error: unknown function `sgn`  [E201]" in reasons
+    assert (
+        f"{tmp_path / 'a' / 'programs.jsonl'}:4:2:7: error: unknown function `sgn`  [E201]"
+        in reasons
+    )
     assert "missing `fitness`" in reasons
     assert any("must be finite" in r for r in reasons)
     assert any(r.startswith("invalid JSON") for r in reasons)
