@@ -4,46 +4,51 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+import click
 from rich.table import Table
 
 from lionsimplify.analysis.absexec import analyse
 from lionsimplify.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_NEGATIVE,
-    app,
+    command,
     console,
     err_console,
     fail,
+    file_argument,
+    json_option,
+    param_option,
     parse_params,
     print_json,
+    semantics_option,
 )
 from lionsimplify.cli.render import diagnostic_text, program_syntax
 from lionsimplify.lang.errors import ProgramError
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file
 
 
-@app.command()
-def check(
-    files: list[Path] = typer.Argument(None, help="Program files to check.", metavar="FILE..."),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    strict: bool = typer.Option(False, help="Exit 1 when any hazard is found."),
-    strict_code: list[str] = typer.Option(
-        None, "--strict-code", metavar="CODE", help="Exit 1 when a hazard with CODE is found."
-    ),
-    ignore: list[str] = typer.Option(
-        None, "--ignore", metavar="CODE", help="Do not report hazards with CODE (e.g. W101)."
-    ),
-    explain: str = typer.Option(
-        None, "--explain", metavar="CODE", help="Explain a diagnostic code (e.g. E201) and exit."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print a JSON list, one object per file."),
+@command("check")
+@file_argument("files", nargs=-1)
+@semantics_option
+@param_option
+@click.option("--strict", is_flag=True, help="Exit 1 when any hazard is found.")
+@click.option(
+    "--strict-code", multiple=True, metavar="CODE", help="Exit 1 when a hazard with CODE is found."
+)
+@click.option(
+    "--ignore", multiple=True, metavar="CODE", help="Do not report hazards with CODE (e.g. W101)."
+)
+@click.option("--explain", metavar="CODE", help="Explain a diagnostic code (e.g. E201) and exit.")
+@json_option("a list, one object per file,")
+def command(
+    files: tuple[Path, ...],
+    semantics: str,
+    param: tuple[str, ...],
+    strict: bool,
+    strict_code: tuple[str, ...],
+    ignore: tuple[str, ...],
+    explain: str | None,
+    json_out: bool,
 ) -> None:
     """Parse and abstract-execute programs: report errors and hazards with file:line:col.
 
@@ -68,10 +73,6 @@ def check(
         fail("give at least one FILE to check (or --explain CODE)")
     ignored = _codes(ignore, "--ignore")
     strict_codes = _codes(strict_code, "--strict-code")
-    if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
     params = parse_params(param)
     results = []
     code = 0
@@ -97,7 +98,7 @@ def check(
                     ],
                 }
             )
-            if not json:
+            if not json_out:
                 err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
             continue
         analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
@@ -124,11 +125,11 @@ def check(
                 "diagnostics": [d.to_json() for d in analysis.diagnostics],
             }
         )
-        if not json:
+        if not json_out:
             _render(program, analysis)
-    if json:
+    if json_out:
         print_json(results)
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
 def _codes(items: list[str] | None, option: str) -> set[str]:
@@ -156,7 +157,7 @@ def _explain(code: str) -> None:
         console.print()
         console.print("For example:")
         console.print(program_syntax(entry.example), soft_wrap=True)
-    raise typer.Exit(0)
+    raise SystemExit(0)
 
 
 def _render(program, analysis) -> None:  # noqa: ANN001

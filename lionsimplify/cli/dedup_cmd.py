@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from rich.table import Table
 
-from lionsimplify.cli.app import app, console, err_console, parse_params, print_json
+from lionsimplify.cli.app import (
+    command,
+    console,
+    err_console,
+    file_argument,
+    json_option,
+    param_option,
+    parse_params,
+    print_json,
+    semantics_option,
+)
 from lionsimplify.compare.dedup import dedup
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.sources import load_sources
 
 
-@app.command("dedup")
-def dedup_command(
-    paths: list[Path] = typer.Argument(
-        ..., help="Program files, directories, or .jsonl files with a `program` field."
-    ),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the classes as JSON."),
+@command("dedup")
+@file_argument("paths", nargs=-1, required=True, dir_okay=True, metavar="PATH...")
+@semantics_option
+@param_option
+@json_option("the classes")
+def command(
+    paths: tuple[Path, ...], semantics: str, param: tuple[str, ...], json_out: bool
 ) -> None:
     """Group programs that compute the same thing, and say which fingerprint matched.
 
@@ -38,12 +41,8 @@ def dedup_command(
 
       lionsimplify dedup runs/run1/programs.jsonl --json
     """
-    if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
     result = dedup(load_sources(paths), semantics=semantics, params=parse_params(param))  # type: ignore[arg-type]
-    if json:
+    if json_out:
         print_json(result.to_json())
         return
     valid = result.total - len(result.invalid)

@@ -5,15 +5,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import typer
+import click
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from lionsimplify.cli.app import EXIT_NEGATIVE, app, console, fail, parse_params, print_json
+from lionsimplify.cli.app import (
+    EXIT_NEGATIVE,
+    command,
+    console,
+    fail,
+    file_argument,
+    json_option,
+    param_option,
+    parse_params,
+    print_json,
+    semantics_option,
+)
 from lionsimplify.compare.diff import Diff, Row, diff_programs
 from lionsimplify.lang.ir import Stmt, Var
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file, parse_text
 from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
 from lionsimplify.lang.sources import load_sources
@@ -27,29 +37,35 @@ VERDICT_STYLE = {
 }
 
 
-@app.command("diff")
-def diff_command(
-    paths: list[Path] = typer.Argument(
-        ..., help="Two programs, or several (or a directory): each is compared with the first."
-    ),
-    against: Path = typer.Option(
-        None, "--against", help="Compare every program in PATHS with this one."
-    ),
-    raw: bool = typer.Option(
-        False, "--raw", help="Compare as written: no reduction, no arithmetic normal form."
-    ),
-    fmt: str = typer.Option(
-        "rich", "--format", help="`rich` (side by side) or `unified` (unified diff text)."
-    ),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    json: bool = typer.Option(
-        False, "--json", help="Print the result as JSON (a list with several programs)."
-    ),
+@command("diff")
+@file_argument("paths", nargs=-1, required=True, dir_okay=True, metavar="PATH...")
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Compare every program in PATH... with this one.",
+)
+@click.option("--raw", is_flag=True, help="Compare as written: no reduction, no normal form.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="rich",
+    show_default=True,
+    metavar="NAME",
+    help="`rich` (side by side) or `unified` (unified diff text).",
+)
+@semantics_option
+@param_option
+@json_option("the result (a list with several programs)")
+def command(
+    paths: tuple[Path, ...],
+    against: Path | None,
+    raw: bool,
+    fmt: str,
+    semantics: str,
+    param: tuple[str, ...],
+    json_out: bool,
 ) -> None:
     """Show what changed between programs as computations, and whether it matters.
 
@@ -67,12 +83,6 @@ def diff_command(
 
       lionsimplify diff examples/programs/variants --against examples/programs/variants/adam.txt --param β1=0.9 --param β2=0.99 --param λ=0.01
     """
-    # usage errors go through `fail` (exit 2): typer's own BadParameter escapes `main` as an
-    # internal error with the click that typer vendors
-    if semantics not in SEMANTICS:
-        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
-    if fmt not in FORMATS:
-        fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     params = parse_params(param)
     sources = load_sources(paths)
     if against is not None:
@@ -88,7 +98,7 @@ def diff_command(
         diff_programs(base, p, semantics=semantics, params=params, raw=raw)  # type: ignore[arg-type]
         for p in programs
     ]
-    if json:
+    if json_out:
         print_json(diffs[0].to_json() if len(diffs) == 1 else [d.to_json() for d in diffs])
     elif len(diffs) == 1 and fmt == "unified":
         text = diffs[0].unified() or "(the canonical forms are the same)\n"
@@ -98,7 +108,7 @@ def diff_command(
         render(diffs[0])
     else:
         render_matrix(diffs, fmt)
-    raise typer.Exit(EXIT_NEGATIVE if any(d.exit_code for d in diffs) else 0)
+    raise SystemExit(EXIT_NEGATIVE if any(d.exit_code for d in diffs) else 0)
 
 
 def _stmt_text(stmt: Stmt | None, changed: set[int], style: str) -> Text:

@@ -5,20 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import typer
+import click
 from rich.table import Table
 
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
-    app,
+    command,
     console,
     fail,
+    file_argument,
+    force_option,
+    json_option,
+    param_option,
     parse_params,
     print_json,
     refuse_overwrite,
+    semantics_option,
 )
 from lionsimplify.cli.render import training_progress
-from lionsimplify.lang.ops import SEMANTICS
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -31,39 +35,66 @@ def _floats(text: str, option: str) -> list[float]:
     return values
 
 
-@app.command("eval")
-def eval_command(
-    file: Path = typer.Argument(..., help="The program to train."),
-    proxy: str = typer.Option(..., "--proxy", help="Proxy task, <task>-<scale>, e.g. vision-s."),
-    seeds: int = typer.Option(3, "--seeds", min=1, max=64, help="Number of seeds (0..N-1)."),
-    lr_grid: str = typer.Option(
-        "1", "--lr-grid", help="Learning-rate multipliers, comma-separated (e.g. 0.3,1,3)."
-    ),
-    base_lr: float = typer.Option(
-        1.0,
-        "--base-lr",
-        help="lr = base_lr * multiplier * schedule(step). Programs from search scale lr "
-        "themselves (keep 1); hand-written ones such as Program 1 need e.g. 3e-4.",
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    baselines: str = typer.Option(
-        "adamw,lion", help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd)."
-    ),
-    time_limit: float = typer.Option(
-        1800.0, "--time-limit", help="Wall seconds per evaluation, compilation included."
-    ),
-    plot: Path = typer.Option(None, "--plot", help="Write learning curves to this PNG."),
-    force: bool = typer.Option(False, help="Overwrite the plot file if it exists."),
-    proxy_module: str = typer.Option(
-        None, "--proxy-module", help="Look the proxy up in pkg.module:NAME first."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-) -> None:
+@command("eval")
+@file_argument()
+@click.option(
+    "--proxy", required=True, metavar="NAME", help="Proxy task, <task>-<scale>, e.g. vision-s."
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 64),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Number of seeds (0..N-1).",
+)
+@click.option(
+    "--lr-grid",
+    default="1",
+    show_default=True,
+    metavar="X,Y,...",
+    help="Learning-rate multipliers, comma-separated (e.g. 0.3,1,3).",
+)
+@click.option(
+    "--base-lr",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="LR",
+    help="lr = base_lr * multiplier * schedule(step). Programs from search scale lr "
+    "themselves (keep 1); hand-written ones such as Program 1 need e.g. 3e-4.",
+)
+@param_option
+@semantics_option
+@click.option(
+    "--baselines",
+    default="adamw,lion",
+    show_default=True,
+    metavar="NAME,...",
+    help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd).",
+)
+@click.option(
+    "--time-limit",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wall seconds per evaluation, compilation included.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.png",
+    help="Write learning curves to this PNG.",
+)
+@force_option("the plot file")
+@click.option(
+    "--proxy-module", metavar="MODULE:NAME", help="Look the proxy up in pkg.module:NAME first."
+)
+@json_option("the result")
+def command(file: Path, proxy: str, seeds: int, lr_grid: str, base_lr: float,
+            param: tuple[str, ...], semantics: str, baselines: str, time_limit: float,
+            plot: Path | None, force: bool, proxy_module: str | None, json_out: bool) -> None:  # fmt: skip
     """Train a program on a proxy task and compare it with tuned AdamW and Lion.
 
     Seeds and learning-rate multipliers run as one vmapped computation. Exit code 0 when the
@@ -77,14 +108,11 @@ def eval_command(
 
       lionsimplify eval examples/programs/program8.txt --proxy language-s --json --plot curves.png
     """
+    from lionsimplify.analysis.interp import require_params
     from lionsimplify.lang.parse import parse_file
     from lionsimplify.proxies.baselines import BASELINES
     from lionsimplify.proxies.tasks import get_proxy
 
-    if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
     if not (base_lr > 0 and base_lr < float("inf")):
         fail(f"--base-lr {base_lr}: must be a positive finite number")
     multipliers = _floats(lr_grid, "--lr-grid")
@@ -103,18 +131,20 @@ def eval_command(
     extra = sorted(set(params) - set(program.hyperparams()))
     if extra:
         fail(f"--param {', '.join(extra)}: the program has no such hyperparameter")
+    # every problem with the input is reported before jax is imported (seconds)
+    require_params(program, params)
     task = get_proxy(proxy, module=proxy_module)
 
     result = _run(program, task, params, semantics, seeds, multipliers, base_lr, names,
-                  time_limit, show_progress=not json)  # fmt: skip
+                  time_limit, show_progress=not json_out)  # fmt: skip
     if plot is not None:
         _plot(result, plot)
-    if json:
+    if json_out:
         print_json(result.to_json())
     else:
         _render(result)
     if result.candidate.status != "ok":
-        raise typer.Exit(EXIT_NEGATIVE)
+        raise SystemExit(EXIT_NEGATIVE)
 
 
 def _run(program: Any, task: Any, params: dict[str, float], semantics: str, seeds: int,

@@ -7,11 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import typer
+import click
 from rich.live import Live
 from rich.table import Table
 
-from lionsimplify.cli.app import app, console, err_console, print_json
+from lionsimplify.cli.app import (
+    command,
+    console,
+    err_console,
+    file_argument,
+    json_option,
+    print_json,
+)
 from lionsimplify.funnel.config import Level, load_config
 from lionsimplify.funnel.jobs import Job
 from lionsimplify.funnel.pipeline import FunnelOptions, FunnelResult, run_funnel
@@ -161,25 +168,49 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
         console.print(f"winner: {out / f}")
 
 
-@app.command("funnel")
-def funnel_command(
-    runs_dir: Path = typer.Argument(..., help="Directory of search runs (see the runs format)."),
-    config: Path | None = typer.Option(
-        None, "--config", help="funnel.toml (default: the built-in quick config)."
-    ),
-    out: Path = typer.Option(Path("funnel-out"), "--out", help="Output directory (resumable)."),
-    executor: str = typer.Option("local", "--executor", help="`local` process pool or `ray`."),
-    address: str | None = typer.Option(
-        None, "--address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)."
-    ),
-    workers: int = typer.Option(
-        1, "--workers", min=1, help="Local worker processes (Ray uses the cluster's CPUs)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Use an --out that holds another config's ledger or other files."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the final result as JSON."),
-) -> None:
+@command("funnel")
+@file_argument("runs_dir", dir_okay=True, metavar="RUNS_DIR")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="funnel.toml (default: the built-in quick config).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="funnel-out",
+    show_default=True,
+    metavar="DIR",
+    help="Output directory (resumable).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    metavar="NAME",
+    help="`local` process pool or `ray`.",
+)
+@click.option(
+    "--address",
+    metavar="ADDR",
+    help="Ray cluster address (default: RAY_ADDRESS or a local instance).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Local worker processes (Ray uses the cluster's CPUs).",
+)
+@click.option(
+    "--force", is_flag=True, help="Use an --out that holds another config's ledger or other files."
+)
+@json_option("the final result")
+def command(runs_dir: Path, config: Path | None, out: Path, executor: str, address: str | None,
+            workers: int, force: bool, json_out: bool) -> None:  # fmt: skip
     """Select the best programs of search runs by training them on proxy tasks, level by level.
 
     Candidates are checked, reduced and de-duplicated, the top-K by search fitness (per run and
@@ -196,14 +227,12 @@ def funnel_command(
 
       lionsimplify funnel runs/ --executor ray --address auto --json
     """
-    if executor not in ("local", "ray"):
-        raise typer.BadParameter("expected `local` or `ray`", param_hint="--executor")
     cfg = load_config(config)
     opts = FunnelOptions(runs_dir, out, cfg, executor, workers, address, force)
     with LiveProgress() as progress:
         result = run_funnel(opts, progress)
     data = write_outputs(result, out)
-    if json:
+    if json_out:
         print_json(data)
         return
     _print_summary(result, out, data["winner_files"])

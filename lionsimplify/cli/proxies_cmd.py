@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import typer
+import click
 from rich.table import Table
 
-from lionsimplify.cli.app import app, console, print_json
+from lionsimplify.cli.app import command, console, json_option, print_json
 
 
-@app.command("proxies")
-def proxies_command(
-    measure: bool = typer.Option(
-        False, help="Time one evaluation (AdamW, 3 seeds) of each proxy on this machine."
-    ),
-    only: str = typer.Option(None, "--only", help="Only proxies whose name starts with this."),
-    proxy_module: str = typer.Option(
-        None, "--proxy-module", help="Also list the tasks of pkg.module:NAME."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print a JSON list."),
-) -> None:
+@command("proxies")
+@click.option(
+    "--measure", is_flag=True, help="Time one evaluation (AdamW, 3 seeds) of each proxy here."
+)
+@click.option("--only", metavar="PREFIX", help="Only proxies whose name starts with PREFIX.")
+@click.option(
+    "--proxy-module", metavar="MODULE:NAME", help="Also list the tasks of pkg.module:NAME."
+)
+@json_option("a list")
+def command(measure: bool, only: str | None, proxy_module: str | None, json_out: bool) -> None:
     """List the proxy tasks: name, task, scale, parameters, steps, fitness metric.
 
     Scales s, m, l each cost about 10x the one below: `gflop` is the training compute of one
@@ -52,7 +51,7 @@ def proxies_command(
         if measure:
             row.update(_measure(task))
         rows.append(row)
-    if json:
+    if json_out:
         print_json(rows)
         return
     table = Table(header_style="bold")

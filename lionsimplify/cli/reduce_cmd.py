@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+import click
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from lionsimplify.analysis.absexec import analyse
-from lionsimplify.cli.app import app, console, fail, parse_params, print_json, refuse_overwrite
+from lionsimplify.cli.app import (
+    command,
+    console,
+    fail,
+    file_argument,
+    force_option,
+    json_option,
+    param_option,
+    parse_params,
+    print_json,
+    refuse_overwrite,
+    semantics_option,
+)
 from lionsimplify.cli.render import program_syntax, struck_source, training_progress
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.derivation import derivation_markdown, program_diff
 from lionsimplify.emit.jax_module import valid_identifier
 from lionsimplify.lang.ir import Program
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file
 from lionsimplify.passes.driver import STAGES, PassRecord, Reduction, reduce
 
@@ -24,59 +35,108 @@ from lionsimplify.passes.driver import STAGES, PassRecord, Reduction, reduce
 SHOWN_CHANGES = 4
 
 
-@app.command("reduce")
-def reduce_command(
-    file: Path = typer.Argument(..., help="The program to reduce."),
-    output: Path = typer.Option(None, "-o", "--output", help="Write the reduced program here."),
-    until: str = typer.Option("exact", help=f"Stop after this stage: {', '.join(STAGES)}."),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    ablate: bool = typer.Option(
-        False, help="Also apply the approximate ablations (result is `approximate`)."
-    ),
-    params: bool = typer.Option(
-        False, "--params", help="Show the result with hyperparameters lifted and their values."
-    ),
-    jax: Path = typer.Option(
-        None, "--jax", help="Write a standalone JAX/optax module (imports only jax and optax)."
-    ),
-    name: str = typer.Option(
-        None, help="Name of the optimizer function in the --jax module (default: file stem)."
-    ),
-    report: Path = typer.Option(None, help="Write the derivation as Markdown here."),
-    validate: str = typer.Option(
-        None,
-        "--validate",
-        help="Settle the ablations on this proxy task (e.g. vision-s): apply each one only if "
-        "training with it is not worse than without, beyond --margin.",
-    ),
-    seeds: int = typer.Option(3, "--seeds", min=2, max=64, help="Seeds for --validate."),
-    lr_grid: str = typer.Option(
-        "1,3,10",
-        "--lr-grid",
-        help="--validate: learning-rate multipliers; each variant is scored at its best one.",
-    ),
-    margin: float = typer.Option(
-        0.01, "--margin", help="--validate: tolerated loss of quality, relative to the metric."
-    ),
-    base_lr: float = typer.Option(
-        1.0,
-        "--base-lr",
-        help="--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).",
-    ),
-    time_limit: float = typer.Option(
-        1800.0, "--time-limit", help="--validate: wall seconds per evaluation."
-    ),
-    proxy_module: str = typer.Option(
-        None, "--proxy-module", help="--validate: look the proxy up in pkg.module:NAME first."
-    ),
-    force: bool = typer.Option(False, help="Overwrite output files that exist."),
-    json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-) -> None:
+@command("reduce")
+@file_argument()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the reduced program here.",
+)
+@click.option(
+    "--until",
+    type=click.Choice(STAGES),
+    default="exact",
+    show_default=True,
+    metavar="STAGE",
+    help=f"Stop after this stage: {', '.join(STAGES)}.",
+)
+@semantics_option
+@param_option
+@click.option(
+    "--ablate", is_flag=True, help="Also apply the approximate ablations (result is `approximate`)."
+)
+@click.option(
+    "--params",
+    "show_params",
+    is_flag=True,
+    help="Show the result with hyperparameters lifted and their values.",
+)
+@click.option(
+    "--jax",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.py",
+    help="Write a standalone JAX/optax module (imports only jax and optax).",
+)
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="Name of the optimizer function in the --jax module (default: file stem).",
+)
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.md",
+    help="Write the derivation as Markdown here.",
+)
+@click.option(
+    "--validate",
+    metavar="PROXY",
+    help="Settle the ablations on this proxy task (e.g. vision-s): apply each one only "
+    "if training with it is not worse than without, beyond --margin.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(2, 64),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Seeds for --validate.",
+)
+@click.option(
+    "--lr-grid",
+    default="1,3,10",
+    show_default=True,
+    metavar="X,Y,...",
+    help="--validate: learning-rate multipliers; each variant is scored at its best.",
+)
+@click.option(
+    "--margin",
+    type=float,
+    default=0.01,
+    show_default=True,
+    metavar="FRACTION",
+    help="--validate: tolerated loss of quality, relative to the metric.",
+)
+@click.option(
+    "--base-lr",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="LR",
+    help="--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).",
+)
+@click.option(
+    "--time-limit",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="--validate: wall seconds per evaluation.",
+)
+@click.option(
+    "--proxy-module",
+    metavar="MODULE:NAME",
+    help="--validate: look the proxy up in pkg.module:NAME first.",
+)
+@force_option("output files")
+@json_option("the result")
+def command(file: Path, output: Path | None, until: str, semantics: str, param: tuple[str, ...],
+            ablate: bool, show_params: bool, jax: Path | None, name: str | None,
+            report: Path | None, validate: str | None, seeds: int, lr_grid: str, margin: float,
+            base_lr: float, time_limit: float, proxy_module: str | None, force: bool,
+            json_out: bool) -> None:  # fmt: skip
     """Reduce a program: remove dead code and state, simplify, verify every step, emit.
 
     Every pass is checked by differential execution and labelled `exact`, `direction` or
@@ -98,10 +158,6 @@ def reduce_command(
     """
     # usage errors go through `fail` (one line, exit 2) rather than typer.BadParameter, which
     # the entry point does not recognise as a click exception in every typer version
-    if semantics not in SEMANTICS:
-        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
-    if until not in STAGES:
-        fail(f"--until {until!r}: expected one of {', '.join(STAGES)}")
     fn_name = name or module_name(file.stem)
     if jax is not None and not valid_identifier(fn_name):
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
@@ -121,7 +177,7 @@ def reduce_command(
     if validate is not None:
         grid = _multipliers(lr_grid)
         validation = _validate(program, validate, semantics, values, seeds, grid, margin,
-                               base_lr, time_limit, proxy_module, show_progress=not json)  # fmt: skip
+                               base_lr, time_limit, proxy_module, show_progress=not json_out)  # fmt: skip
         result = validation.final
     else:
         result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
@@ -137,7 +193,7 @@ def reduce_command(
             fail(f"--jax: {exc}")
     written: dict[str, str] = {}
     if output is not None:
-        output.write_text(lifted.text() if params else _text(result), encoding="utf-8")
+        output.write_text(lifted.text() if show_params else _text(result), encoding="utf-8")
         written["program"] = str(output)
     if jax is not None and jax_text is not None:
         jax.write_text(jax_text, encoding="utf-8")
@@ -145,7 +201,7 @@ def reduce_command(
     if report is not None:
         report.write_text(derivation_markdown(result, lifted), encoding="utf-8")
         written["report"] = str(report)
-    if json:
+    if json_out:
         data = result.to_json()
         data["lifted"] = {"program": lifted.text(), "params": lifted.values}
         data["written"] = written
@@ -153,7 +209,7 @@ def reduce_command(
             data["validation"] = validation.to_json()
         print_json(data)
     else:
-        render_reduction(result, file, lifted if params else None)
+        render_reduction(result, file, lifted if show_params else None)
         if validation is not None:
             render_validation(validation)
         for what, path in written.items():

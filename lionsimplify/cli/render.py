@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.syntax import Syntax
 from rich.text import Text
 
 from lionsimplify.analysis.absexec import Diagnostic
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def program_syntax(program: Program | str) -> Text:
     """Highlighted program text; print it with `soft_wrap=True` so no line is cut or wrapped at
     the terminal's width: what a user copies (or pipes) must read back as the same program."""
+    from rich.syntax import Syntax  # imported when a program is shown: not cheap
+
     text = program if isinstance(program, str) else print_program(program)
     syntax = Syntax("", "python", theme="ansi_dark", background_color="default")
     return syntax.highlight(text.rstrip("\n"))
@@ -57,6 +60,8 @@ def training_progress(console: Console, enabled: bool = True) -> Iterator[Callab
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description:<16}"),
         BarColumn(),
