@@ -11,7 +11,9 @@ values that may leave an op's domain for some inputs: `sqrt`/`log`/`arcsin` of a
 be out of range, a division by a value that may be zero. The paper notes that abstract execution
 does not catch such runtime errors; we report them with their line so a user can judge.
 
-Three facts make the ranges useful on search outputs: `x * x` is a square (never negative),
+State variables start at zero; `state_invariant` finds an interval that holds each of them at
+every step (a non-negative second moment stays non-negative). Three facts make the ranges
+useful on search outputs: `x * x` is a square (never negative),
 `x - x` is zero and `x / x` is one, when both operands are the same value.
 """
 
@@ -130,8 +132,60 @@ def analyse(
     With `ranges=False` only kinds are tracked (errors, no hazards): the cheap validity check
     de-duplication runs on every program."""
     params = program.values(params)
+    states = state_invariant(program, semantics, params) if ranges and program.state else {}
+    return _execute(program, semantics, params, states, ranges=ranges)
+
+
+#: One-step runs before a state bound that still moves is widened to infinity.
+WIDEN_AFTER = 3
+
+
+def state_invariant(
+    program: Program, semantics: Semantics, params: Mapping[str, float]
+) -> dict[str, Interval]:
+    """An interval per state variable that holds its value at every step.
+
+    State starts at zero, so run one step from [0, 0] and join what it returns, until nothing
+    grows (a bound still moving after `WIDEN_AFTER` runs goes to ±inf). The result I contains 0
+    and step(I) ⊆ I, so by induction every step's state lies in I: `v = interp(square(g), v,
+    0.999)` is never negative, and `sqrt(v)` raises no hazard."""
+    cur: dict[str, Interval] = {s: (0.0, 0.0) for s in program.state}
+    for k in range(WIDEN_AFTER + 2):
+        run = _execute(program, semantics, params, cur, ranges=True, hazards=False)
+        if run.errors:
+            break
+        new = {}
+        for s, out in zip(program.state, program.new_state, strict=True):
+            lo, hi = run.outputs[out].interval
+            new[s] = (min(cur[s][0], lo), max(cur[s][1], hi))
+            if math.isnan(new[s][0]) or math.isnan(new[s][1]):
+                new[s] = FULL
+        if new == cur:
+            return cur
+        if k >= WIDEN_AFTER:
+            new = {
+                s: (cur[s][0] if lo == cur[s][0] else -INF, cur[s][1] if hi == cur[s][1] else INF)
+                for s, (lo, hi) in new.items()
+            }
+        cur = new
+    return {s: FULL for s in program.state}
+
+
+def _execute(
+    program: Program,
+    semantics: Semantics,
+    params: Mapping[str, float],
+    states: Mapping[str, Interval],
+    *,
+    ranges: bool,
+    hazards: bool = True,
+) -> Analysis:
+    """One step of abstract execution with the state variables in `states` (unbounded if
+    absent)."""
     result = Analysis(program, semantics)
     env = input_facts(program)
+    for s, interval in states.items():
+        env[s] = Facts("tensor", interval)
 
     def operand_facts(a: Operand) -> Facts:
         if isinstance(a, Var):
@@ -161,7 +215,8 @@ def analyse(
                     )
                 )
         if ranges:
-            result.diagnostics.extend(_hazards(stmt, args, semantics))
+            if hazards:
+                result.diagnostics.extend(_hazards(stmt, args, semantics))
             interval = _bounds(stmt, [a.interval for a in args])
         else:
             interval = FULL

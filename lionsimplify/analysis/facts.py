@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lionsimplify.analysis.symbolic import Node, Term
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import EPS, FULL, INF, OPS, Interval
-from lionsimplify.passes.base import Context
+
+if TYPE_CHECKING:  # analysis must not import passes at run time (passes import analysis)
+    from lionsimplify.passes.base import Context
 
 Factor = tuple[Node, int]
 

@@ -209,7 +209,8 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
             data["validation"] = validation.to_json()
         print_json(data)
     else:
-        render_reduction(result, file, lifted if show_params else None)
+        how = f"--validate {validate}" if validate is not None else "--ablate"
+        render_reduction(result, file, lifted if show_params else None, how)
         if validation is not None:
             render_validation(validation)
         for what, path in written.items():
@@ -328,7 +329,9 @@ def _pass_panel(i: int, rec: PassRecord) -> Panel:
     )
 
 
-def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None) -> None:
+def render_reduction(
+    result: Reduction, file: Path, lifted: Lifted | None = None, ablated_by: str = "--ablate"
+) -> None:
     removed: dict[int, str] = {}
     for rec in result.passes:
         for item in rec.details.get("removed", []) if rec.status == "applied" else []:
@@ -340,15 +343,21 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
     for i, rec in enumerate(result.passes, 1):
         console.print(_pass_panel(i, rec))
     if result.ablations:
-        applied = any(r.label == "approximate" and r.status == "applied" for r in result.passes)
-        state = "applied (--ablate)" if applied else "proposed: apply with --ablate"
+        applied = {
+            r.name for r in result.passes if r.label == "approximate" and r.status == "applied"
+        }
+        if applied:
+            state = f"applied by {ablated_by}: {', '.join(sorted(applied))}"
+        else:
+            state = "proposed: apply with --ablate, or settle by training with --validate PROXY"
         table = Table(title=f"ablation candidates, approximate ({state})")
-        for col in ("pass", "max rel. dev.", "min cosine", "change"):
+        for col in ("pass", "status", "max rel. dev.", "min cosine", "change"):
             table.add_column(col)
         for rec in result.ablations:
             v = rec.verification
             table.add_row(
                 rec.name,
+                "applied" if rec.name in applied else "proposed",
                 f"{v.max_rel_dev:.2e}" if v else "-",
                 f"{v.min_cosine:.3f}" if v else "-",
                 _short(rec.changes[0]) if rec.changes else "",

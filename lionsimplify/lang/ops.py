@@ -199,7 +199,23 @@ def _clip_bounds(x: Interval, s: Interval) -> Interval:
     return _hull(min(x[0], 0.0), max(x[1], 0.0)) if s[0] >= 0 else FULL
 
 
+def _pow_end(a: float, b: float) -> float:
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return INF
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+
+
 def _power_bounds(x: Interval, y: Interval) -> Interval:
+    # For x > 0 (or x >= 0 with y > 0), x^y is monotone in x for each y and in y for each x,
+    # so its extremes over the box are at the corners: `power(0.9, step)` is in (0, 0.9], which
+    # keeps a bias correction `1 - 0.9^step` away from zero.
+    if x[0] > 0 or (x[0] == 0 and y[0] > 0):
+        corners = [_pow_end(a, b) for a in x for b in y]
+        if not any(math.isnan(c) for c in corners):
+            return (min(corners), max(corners))
     if x[0] >= 0:
         return (0.0, INF)
     return FULL

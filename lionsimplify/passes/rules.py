@@ -19,7 +19,7 @@ from lionsimplify.analysis.facts import factors, is_scalar, nonnegative, positiv
 from lionsimplify.analysis.symbolic import Node, Term, dataflow, format_term, program_from_terms
 from lionsimplify.lang.ir import Const, Program
 from lionsimplify.lang.ops import OPS, Semantics
-from lionsimplify.passes.base import Context, Pass, PassResult
+from lionsimplify.passes.base import Condition, Context, Pass, PassResult
 from lionsimplify.passes.verify import Label
 
 #: Most rewrites one pass may make: rules only shrink or reshape terms, so this is never
@@ -30,7 +30,7 @@ MAX_REWRITES = 10_000
 @dataclass(frozen=True)
 class Rewrite:
     node: Node
-    side_condition: str | None = None
+    side_condition: str | Condition | None = None
 
 
 RewriteFn = Callable[[Term, Program, Context], Rewrite | None]
@@ -50,14 +50,11 @@ class Rule:
         return " ".join((self.rewrite.__doc__ or "").split())
 
 
-def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
-    """Rewrite every output of `program` with `rule`, bottom-up, to a fixed point."""
-    if ctx.semantics not in rule.semantics:
-        return None
-    flow = dataflow(program)
+def _walker(
+    rule: Rule, program: Program, ctx: Context, seen: Callable[[Term, Rewrite], None]
+) -> Callable[[Node], Node]:
+    """Rewrite a term with `rule` bottom-up to a fixed point; `seen` hears of every rewrite."""
     memo: dict[Node, Node] = {}
-    changes: dict[str, None] = {}
-    conditions: dict[str, None] = {}
     budget = [MAX_REWRITES]
 
     def walk(n: Node) -> Node:
@@ -71,13 +68,37 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
             if r is None or r.node == new:
                 break
             budget[0] -= 1
-            changes[f"`{format_term(new, 3)}` → `{format_term(r.node, 3)}`"] = None
-            if r.side_condition:
-                conditions[r.side_condition] = None
+            seen(new, r)
             new = walk(r.node)
         memo[n] = new
         return new
 
+    return walk
+
+
+def rewrite_term(rule: Rule, node: Node, program: Program, ctx: Context) -> Node:
+    """`node` as `apply_rule` would rewrite it inside `program` (used to carry a side
+    condition's term through the passes after the one that made it)."""
+    return _walker(rule, program, ctx, lambda _t, _r: None)(node)
+
+
+def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
+    """Rewrite every output of `program` with `rule`, bottom-up, to a fixed point."""
+    if ctx.semantics not in rule.semantics:
+        return None
+    flow = dataflow(program)
+    changes: dict[str, None] = {}
+    conditions: dict[str, None] = {}
+    structured: dict[Condition, None] = {}
+
+    def seen(t: Term, r: Rewrite) -> None:
+        changes[f"`{format_term(t, 3)}` → `{format_term(r.node, 3)}`"] = None
+        if r.side_condition:
+            conditions[str(r.side_condition)] = None
+            if isinstance(r.side_condition, Condition):
+                structured[r.side_condition] = None
+
+    walk = _walker(rule, program, ctx, seen)
     outputs = tuple(walk(o) for o in flow.outputs)
     if not changes:
         return None
@@ -86,6 +107,7 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
         tuple(changes),
         {"rule": rule.why},
         tuple(conditions),
+        tuple(structured),
     )
 
 
@@ -161,7 +183,7 @@ def sign_from_ratio(t: Term, program: Program, ctx: Context) -> Rewrite | None:
             if g == f.args[0] and e2 == -e:
                 rest = [x for k, x in enumerate(fs) if k not in (i, j)]
                 rest.insert(min(i, j), (Term("sign", (g,)), 1))
-                return Rewrite(product(rest, program), f"{format_term(g, 4)} != 0")
+                return Rewrite(product(rest, program), Condition(g, "!= 0"))
     return None
 
 
