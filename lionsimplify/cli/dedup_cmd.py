@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-
-from rich.table import Table
 
 from lionsimplify.cli.app import (
     command,
@@ -17,6 +16,7 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
+from lionsimplify.cli.render import fitted_table
 from lionsimplify.compare.dedup import dedup
 from lionsimplify.lang.sources import load_sources
 
@@ -47,18 +47,27 @@ def command(
         return
     valid = result.total - len(result.invalid)
     console.print(f"{result.total} programs, {valid} valid, {len(result.classes)} classes")
-    table = Table(header_style="bold")
-    for col in ("class", "size", "member", "matched"):
-        table.add_column(col)
+    ids = [m.source.id for cls in result.classes for m in cls.members]
+    folder = os.path.commonpath(ids) if len(ids) > 1 and all("/" in i for i in ids) else ""
+    if folder and folder in ids:  # a single file's path is not a folder to strip
+        folder = os.path.dirname(folder)
+    if folder:
+        console.print(f"programs in {folder}/")
+    rows, ends = [], []
     for n, cls in enumerate(result.classes, start=1):
         for i, m in enumerate(cls.members):
-            table.add_row(
-                str(n) if i == 0 else "",
-                str(len(cls.members)) if i == 0 else "",
-                m.source.id,
-                m.matched,
-                end_section=i == len(cls.members) - 1,
+            member = os.path.relpath(m.source.id, folder) if folder else m.source.id
+            rows.append(
+                (
+                    str(n) if i == 0 else "",
+                    str(len(cls.members)) if i == 0 else "",
+                    member,
+                    m.matched,
+                )
             )
+        ends.append(len(rows) - 1)
+    headers = ("class", "size", "member", "matched")
+    table = fitted_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
     console.print(table)
     for bad in result.invalid:
         err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)

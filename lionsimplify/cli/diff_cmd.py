@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import click
-from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +21,7 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
+from lionsimplify.cli.render import fitted_table, heading
 from lionsimplify.compare.diff import Diff, Row, diff_programs
 from lionsimplify.lang.ir import Stmt, Var
 from lionsimplify.lang.parse import parse_file, parse_text
@@ -148,7 +148,9 @@ def _row(row: Row) -> tuple[str, Text, Text]:
 
 def render(d: Diff) -> None:
     mode = "as written" if d.raw else "reduced, canonical form"
-    console.rule(f"[bold]{d.a.path}[/] vs [bold]{d.b.path}[/] ({mode}, {d.semantics} semantics)")
+    heading(
+        console, f"[bold]{d.a.path}[/] vs [bold]{d.b.path}[/] ({mode}, {d.semantics} semantics)"
+    )
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("")
     table.add_column(f"A  {d.a.path}")
@@ -213,27 +215,25 @@ def render_matrix(diffs: list[Diff], fmt: str) -> None:
     base = diffs[0].a.path
     mode = "as written" if diffs[0].raw else "reduced, canonical form"
     folder = os.path.commonpath([os.path.dirname(os.path.abspath(d.b.path)) for d in diffs])
-    console.rule(f"against [bold]{_short(base)}[/] ({mode}, {diffs[0].semantics} semantics)")
+    heading(console, f"against [bold]{_short(base)}[/] ({mode}, {diffs[0].semantics} semantics)")
     console.print(f"programs in {_short(folder)}/")
     names = [os.path.relpath(os.path.abspath(d.b.path), folder) for d in diffs]
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("program", overflow="fold")
-    table.add_column("verdict", no_wrap=True)
-    for col in ("changes", "parts", "max dev", "cos"):
-        table.add_column(col, justify="right", no_wrap=True)
+    rows = []
     for name, d in zip(names, diffs, strict=True):
         e = d.evidence
         first = e.first
         changes = sum(r.kind != "same" for r in d.rows)
         kind = "struct" if d.structural else "const" if d.constants else ""
-        table.add_row(
+        rows.append((
             name,
             Text(d.verdict, style=VERDICT_STYLE[d.verdict]),
             f"{changes} {kind}".strip(),
             f"{first.first_step} {first.output}" if first else "-",
             f"{e.max_rel_dev:.2g}",
             f"{e.cosine_mean:.3f}",
-        )
+        ))  # fmt: skip
+    headers = ("program", "verdict", "changes", "parts", "max dev", "cos")
+    table = fitted_table(console, headers, rows, right=("changes", "max dev", "cos"))
     console.print(table)
     if fmt == "unified":
         for d in diffs:

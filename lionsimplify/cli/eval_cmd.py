@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
@@ -22,7 +21,7 @@ from lionsimplify.cli.app import (
     refuse_overwrite,
     semantics_option,
 )
-from lionsimplify.cli.render import training_progress
+from lionsimplify.cli.render import fitted_table, heading, training_progress
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -183,11 +182,11 @@ def _extras(runs: list[Any], metric: str) -> str:
 def _render(result: Any) -> None:
     cand = result.candidate
     arrow = "higher" if cand.higher_is_better else "lower"
-    console.rule(
+    heading(
+        console,
         f"[bold]{result.program}[/] on {result.proxy} ({result.semantics} semantics, "
-        f"{cand.metric}: {arrow} is better)"
+        f"{cand.metric}: {arrow} is better)",
     )
-    table = Table(header_style="bold")
     cols = (
         "optimizer",
         "lr",
@@ -198,14 +197,13 @@ def _render(result: Any) -> None:
         "also",
         "time s",
     )
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("optimizer", "status", "also") else "right")
+    body = []
     rows = [("candidate", cand)] + sorted(result.baselines.items())
     for name, res in rows:
         for row in res.summary():
             runs = [r for r in res.runs if r.multiplier == row["multiplier"]]
             per_seed = [r.metric for r in runs]
-            table.add_row(
+            body.append((
                 name if name != "candidate" else f"candidate ×{row['multiplier']:g}",
                 f"{row['lr']:.3g}",
                 row["status"],
@@ -214,8 +212,9 @@ def _render(result: Any) -> None:
                 " ".join(_fmt(v) for v in per_seed),
                 _extras(runs, cand.metric),
                 f"{res.wall_s:.1f}",
-            )
-    console.print(table)
+            ))  # fmt: skip
+    right = [c for c in cols if c not in ("optimizer", "status", "also", "per seed")]
+    console.print(fitted_table(console, cols, body, wrap=("also", "per seed"), right=right))
     if cand.reason:
         console.print(f"candidate: {cand.status}: {cand.reason}", markup=False)
     delta = result.delta_vs("adamw")

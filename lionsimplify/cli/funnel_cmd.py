@@ -19,6 +19,7 @@ from lionsimplify.cli.app import (
     json_option,
     print_json,
 )
+from lionsimplify.cli.render import fitted_table
 from lionsimplify.funnel.config import Level, load_config
 from lionsimplify.funnel.jobs import Job
 from lionsimplify.funnel.pipeline import FunnelOptions, FunnelResult, run_funnel
@@ -47,6 +48,9 @@ class LiveProgress:
     def __init__(self) -> None:
         self.rows: list[_LevelRow] = []
         self.note = ""
+        # redrawn in place only on a terminal; a pipe or a log file gets the table once, at
+        # the end, as ordinary lines
+        self.redraw = err_console.is_terminal
         self.live = Live(self._table(), console=err_console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveProgress:
@@ -56,11 +60,11 @@ class LiveProgress:
         if self.live.is_started:
             self.live.update(self._table())
             self.live.stop()
+        elif not self.redraw and self.rows:
+            err_console.print(self._table())
 
     def _table(self) -> Table:
-        table = Table(title=self.note or None, header_style="bold", title_justify="left")
-        for col in ("level", "proxy", "done", "running", "failures", "ETA", "leader"):
-            table.add_column(col)
+        rows = []
         for row in self.rows:
             if row.finished:
                 eta = f"passed: {row.promoted}"
@@ -70,26 +74,22 @@ class LiveProgress:
             else:
                 eta = "…"
             leader = f"{row.leader[1]} ({row.leader[0]:.4g})" if row.leader else "—"
-            table.add_row(
-                row.level.name,
-                row.level.proxy,
-                f"{row.done}/{row.total}",
-                str(row.running),
-                str(row.failures),
-                eta,
-                leader,
-            )
-        return table
+            rows.append((row.level.name, row.level.proxy, f"{row.done}/{row.total}",
+                         str(row.running), str(row.failures), eta, leader))  # fmt: skip
+        headers = ("level", "proxy", "done", "running", "failures", "ETA", "leader")
+        return fitted_table(err_console, headers, rows, title=self.note or None)
 
     def _refresh(self) -> None:
-        self.live.update(self._table())
+        if self.live.is_started:
+            self.live.update(self._table())
 
     def intake_done(self, result: Intake, entering: int) -> None:
         self.note = (
             f"{result.read} read → {result.valid} valid → {len(result.candidates)} unique "
             f"→ {entering} entering"
         )
-        self.live.start()  # only once the input is known good: errors print without a table
+        if self.redraw:  # only once the input is known good: errors print without a table
+            self.live.start()
         self._refresh()
 
     def level_started(self, index: int, level: Level, total: int, done: int) -> None:
@@ -131,21 +131,20 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
     for why, n in sorted(result.stale.items()):
         console.print(f"[yellow]ledger[/]: {n} records from {why} not reused")
     names = [o.level.name for o in result.levels]
-    table = Table(header_style="bold", title="leaderboard", title_justify="left")
-    for col in ("rank", "fingerprint", "runs", "fitness", *names, "outcome"):
-        table.add_column(col)
     adamw = {o.level.name: o.baselines["adamw"].get("metric") for o in result.levels}
-    table.add_row(
-        "",
-        "AdamW (tuned)",
-        "",
-        "",
-        *[f"{adamw[n]:.4g}" if adamw[n] is not None else "—" for n in names],
-        "baseline",
-    )
+    rows = [
+        (
+            "",
+            "AdamW (tuned)",
+            "",
+            "",
+            *[f"{adamw[n]:.4g}" if adamw[n] is not None else "—" for n in names],
+            "baseline",
+        )
+    ]
     for row in leaderboard(result):
         cells = {lv["level"]: lv for lv in row["levels"]}
-        table.add_row(
+        rows.append((
             str(row["rank"]),
             row["fingerprint"],
             ", ".join(row["runs"]),
@@ -161,7 +160,9 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
                 for n in names
             ],
             row["outcome"],
-        )
+        ))  # fmt: skip
+    headers = ("rank", "fingerprint", "runs", "fitness", *names, "outcome")
+    table = fitted_table(console, headers, rows, wrap=("runs",), title="leaderboard")
     console.print(table)
     console.print(f"report: {out / 'report.md'}")
     for f in files:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from lionsimplify.cli.app import command, console, json_option, print_json
+from lionsimplify.cli.render import fitted_table
 
 
 @command("proxies")
@@ -54,14 +54,12 @@ def command(measure: bool, only: str | None, proxy_module: str | None, json_out:
     if json_out:
         print_json(rows)
         return
-    table = Table(header_style="bold")
     cols = ["name", "params", "steps", "gflop", "metric", "better", "description"]
     if measure:
         cols[6:6] = ["compile_s", "train_s", "evals_per_min"]
-    for col in cols:
-        table.add_column(col, justify="right" if col not in ("name", "description") else "left")
-    for row in rows:
-        table.add_row(*(_fmt(row[c]) for c in cols))
+    body = [[_fmt(row[c]) for c in cols] for row in rows]
+    right = [c for c in cols if c not in ("name", "metric", "better", "description")]
+    table = fitted_table(console, cols, body, wrap=("description",), right=right)
     console.print(table)
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from lionsimplify.analysis.absexec import analyse
@@ -23,7 +22,13 @@ from lionsimplify.cli.app import (
     refuse_overwrite,
     semantics_option,
 )
-from lionsimplify.cli.render import program_syntax, struck_source, training_progress
+from lionsimplify.cli.render import (
+    fitted_table,
+    heading,
+    program_syntax,
+    struck_source,
+    training_progress,
+)
 from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
 from lionsimplify.emit.derivation import derivation_markdown, program_diff
 from lionsimplify.emit.jax_module import valid_identifier
@@ -253,25 +258,24 @@ def _validate(  # noqa: ANN202
 def render_validation(v) -> None:  # noqa: ANN001
     better = "higher" if v.higher_is_better else "lower"
     grid = ",".join(f"{m:g}" for m in v.lr_multipliers)
-    table = Table(
-        title=f"--validate {v.proxy}: {v.metric} ({better} is better), seeds {v.seeds}, "
-        f"lr = {v.base_lr:g} × best of [{grid}] × schedule",
-        header_style="bold",
+    title = (
+        f"--validate {v.proxy}: {v.metric} ({better} is better), seeds {v.seeds}, "
+        f"lr = {v.base_lr:g} × best of [{grid}] × schedule"
     )
-    for col in ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict"):
-        table.add_column(col)
     verdicts = {x.ablation: x for x in v.verdicts}
+    rows = []
     for score in v.variants:
         mean = f"{score.mean:.4f} ± {score.std:.4f}" if score.mean is not None else "-"
         seeds = " ".join("-" if m is None else f"{m:.3f}" for m in score.metrics)
         verdict = verdicts.get(score.name)
         delta = f"{verdict.delta:+.4f}" if verdict and verdict.delta is not None else ""
-        word = ""
+        word = Text("")
         if verdict is not None:
-            word = "[green]accept[/]" if verdict.accepted else "[red]reject[/]"
+            word = Text("accept", "green") if verdict.accepted else Text("reject", "red")
         mult = f"{score.multiplier:g}" if score.multiplier is not None else "-"
-        table.add_row(score.name, score.status, mult, mean, seeds, delta, word)
-    console.print(table)
+        rows.append((score.name, score.status, mult, mean, seeds, delta, word))
+    headers = ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict")
+    console.print(fitted_table(console, headers, rows, wrap=("per seed",), title=title))
     console.print(
         f"rule: accept an ablation when its mean paired difference is not worse than "
         f"-{v.margin:g} × |reduced mean|"
@@ -286,10 +290,6 @@ def _text(result: Reduction) -> str:
     from lionsimplify.lang.printer import print_program
 
     return print_program(result.program)
-
-
-def _short(text: str, width: int = 44) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _status_style(status: str) -> str:
@@ -337,7 +337,7 @@ def render_reduction(
         for item in rec.details.get("removed", []) if rec.status == "applied" else []:
             if item.get("line"):
                 removed[item["line"]] = item["reason"]
-    console.rule(f"[bold]{file}[/] ({result.semantics} semantics)")
+    heading(console, f"[bold]{file}[/] ({result.semantics} semantics)")
     if removed:
         console.print(struck_source(file.read_text(encoding="utf-8"), removed), soft_wrap=True)
     for i, rec in enumerate(result.passes, 1):
@@ -350,18 +350,19 @@ def render_reduction(
             state = f"applied by {ablated_by}: {', '.join(sorted(applied))}"
         else:
             state = "proposed: apply with --ablate, or settle by training with --validate PROXY"
-        table = Table(title=f"ablation candidates, approximate ({state})")
-        for col in ("pass", "status", "max rel. dev.", "min cosine", "change"):
-            table.add_column(col)
+        rows = []
         for rec in result.ablations:
             v = rec.verification
-            table.add_row(
+            rows.append((
                 rec.name,
                 "applied" if rec.name in applied else "proposed",
                 f"{v.max_rel_dev:.2e}" if v else "-",
                 f"{v.min_cosine:.3f}" if v else "-",
-                _short(rec.changes[0]) if rec.changes else "",
-            )
+                rec.changes[0] if rec.changes else "",
+            ))  # fmt: skip
+        headers = ("pass", "status", "max rel. dev.", "min cosine", "change")
+        title = f"ablation candidates, approximate ({state})"
+        table = fitted_table(console, headers, rows, wrap=("change",), title=title)
         console.print(table)
     for cond in result.side_conditions:
         console.print(f"[yellow]side condition[/]: {cond}")

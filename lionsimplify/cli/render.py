@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import textwrap
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from lionsimplify.lang.printer import print_program
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 
 def program_syntax(program: Program | str) -> Text:
@@ -56,8 +58,9 @@ def struck_source(source: str, removed: dict[int, str]) -> Text:
 @contextmanager
 def training_progress(console: Console, enabled: bool = True) -> Iterator[Callable | None]:
     """A progress callback `(label, steps done, steps total)` drawing one bar per label while
-    anything trains; None (no display) when not `enabled`, e.g. under `--json`."""
-    if not enabled:
+    anything trains; None (no display) when not `enabled` (e.g. under `--json`) or when the
+    console is not a terminal (a pipe or a file gets no redrawn lines)."""
+    if not enabled or not console.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -78,3 +81,83 @@ def training_progress(console: Console, enabled: bool = True) -> Iterator[Callab
             bar.update(ids[label], completed=done)
 
         yield progress
+
+
+def fitted_table(
+    console: Console,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    wrap: Collection[str] = (),
+    right: Collection[str] = (),
+    title: str | None = None,
+    sections: Collection[int] = (),
+) -> Table:
+    """A table that fits the console's width without hiding what tells rows apart.
+
+    Wide enough: a boxed table, every column as wide as its widest cell except the free-text
+    columns in `wrap`, which wrap at words. Narrower: no borders, and cells wrap. Too narrow
+    even for that (a pipe at 60 columns): one block of `header  value` lines per row, long
+    values broken onto more lines. Text is never cut short with an ellipsis, so two different
+    names never print alike. `sections` are row indices after which a rule is drawn.
+    """
+    from rich import box
+    from rich.table import Table
+
+    def plain(cell: object) -> str:
+        return cell.plain if isinstance(cell, Text) else str(cell)
+
+    cells = [[plain(c) for c in r] for r in rows]
+    n = len(headers)
+    natural = [
+        max([len(h), *(len(ln) for r in cells for ln in r[i].splitlines())])
+        for i, h in enumerate(headers)
+    ]
+    words = [
+        max([len(h), *(len(w) for r in cells for w in r[i].split())]) for i, h in enumerate(headers)
+    ]
+    fixed = sum(len(h) + 10 if h in wrap else w for h, w in zip(headers, natural, strict=True))
+    if fixed + 3 * n + 1 <= console.width:
+        table = Table(title=title, title_justify="left", header_style="bold", box=box.HEAVY_HEAD)
+        for h, w in zip(headers, natural, strict=True):
+            free = h in wrap
+            just = "right" if h in right else "left"
+            table.add_column(h, justify=just, min_width=len(h) if free else w, overflow="fold")
+    elif sum(words) + 2 * (n - 1) <= console.width:
+        table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                      pad_edge=False, show_edge=False)  # fmt: skip
+        for h, w in zip(headers, natural, strict=True):
+            short = h not in wrap and w <= 24  # numbers, verdicts, statuses: keep them whole
+            table.add_column(
+                h,
+                justify="right" if h in right else "left",
+                overflow="fold",
+                min_width=w if short else None,
+            )
+    else:
+        key = max(len(h) for h in headers)
+        room = max(console.width - key - 2, 10)
+        table = Table(title=title, title_justify="left", box=None, show_header=False,
+                      pad_edge=False)  # fmt: skip
+        table.add_column(style="bold", min_width=key)
+        table.add_column(overflow="fold")
+        for i, r in enumerate(cells):
+            for j, (h, value) in enumerate(zip(headers, r, strict=True)):
+                if value:
+                    lines = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+                    table.add_row(h, "\n".join(lines), end_section=j == n - 1)
+            if i != len(cells) - 1:
+                table.add_row("", "")
+        return table
+    for i, r in enumerate(rows):
+        table.add_row(*(c if isinstance(c, Text) else str(c) for c in r), end_section=i in sections)
+    return table
+
+
+def heading(console: Console, text: str) -> None:
+    """A rule with `text` in it when it fits, else the text on its own lines: a title is never
+    cut short with an ellipsis."""
+    if Text.from_markup(text).cell_len + 6 <= console.width:
+        console.rule(text)
+    else:
+        console.print(text)
