@@ -21,6 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "simplify": "lionsimplify.api",
+    "check": "lionsimplify.api",
+    "diff": "lionsimplify.api",
+    "funnel": "lionsimplify.api",
+    "CheckResult": "lionsimplify.api",
+    "Diagnostic": "lionsimplify.api",
+    "Label": "lionsimplify.api",
+    "Severity": "lionsimplify.api",
+    "Simplification": "lionsimplify.api",
+    "Stage": "lionsimplify.api",
     "analyse": "lionsimplify.analysis.absexec",
     "behavioural_hash": "lionsimplify.analysis.fingerprint",
     "structural_hash": "lionsimplify.analysis.fingerprint",
@@ -36,17 +46,27 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "CheckResult",
+    "Diagnostic",
+    "Label",
     "Location",
     "Program",
     "ProgramError",
+    "Severity",
+    "Simplification",
+    "Stage",
     "analyse",
     "behavioural_hash",
+    "check",
     "dedup",
+    "diff",
     "eliminate_dead_code",
+    "funnel",
     "parse_file",
     "parse_text",
     "print_program",
     "reduce",
+    "simplify",
     "structural_hash",
 ]
 
@@ -54,6 +74,18 @@ if TYPE_CHECKING:
     from lionsimplify.analysis.absexec import analyse
     from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash
     from lionsimplify.analysis.liveness import eliminate_dead_code
+    from lionsimplify.api import (
+        CheckResult,
+        Diagnostic,
+        Label,
+        Severity,
+        Simplification,
+        Stage,
+        check,
+        diff,
+        funnel,
+        simplify,
+    )
     from lionsimplify.compare.dedup import dedup
     from lionsimplify.lang.errors import Location, ProgramError
     from lionsimplify.lang.ir import Program

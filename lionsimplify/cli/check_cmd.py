@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from lionsimplify.analysis.absexec import analyse
+from lionsimplify.api import CheckResult, check
 from lionsimplify.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_NEGATIVE,
@@ -23,8 +23,7 @@ from lionsimplify.cli.app import (
     semantics_option,
 )
 from lionsimplify.cli.render import diagnostic_text, program_syntax
-from lionsimplify.lang.errors import ProgramError
-from lionsimplify.lang.parse import parse_file
+from lionsimplify.lang.diagnostics import Severity
 
 
 @command("check")
@@ -77,59 +76,45 @@ def command(
     results = []
     code = 0
     for path in files:
-        try:
-            program = parse_file(path)
-        except ProgramError as exc:
+        found = check(path, semantics=semantics, params=params, ignore=ignored)
+        if not found.valid:
             code = EXIT_BAD_INPUT
-            results.append(
-                {
-                    "path": str(path),
-                    "valid": False,
-                    "diagnostics": [
-                        {
-                            "severity": "error",
-                            "code": exc.code,
-                            "message": exc.message,
-                            "path": exc.location.path,
-                            "line": exc.location.line,
-                            "col": exc.location.col,
-                            "help": exc.help,
-                        }
-                    ],
-                }
-            )
-            if not json_out:
-                err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
-            continue
-        analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
-        analysis.diagnostics = [d for d in analysis.diagnostics if d.code not in ignored]
-        if analysis.errors:
-            code = EXIT_BAD_INPUT
-        elif any(strict or d.code in strict_codes for d in analysis.hazards):
+        elif any(strict or d.code in strict_codes for d in found.hazards):
             code = max(code, EXIT_NEGATIVE)
-        results.append(
-            {
-                "path": str(path),
-                "valid": not analysis.errors,
-                "semantics": semantics,
-                "inputs": {
-                    "weight": program.weight,
-                    "grad": program.grad,
-                    "state": list(program.state),
-                    "lr": program.lr,
-                    "extras": list(program.extras),
-                },
-                "hyperparams": list(program.hyperparams()),
-                "statements": len(program.body),
-                "outputs": {name: f.describe() for name, f in analysis.outputs.items()},
-                "diagnostics": [d.to_json() for d in analysis.diagnostics],
-            }
-        )
-        if not json_out:
-            _render(program, analysis)
+        results.append(_json(found))
+        if json_out:
+            continue
+        if found.error is not None:
+            err_console.print(found.error.render(), markup=False, highlight=False, soft_wrap=True)
+        else:
+            _render(found)
     if json_out:
         print_json(results)
     raise SystemExit(code)
+
+
+def _json(found: CheckResult) -> dict[str, object]:
+    data: dict[str, object] = {
+        "path": found.path,
+        "valid": found.valid,
+        "diagnostics": [d.to_json() for d in found.diagnostics],
+    }
+    program = found.program
+    if program is not None:
+        data.update(
+            semantics=found.semantics,
+            inputs={
+                "weight": program.weight,
+                "grad": program.grad,
+                "state": list(program.state),
+                "lr": program.lr,
+                "extras": list(program.extras),
+            },
+            hyperparams=list(program.hyperparams()),
+            statements=len(program.body),
+            outputs=dict(found.outputs),
+        )
+    return data
 
 
 def _codes(items: list[str] | None, option: str) -> set[str]:
@@ -160,23 +145,24 @@ def _explain(code: str) -> None:
     raise SystemExit(0)
 
 
-def _render(program, analysis) -> None:  # noqa: ANN001
-    ok = not analysis.errors
-    status = "[green]valid[/]" if ok else "[bold red]invalid[/]"
+def _render(found: CheckResult) -> None:
+    program = found.program
+    assert program is not None
+    status = "[green]valid[/]" if found.valid else "[bold red]invalid[/]"
     console.print(
         f"[bold]{program.path}[/]: {status} program, {len(program.body)} statements, "
-        f"{analysis.semantics} semantics"
+        f"{found.semantics} semantics"
     )
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("role")
-    table.add_column("name")
+    table.add_column("name", overflow="fold")
     table.add_row("inputs", ", ".join(program.inputs))
     table.add_row("state", ", ".join(program.state) or "(none)")
     table.add_row("hyperparameters", ", ".join(program.hyperparams()) or "(none)")
-    table.add_row("update", f"{program.update}: {analysis.outputs[program.update].describe()}")
+    table.add_row("update", f"{program.update}: {found.outputs[program.update]}")
     console.print(table)
-    for d in analysis.diagnostics:
-        target = console if d.severity == "hazard" else err_console
+    for d in found.diagnostics:
+        target = console if d.severity is Severity.HAZARD else err_console
         target.print(diagnostic_text(d), soft_wrap=True)
-    if not analysis.diagnostics:
+    if not found.diagnostics:
         console.print("no errors or hazards")

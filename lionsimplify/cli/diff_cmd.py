@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from lionsimplify.api import diff
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
     command,
@@ -22,7 +23,7 @@ from lionsimplify.cli.app import (
     semantics_option,
 )
 from lionsimplify.cli.render import fitted_table, heading
-from lionsimplify.compare.diff import Diff, Row, diff_programs
+from lionsimplify.compare.diff import Diff, Row
 from lionsimplify.lang.ir import Stmt, Var
 from lionsimplify.lang.parse import parse_file, parse_text
 from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
@@ -94,10 +95,7 @@ def command(
         base, programs = programs[0], programs[1:]
     if not programs:
         fail("give at least two programs to compare (or one with --against FILE)")
-    diffs = [
-        diff_programs(base, p, semantics=semantics, params=params, raw=raw)  # type: ignore[arg-type]
-        for p in programs
-    ]
+    diffs = [diff(base, p, semantics=semantics, params=params, raw=raw) for p in programs]
     if json_out:
         print_json(diffs[0].to_json() if len(diffs) == 1 else [d.to_json() for d in diffs])
     elif len(diffs) == 1 and fmt == "unified":

@@ -11,6 +11,7 @@ import click
 from rich.live import Live
 from rich.table import Table
 
+from lionsimplify.api import funnel
 from lionsimplify.cli.app import (
     command,
     console,
@@ -20,9 +21,9 @@ from lionsimplify.cli.app import (
     print_json,
 )
 from lionsimplify.cli.render import fitted_table
-from lionsimplify.funnel.config import Level, load_config
+from lionsimplify.funnel.config import Level
 from lionsimplify.funnel.jobs import Job
-from lionsimplify.funnel.pipeline import FunnelOptions, FunnelResult, run_funnel
+from lionsimplify.funnel.pipeline import FunnelResult
 from lionsimplify.funnel.report import leaderboard, write_outputs
 from lionsimplify.funnel.runs import Intake
 from lionsimplify.funnel.select import Verdict
@@ -228,10 +229,9 @@ def command(runs_dir: Path, config: Path | None, out: Path, executor: str, addre
 
       lionsimplify funnel runs/ --executor ray --address auto --json
     """
-    cfg = load_config(config)
-    opts = FunnelOptions(runs_dir, out, cfg, executor, workers, address, force)
     with LiveProgress() as progress:
-        result = run_funnel(opts, progress)
+        result = funnel(runs_dir, out, config=config, executor=executor, workers=workers,
+                        address=address, force=force, progress=progress, write=False)  # fmt: skip
     data = write_outputs(result, out)
     if json_out:
         print_json(data)

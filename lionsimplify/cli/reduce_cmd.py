@@ -8,7 +8,7 @@ import click
 from rich.panel import Panel
 from rich.text import Text
 
-from lionsimplify.analysis.absexec import analyse
+from lionsimplify.api import EmitError, simplify
 from lionsimplify.cli.app import (
     command,
     console,
@@ -29,12 +29,10 @@ from lionsimplify.cli.render import (
     struck_source,
     training_progress,
 )
-from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
-from lionsimplify.emit.derivation import derivation_markdown, program_diff
+from lionsimplify.emit import Lifted, module_name
+from lionsimplify.emit.derivation import program_diff
 from lionsimplify.emit.jax_module import valid_identifier
-from lionsimplify.lang.ir import Program
-from lionsimplify.lang.parse import parse_file
-from lionsimplify.passes.driver import STAGES, PassRecord, Reduction, reduce
+from lionsimplify.passes.driver import STAGES, PassRecord, Reduction
 
 #: Changes listed per pass in the terminal; the rest are counted (all are in --json/--report).
 SHOWN_CHANGES = 4
@@ -176,26 +174,23 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
     for path in (output, jax, report):
         if path is not None:
             refuse_overwrite(str(path), force)
-    program = parse_file(file)
-    analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
-    validation = None
+    options = None
     if validate is not None:
-        grid = _multipliers(lr_grid)
-        validation = _validate(program, validate, semantics, values, seeds, grid, margin,
-                               base_lr, time_limit, proxy_module, show_progress=not json_out)  # fmt: skip
-        result = validation.final
-    else:
-        result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
-    lifted = lift(result.program, values)
-    jax_text = None
-    if jax is not None:
+        options = dict(seeds=tuple(range(seeds)), margin=margin, lr_multipliers=tuple(_multipliers(lr_grid)),
+                       base_lr=base_lr, time_limit_s=time_limit, proxy_module=proxy_module)  # fmt: skip
+    with training_progress(console, validate is not None and not json_out) as progress:
         try:
-            jax_text = jax_module_source(
-                lifted, fn_name, semantics=result.semantics, source=str(file)
-            )
-            compile(jax_text, str(jax), "exec")  # a syntax check only: nothing is run
-        except (ValueError, SyntaxError) as exc:
+            done = simplify(file, semantics=semantics, params=values, until=until, ablate=ablate,
+                            validate=validate, validate_options=options, progress=progress,
+                            jax_name=fn_name if jax is not None else None)  # fmt: skip
+        except EmitError as exc:
             fail(f"--jax: {exc}")
+    result, lifted, validation, jax_text = (
+        done.reduction,
+        done.lifted,
+        done.validation,
+        done.jax_module,
+    )
     written: dict[str, str] = {}
     if output is not None:
         output.write_text(lifted.text() if show_params else _text(result), encoding="utf-8")
@@ -204,7 +199,7 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         jax.write_text(jax_text, encoding="utf-8")
         written["jax"] = str(jax)
     if report is not None:
-        report.write_text(derivation_markdown(result, lifted), encoding="utf-8")
+        report.write_text(done.derivation(), encoding="utf-8")
         written["report"] = str(report)
     if json_out:
         data = result.to_json()
@@ -230,29 +225,6 @@ def _multipliers(text: str) -> list[float]:
     if not values or any(not (0 < v < float("inf")) for v in values):
         fail(f"--lr-grid {text!r}: every value must be a positive finite number")
     return values
-
-
-def _validate(  # noqa: ANN202
-    program: Program,
-    proxy: str,
-    semantics: str,
-    values: dict[str, float],
-    seeds: int,
-    grid: list[float],
-    margin: float,
-    base_lr: float,
-    time_limit: float,
-    proxy_module: str | None,
-    show_progress: bool,
-):
-    """Run `validate_ablations`, with a progress bar per variant in the terminal."""
-    from lionsimplify.funnel.validation import validate_ablations
-
-    kw = dict(semantics=semantics, params=values, seeds=tuple(range(seeds)), margin=margin,
-              lr_multipliers=tuple(grid), base_lr=base_lr, time_limit_s=time_limit,
-              proxy_module=proxy_module)  # fmt: skip
-    with training_progress(console, show_progress) as progress:
-        return validate_ablations(program, proxy, progress=progress, **kw)
 
 
 def render_validation(v) -> None:  # noqa: ANN001

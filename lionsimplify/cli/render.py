@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from lionsimplify.analysis.absexec import Diagnostic
+from lionsimplify.api import Diagnostic
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
@@ -29,11 +29,12 @@ def program_syntax(program: Program | str) -> Text:
 
 
 def diagnostic_text(d: Diagnostic) -> Text:
+    """`path:line:col: warning: message  [CODE]` and its help line, styled."""
     style = "bold red" if d.severity == "error" else "yellow"
     word = "error" if d.severity == "error" else "warning"
     text = Text()
-    if d.location:
-        text.append(f"{d.location}: ", style="bold")
+    if d.path:
+        text.append(f"{d.path}:{d.line}:{d.col}: ", style="bold")
     text.append(f"{word}: ", style=style)
     text.append(d.message)
     text.append(f"  [{d.code}]", style="dim")
