@@ -90,8 +90,8 @@ def json_option(what: str) -> Callable[[F], F]:
     return click.option("--json", "json_out", is_flag=True, help=f"Print {what} as JSON.")
 
 
-def force_option(what: str) -> Callable[[F], F]:
-    return click.option("--force", is_flag=True, help=f"Overwrite {what} if it exists.")
+def force_option(help: str) -> Callable[[F], F]:
+    return click.option("--force", is_flag=True, help=help)
 
 
 def print_json(obj: Any) -> None:

@@ -86,7 +86,7 @@ def _floats(text: str, option: str) -> list[float]:
     metavar="FILE.png",
     help="Write learning curves to this PNG.",
 )
-@force_option("the plot file")
+@force_option("Overwrite the --plot file if it already exists.")
 @click.option(
     "--proxy-module", metavar="MODULE:NAME", help="Look the proxy up in pkg.module:NAME first."
 )

@@ -133,7 +133,7 @@ SHOWN_CHANGES = 4
     metavar="MODULE:NAME",
     help="--validate: look the proxy up in pkg.module:NAME first.",
 )
-@force_option("output files")
+@force_option("Overwrite output files that already exist.")
 @json_option("the result")
 def command(file: Path, output: Path | None, until: str, semantics: str, param: tuple[str, ...],
             ablate: bool, show_params: bool, jax: Path | None, name: str | None,

@@ -135,7 +135,11 @@ def derivation_markdown(result: Reduction, lifted: Lifted | None = None) -> str:
         out += ["", "## Semantics caveats", "", *(f"- {n}" for n in result.notes)]
     out += ["", "## Result", "", "```python", print_program(result.program).rstrip("\n"), "```"]
     if result.side_conditions:
-        out += ["", "The result equals the original wherever these hold (stated on the result):", ""]
+        out += [
+            "",
+            "The result equals the original wherever these hold (stated on the result):",
+            "",
+        ]
         out += [f"- `{c}`" for c in result.side_conditions]
     if lifted is not None:
         out += [
