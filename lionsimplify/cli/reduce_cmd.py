@@ -318,7 +318,11 @@ def render_reduction(
         applied = {
             r.name for r in result.passes if r.label == "approximate" and r.status == "applied"
         }
-        if applied:
+        settled = ablated_by.startswith("--validate")
+        unapplied = "rejected" if settled else "proposed"
+        if settled:
+            state = f"settled by {ablated_by}: applied {', '.join(sorted(applied)) or 'none'}"
+        elif applied:
             state = f"applied by {ablated_by}: {', '.join(sorted(applied))}"
         else:
             state = "proposed: apply with --ablate, or settle by training with --validate PROXY"
@@ -327,7 +331,7 @@ def render_reduction(
             v = rec.verification
             rows.append((
                 rec.name,
-                "applied" if rec.name in applied else "proposed",
+                "applied" if rec.name in applied else unapplied,
                 f"{v.max_rel_dev:.2e}" if v else "-",
                 f"{v.min_cosine:.3f}" if v else "-",
                 rec.changes[0] if rec.changes else "",
