@@ -159,8 +159,7 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
 
       lionsimplify reduce examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01 --jax lion.py
     """
-    # usage errors go through `fail` (one line, exit 2) rather than typer.BadParameter, which
-    # the entry point does not recognise as a click exception in every typer version
+    # checks that need several options at once; each single option is checked by click
     fn_name = name or module_name(file.stem)
     if jax is not None and not valid_identifier(fn_name):
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
