@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
@@ -150,8 +150,9 @@ def state_invariant(
     and step(I) ⊆ I, so by induction every step's state lies in I: `v = interp(square(g), v,
     0.999)` is never negative, and `sqrt(v)` raises no hazard."""
     cur: dict[str, Interval] = {s: (0.0, 0.0) for s in program.state}
+    sliced = _state_slice(program)
     for k in range(WIDEN_AFTER + 2):
-        run = _execute(program, semantics, params, cur, ranges=True, hazards=False)
+        run = _execute(sliced, semantics, params, cur, ranges=True, hazards=False)
         if run.errors:
             break
         new = {}
@@ -169,6 +170,20 @@ def state_invariant(
             }
         cur = new
     return {s: FULL for s in program.state}
+
+
+def _state_slice(program: Program) -> Program:
+    """Only the statements the new state values depend on (the update's own chain does not
+    matter to the state invariant), so finding it costs little even on long programs."""
+    needed = set(program.new_state)
+    kept: list[Stmt] = []
+    for stmt in reversed(program.body):
+        if stmt.target in needed:
+            kept.append(stmt)
+            needed.discard(stmt.target)
+            needed.update(a.name for a in stmt.args if isinstance(a, Var))
+    state = program.new_state
+    return replace(program, body=tuple(reversed(kept)), returns=(state[0], *state))
 
 
 def _execute(
