@@ -90,3 +90,23 @@ def test_validate_title_names_validate_not_ablate(capsys) -> None:
     out = " ".join(capsys.readouterr().out.split())  # the title may wrap
     assert "settled by --validate vision-s: applied drop-clip" in out and "--ablate" not in out
     assert "rejected" in out  # drop-arcsin: trained, and not applied
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_state_invariant_holds_on_mutated_programs(seed: int) -> None:
+    """Soundness on search-style programs (AdamW mutated as the Lion search did): every
+    finite state value of a real run lies in the invariant's interval."""
+    import random
+
+    from lionsimplify.lang.mutate import adamw, mutate
+
+    program = mutate(adamw(), random.Random(seed), mutations=1 + seed % 6)
+    bounds = state_invariant(program, "math", program.values())
+    traj = random_trajectory(seed=seed, steps=20, size=6, grad_scales=(1e-3, 1.0, 1e2))
+    with np.errstate(all="ignore"):
+        out = run(program, traj)
+    for i, s in enumerate(program.state):
+        values = np.asarray(out.states[i], dtype=float)
+        values = values[np.isfinite(values)]
+        lo, hi = bounds[s]
+        assert np.all(values >= lo) and np.all(values <= hi), (s, bounds[s], program)
