@@ -4,6 +4,7 @@ parse, renders its docstring as written; and the command line starts without hea
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import shlex
 import subprocess
@@ -142,3 +143,22 @@ def test_every_pipeline_module_imports_on_its_own() -> None:
     ]
     failed = {m: p.communicate()[1].strip().splitlines()[-1:] for m, p in procs if p.wait()}
     assert not failed, failed
+
+
+def test_shell_completion_completes_commands_and_options() -> None:
+    """The completion README documents: commands from the table, options of a command."""
+    env = {**os.environ, "_LIONSIMPLIFY_COMPLETE": "bash_complete"}
+
+    def complete(words: str, cword: int) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "lionsimplify"],
+            env={**env, "COMP_WORDS": words, "COMP_CWORD": str(cword)},
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        return done.stdout
+
+    assert complete("lionsimplify ch", 1).split() == ["plain,check"]
+    assert set(complete("lionsimplify check --str", 2).split()) == {
+        "plain,--strict",
+        "plain,--strict-code",
+    }
