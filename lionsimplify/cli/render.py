@@ -127,8 +127,10 @@ def fitted_table(
     elif sum(words) + 2 * (n - 1) <= console.width:
         table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                       pad_edge=False, show_edge=False)  # fmt: skip
+        whole = fixed + 2 * (n - 1) <= console.width  # every cell fits on one line
         for h, w in zip(headers, natural, strict=True):
-            short = h not in wrap and w <= 24  # numbers, verdicts, statuses: keep them whole
+            # numbers, verdicts, statuses (and everything, when it fits) stay on one line
+            short = h not in wrap and (w <= 24 or whole)
             table.add_column(
                 h,
                 justify="right" if h in right else "left",
