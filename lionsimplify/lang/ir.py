@@ -6,7 +6,8 @@ statements with exactly one operation each, and the names it returns (update fir
 value of every state variable in parameter order).
 
 Operands are atoms: a variable (`Var`), a numeric literal (`Const`), or a named hyperparameter
-(`Hyper`, an identifier that is read but never assigned and is not an input). Source locations
+(`Hyper`, an identifier that is read but never assigned and is not an input), whose value may
+ride in the signature as a default (`Program.defaults`). Source locations
 ride along for diagnostics but never take part in equality, so `parse(print(p)) == p`.
 """
 

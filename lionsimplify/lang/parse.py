@@ -4,7 +4,9 @@ The text is read as data with Python's `ast` module (never executed). Both print
 accepted: the paper's listings (`return update, m`, Unicode hyperparameters such as `β1`) and
 the Hero library's (fully parenthesised binary operations, `return (update, m, v)`, argument
 annotations such as `w: Params`, `interpolate`/`clip_by_global_norm`). Nested expressions are
-lowered to one operation per statement through fresh temporaries `t1, t2, ...`.
+lowered to one operation per statement through fresh temporaries `t1, t2, ...`. Parameters with
+a numeric default after the learning rate (`def train(w, g, m, lr, b1=0.9):`) are
+hyperparameters with that value: the form every program this tool writes takes.
 
 Every rejection is a `ProgramError` with the file, line and column of the offending construct.
 """
