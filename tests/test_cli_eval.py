@@ -83,7 +83,7 @@ def test_eval_diverging_program_exits_1(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--proxy", "convex-s"], "missing value for hyperparameters β1, β2, λ"),
+        (["--proxy", "convex-s"], "hyperparameters `β1`, `β2`, `λ` have no value"),
         (["--proxy", "convex-q", *LION_PARAMS], "bad proxy name `convex-q`"),
         (["--proxy", "chess-s", *LION_PARAMS], "unknown proxy task `chess`"),
         (["--proxy", "convex-s", *LION_PARAMS, "--param", "β3=1"], "no such hyperparameter"),

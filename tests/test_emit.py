@@ -10,7 +10,7 @@ import pytest
 
 from lionsimplify.emit import jax_module_source, lift, module_name
 from lionsimplify.emit.jax_module import valid_identifier
-from lionsimplify.lang.parse import parse_file
+from lionsimplify.lang.parse import parse_file, parse_text
 from lionsimplify.passes.driver import reduce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,9 @@ def test_program8_hyperparameters_are_lifted_by_role():
     text = lifted.text()
     assert "update = interp(g, m, b1)" in text and "m = interp(g, m, b2)" in text
     assert "weight_decay = w * wd" in text and "lr = lr * lr_scale" in text
-    assert "b2 = 0.99821" in lifted.params_text()
+    assert "b2=0.99821" in text.splitlines()[0]  # values ride in the signature
+    assert "# b2 ≈ 0.99822" in lifted.params_text()
+    assert parse_text(text + lifted.params_text()) == lifted.program
 
 
 def test_bias_correction_reads_the_interpolation_weight_and_eps_is_named():
@@ -58,7 +60,11 @@ def test_bias_correction_reads_the_interpolation_weight_and_eps_is_named():
 def test_named_hyperparameters_take_role_names_and_their_values():
     r = reduce(parse_file(PROGRAMS / "program1_lion.txt"), params=LION_PARAMS)
     assert lift(r.program, LION_PARAMS).values == {"b1": 0.9, "b2": 0.99, "wd": 0.01}
-    assert lift(r.program).values == {"b1": None, "b2": None, "wd": None}
+    # the reduced program carries the values in its signature; the bare program has none
+    assert lift(r.program).values == {"b1": 0.9, "b2": 0.99, "wd": 0.01}
+    bare = parse_file(PROGRAMS / "program1_lion.txt")
+    assert lift(bare).values == {"b1": None, "b2": None, "wd": None}
+    assert "b1=" not in lift(bare).text()
 
 
 def test_module_imports_only_jax_and_optax_and_documents_the_rule():
@@ -95,7 +101,7 @@ def test_identifiers_are_validated():
     r = reduce(parse_file(PROGRAMS / "program8.txt"))
     with pytest.raises(ValueError, match="not a usable"):
         jax_module_source(lift(r.program), "jax")
-    lion = reduce(parse_file(PROGRAMS / "program1_lion.txt"), params=LION_PARAMS).program
+    lion = parse_file(PROGRAMS / "program1_lion.txt")  # named hyperparameters, no values
     with pytest.raises(ValueError, match="no value"):
         jax_module_source(lift(lion), "lion")
 

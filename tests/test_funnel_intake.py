@@ -178,7 +178,7 @@ def test_ledger_append_is_one_line_each_and_locked(tmp_path: Path) -> None:
             ["funnel", ".", "--config", "/nonexistent.toml"],
             "/nonexistent.toml: error: no such file",
         ),
-        (["funnel", ".", "--executor", "slurm"], "expected `local` or `ray`"),
+        (["funnel", ".", "--executor", "slurm"], "'slurm' is not one of 'local', 'ray'"),
         (["funnel", ".", "--workers", "0"], "--workers"),
     ],
 )

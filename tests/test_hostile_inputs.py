@@ -246,14 +246,8 @@ def test_encodings_and_binary(name: str, capsys, tmp_path: Path) -> None:
     "command",
     [
         "check",
-        pytest.param(
-            "reduce",
-            marks=pytest.mark.xfail(strict=True, reason="core branch makes analyses iterative"),
-        ),
-        pytest.param(
-            "diff",
-            marks=pytest.mark.xfail(strict=True, reason="core branch makes analyses iterative"),
-        ),
+        "reduce",
+        "diff",
     ],
 )
 def test_long_dependent_chain(command: str, capsys, tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ def test_terminal_output_shows_each_pass_the_ablations_and_the_lifted_program(mo
         assert name in out
     assert "drop-clip" in out and "drop-arcsin" in out
     assert "side condition" in out
-    assert "b2 = 0.9982196781841992" in out
-    assert "lr_scale = 0.0002171761734643951" in out
+    assert "b2=0.9982196781841992" in out  # in the signature, as the parser reads it
+    assert "lr_scale=0.0002171761734643951" in out
     assert "more (see --json or --report)" in out  # long change lists are cut short
 
 

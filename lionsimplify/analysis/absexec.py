@@ -79,15 +79,19 @@ class Diagnostic:
     message: str
     location: Location | None
     help: str | None = None
+    code: str = field(kw_only=True)
+    """A stable code from `lang/diagnostics.py` (`E301`, `W101`, ...)."""
 
     def line(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{'error' if self.severity == 'error' else 'warning'}: {self.message}"
+        word = "error" if self.severity == "error" else "warning"
+        return f"{where}{word}: {self.message}  [{self.code}]"
 
     def to_json(self) -> dict[str, object]:
         loc = self.location
         return {
             "severity": self.severity,
+            "code": self.code,
             "message": self.message,
             "path": loc.path if loc else None,
             "line": loc.line if loc else None,
@@ -117,7 +121,7 @@ class Analysis:
         """Raise the first error as a `ProgramError` (what the CLI turns into exit code 2)."""
         if self.errors:
             e = self.errors[0]
-            raise ProgramError(e.message, e.location, help=e.help)
+            raise ProgramError(e.message, e.location, help=e.help, code=e.code)
 
 
 def _fmt(v: float) -> str:
@@ -154,11 +158,30 @@ def analyse(
 
     With `ranges=False` only kinds are tracked (errors, no hazards): the cheap validity check
     de-duplication runs on every program."""
-    params = params or {}
+    params = program.values(params)
     start = input_facts(program)
     if not ranges:
         env = {**start, **{s: Facts("tensor", FULL) for s in program.state}}
         return _step(program, semantics, params, env, ranges=False)
+    state = _state_facts(program, semantics, params)
+    return _step(program, semantics, params, {**start, **state}, ranges=True)
+
+
+def state_invariant(
+    program: Program, semantics: Semantics, params: Mapping[str, float]
+) -> dict[str, Interval]:
+    """An interval per state variable that holds its value at every step (a non-negative
+    second moment stays non-negative): see `_state_facts`."""
+    return {s: f.interval for s, f in _state_facts(program, semantics, params).items()}
+
+
+def _state_facts(
+    program: Program, semantics: Semantics, params: Mapping[str, float]
+) -> dict[str, Facts]:
+    """Facts that hold for each state variable at every step: start from the state's first
+    value (0) and join what one step returns until nothing grows (a bound still moving after
+    `WIDEN_AFTER` rounds is widened), so by induction every step's state lies inside."""
+    start = input_facts(program)
     state = {s: start[s] for s in program.state}
     for round_ in range(MAX_ROUNDS):
         step = _step(program, semantics, params, {**start, **state}, ranges=True)
@@ -171,11 +194,10 @@ def analyse(
         if round_ >= WIDEN_AFTER:
             new = {s: state[s].widen(new[s]) for s in state}
         if new == state:
-            return step
+            return state
         state = new
     # not stable (cannot happen after widening, but never claim more than is known)
-    state = {s: Facts("tensor", FULL, False, True) for s in state}
-    return _step(program, semantics, params, {**start, **state}, ranges=True)
+    return {s: Facts("tensor", FULL, False, True) for s in state}
 
 
 def _step(
@@ -214,6 +236,7 @@ def _step(
                         help="reduce it first, e.g. with `norm(...)`"
                         if op.name == "clip"
                         else None,
+                        code="E301",
                     )
                 )
         kind = op.result_kind([a.kind for a in args])
@@ -373,7 +396,7 @@ def _overflow(stmt: Stmt, args: list[Facts], *, certain: bool) -> Diagnostic:
         message = f"`{stmt.op}({values})` overflows to infinity"
     else:
         message = f"`{stmt.op}` may overflow to infinity ({ranges})"
-    return Diagnostic("hazard", message, stmt.loc)
+    return Diagnostic("hazard", message, stmt.loc, code="W104")
 
 
 def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagnostic]:
@@ -396,6 +419,7 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
                     f"`{op.name}` is defined on {_domain_words(domain)}, but {what} may be "
                     f"in [{_fmt(x[0])}, {_fmt(x[1])}]",
                     stmt.loc,
+                    code="W101",
                 )
             )
     if op.nonzero_arg is not None and not (semantics == "hero" and op.impl_hero is not None):
@@ -407,6 +431,7 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
                     f"division by `{_name(stmt.args[op.nonzero_arg])}`, which may be zero "
                     f"(in [{_fmt(d[0])}, {_fmt(d[1])}])",
                     stmt.loc,
+                    code="W102",
                 )
             )
     if op.name == "power" and args[0].interval[0] < 0:
@@ -418,6 +443,7 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
                     f"`power` of `{_name(stmt.args[0])}`, which may be negative, to a "
                     "non-integer exponent gives NaN",
                     stmt.loc,
+                    code="W103",
                 )
             )
     return found

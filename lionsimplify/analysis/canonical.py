@@ -617,4 +617,5 @@ def emit(
         returns=tuple(returns),
         extras=tuple(names[g.input(e)] for e in program.extras),
         path=program.path,
-    )
+        defaults=program.defaults,
+    ).with_body(tuple(body))  # drops defaults of hyperparameters no longer read

@@ -22,6 +22,7 @@ import math
 import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lionsimplify.analysis.absexec import input_facts
 from lionsimplify.analysis.symbolic import Node, Term
@@ -29,7 +30,9 @@ from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.domains import input_domains, lr_positive
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import EPS, FULL, INF, OPS, Interval
-from lionsimplify.passes.base import Context
+
+if TYPE_CHECKING:  # analysis must not import passes at run time (passes import analysis)
+    from lionsimplify.passes.base import Context
 
 Factor = tuple[Node, int]
 

@@ -116,7 +116,7 @@ def behavioural_hash(
 ) -> str:
     """Hash of the rounded updates on the fixed fingerprint trajectory."""
     values = {h: pseudo_value(h) for h in program.hyperparams()}
-    values.update(params or {})
+    values.update(program.values(params))
     out = run(program, fingerprint_trajectory(), semantics=semantics, params=values)
     data = semantics.encode() + b":" + _quantise(out.updates)
     return hashlib.blake2b(data, digest_size=10).hexdigest()

@@ -81,7 +81,8 @@ def random_trajectory(
 
 
 def missing_params(program: Program, params: Mapping[str, float]) -> list[str]:
-    return [h for h in program.hyperparams() if h not in params]
+    given = dict(program.defaults)
+    return [h for h in program.hyperparams() if h not in params and h not in given]
 
 
 def require_params(program: Program, params: Mapping[str, float]) -> None:
@@ -100,8 +101,10 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
         if len(missing) == 1
         else f"hyperparameters {names} have no value",
         loc,
-        help="give each one with --param NAME=VALUE, e.g. "
-        + " ".join(f"--param {m}=0.9" for m in missing),
+        help="give each a value with "
+        + " ".join(f"--param {m}=VALUE" for m in missing)
+        + f", or in the signature: `def {program.name}(..., {missing[0]}=VALUE):`",
+        code="E205",
     )
 
 
@@ -118,7 +121,7 @@ def run(
     params: Mapping[str, float] | None = None,
 ) -> Outputs:
     """Run `program` over `trajectory` from zero state and collect every step's outputs."""
-    params = params or {}
+    params = program.values(params)  # the signature's defaults, overridden by `params`
     require_params(program, params)
     if trajectory.steps * len(program.body) < GENERATE_FROM:
         return _interpret(program, trajectory, semantics, params)
@@ -137,7 +140,7 @@ def run_many(
     Trajectories with the same steps and batch are laid side by side on the last axis (see
     `codegen`), so each statement is one numpy call per step for all of them together.
     """
-    params = params or {}
+    params = program.values(params)  # the signature's defaults, overridden by `params`
     require_params(program, params)
     shapes = {t.grads.shape[:2] for t in trajectories}
     calls = sum(t.steps for t in trajectories) * len(program.body)

@@ -1,45 +1,131 @@
 """Command-line entry point: `lionsimplify COMMAND ...`.
 
-Each command module registers itself on the shared typer `app` when imported. The app runs in
-click's standalone mode, which prints usage errors with exit code 2 and honours `typer.Exit`;
-`main` adds the rest of the contract: `ProgramError` (bad input) becomes a compiler-style message
-with exit code 2, and any other unexpected exception a one-line internal error (set
+`COMMANDS` is the one table of commands: name -> (module, one-line summary). A command's module
+is imported only when that command runs (or its help is shown), so `lionsimplify check` starts
+without importing jax, sympy or the funnel. A test checks that every summary is the first line
+of its command's help.
+
+The group runs in click's standalone mode, which prints usage errors with exit code 2; `main`
+adds the rest of the contract: `ProgramError` (bad input) becomes a compiler-style message with
+exit code 2, and any other unexpected exception a one-line internal error (set
 LIONSIMPLIFY_DEBUG=1 for the traceback), so a user never sees a Python traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
-from lionsimplify.cli import check_cmd as _check  # noqa: F401  (registers the command)
-from lionsimplify.cli import dedup_cmd as _dedup  # noqa: F401
-from lionsimplify.cli import diff_cmd as _diff  # noqa: F401
-from lionsimplify.cli import eval_cmd as _evaluate  # noqa: F401
-from lionsimplify.cli import explain_cmd as _explain  # noqa: F401
-from lionsimplify.cli import funnel_cmd as _funnel  # noqa: F401
-from lionsimplify.cli import proxies_cmd as _proxies  # noqa: F401
-from lionsimplify.cli import reduce_cmd as _reduce  # noqa: F401
-from lionsimplify.cli.app import EXIT_BAD_INPUT, app, err_console
-from lionsimplify.lang.errors import ProgramError
+import click
+
+#: name -> (module under lionsimplify.cli defining `command`, its help's first line)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": (
+        "check_cmd",
+        "Parse and abstract-execute programs: report errors and hazards with file:line:col.",
+    ),
+    "reduce": (
+        "reduce_cmd",
+        "Reduce a program: remove dead code and state, simplify, verify every step, emit.",
+    ),
+    "dedup": (
+        "dedup_cmd",
+        "Group programs that compute the same thing, and say which fingerprint matched.",
+    ),
+    "diff": (
+        "diff_cmd",
+        "Show what changed between programs as computations, and whether it matters.",
+    ),
+    "proxies": (
+        "proxies_cmd",
+        "List the proxy tasks: name, task, scale, parameters, steps, fitness metric.",
+    ),
+    "eval": (
+        "eval_cmd",
+        "Train a program on a proxy task and compare it with tuned AdamW and Lion.",
+    ),
+    "funnel": (
+        "funnel_cmd",
+        "Select the best programs of search runs by training them on proxy tasks, level by level.",
+    ),
+    "explain": (
+        "explain_cmd",
+        "Name the known optimizer a program is, with fitted hyperparameters and its properties.",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command:
+    module = importlib.import_module(f"lionsimplify.cli.{COMMANDS[name][0]}")
+    return module.command
+
+
+class LazyGroup(click.Group):
+    """Lists commands from `COMMANDS` and imports a command's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        click.echo(f"lionsimplify {version('lionsimplify')}")
+    except PackageNotFoundError:
+        click.echo("lionsimplify (not installed)")
+    ctx.exit()
+
+
+@click.group(
+    "lionsimplify",
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Run `lionsimplify COMMAND --help` for a command's options and examples. Shell "
+    'completion: eval "$(_LIONSIMPLIFY_COMPLETE=bash_source lionsimplify)" in ~/.bashrc '
+    "(zsh_source, fish_source for other shells).",
+)
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Print the version and exit.",
+)
+def cli() -> None:
+    """Reduce, simplify, verify and select optimizer programs found by program search."""
 
 
 def main() -> None:
+    from lionsimplify.lang.errors import ProgramError
+
     try:
-        app()
+        cli.main(prog_name="lionsimplify")
     except ProgramError as exc:
+        from lionsimplify.cli.app import err_console
+
         err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        print("interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # the last line of defence: never show a traceback
         if os.environ.get("LIONSIMPLIFY_DEBUG"):
             raise
-        err_console.print(
+        print(
             f"error: internal error: {type(exc).__name__}: {exc} "
             "(please report it; set LIONSIMPLIFY_DEBUG=1 to see the traceback)",
-            markup=False,
-            soft_wrap=True,
+            file=sys.stderr,
         )
         sys.exit(3)

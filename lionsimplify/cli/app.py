@@ -1,31 +1,28 @@
-"""The typer application object and the helpers every command shares.
+"""What every command shares: the consoles, the common options, usage errors and JSON output.
 
-Commands live in one module each (`cli/check.py`, `cli/reduce.py`, ...) and register themselves
-on `app`; they parse arguments, call one library function and render its result with rich or as
-JSON. No analysis logic lives here.
+Commands are plain click commands, one module each (`cli/check_cmd.py`, ...), registered in one
+table (`COMMANDS` in `cli/__init__.py`) and imported only when invoked, so `check` never pays
+for the funnel's or the proxies' imports. Click rather than typer: typer builds a pydantic
+adapter for every parameter on every start (a quarter of a second) and prints its internal
+types (`<list[Path]>`) as metavars. No analysis logic lives here.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
 import sys
-from typing import Any, NoReturn
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
-import typer
+import click
 from rich.console import Console
 
 from lionsimplify.lang.ir import Program
-
-app = typer.Typer(
-    name="lionsimplify",
-    help="Reduce, simplify, verify and select optimizer programs found by program search.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-)
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -34,25 +31,71 @@ EXIT_OK = 0
 EXIT_NEGATIVE = 1
 EXIT_BAD_INPUT = 2
 
-
-def _version(value: bool) -> None:
-    if value:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            console.print(f"lionsimplify {version('lionsimplify')}")
-        except PackageNotFoundError:
-            console.print("lionsimplify (not installed)")
-        raise typer.Exit()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    """Reduce, simplify, verify and select optimizer programs found by program search."""
+class Command(click.Command):
+    """A click command whose help text renders as written: prose paragraphs are re-flowed to
+    the terminal's width as a whole (never broken into ragged lines), indented lines (the
+    examples) are kept verbatim so they can be copied."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        text = inspect.cleandoc(self.help or "")
+        width = max(formatter.width - formatter.current_indent - 2, 30)
+        formatter.write_paragraph()
+        for i, para in enumerate(text.split("\n\n")):
+            if i:
+                formatter.write("\n")
+            lines = para.splitlines()
+            if lines and all(line.startswith(" ") for line in lines):
+                formatter.write("".join(f"  {line}\n" for line in lines))
+            else:
+                flowed = textwrap.fill(" ".join(s.strip() for s in lines), width)
+                formatter.write(textwrap.indent(flowed, "  ") + "\n")
+
+
+def command(name: str) -> Callable[[F], click.Command]:
+    """`@command("check")`: a command with this module's help rendering and `-h`."""
+    return click.command(
+        name, cls=Command, context_settings={"help_option_names": ["-h", "--help"]}
+    )
+
+
+def file_argument(name: str = "file", nargs: int = 1, **kw: Any) -> Callable[[F], F]:
+    kind = click.Path(path_type=Path, dir_okay=kw.pop("dir_okay", False))
+    metavar = kw.pop("metavar", "FILE" if nargs == 1 else "FILE...")
+    return click.argument(name, nargs=nargs, type=kind, metavar=metavar, **kw)
+
+
+def semantics_option(f: F) -> F:
+    from lionsimplify.lang.ops import SEMANTICS
+
+    return click.option(
+        "--semantics",
+        type=click.Choice(list(SEMANTICS)),
+        default="math",
+        show_default=True,
+        metavar="NAME",
+        help="Arithmetic: `math` (IEEE) or `hero` (the Hero library's).",
+    )(f)
+
+
+def param_option(f: F) -> F:
+    return click.option(
+        "--param",
+        "param",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Hyperparameter value; repeatable; overrides a default in the signature.",
+    )(f)
+
+
+def json_option(what: str) -> Callable[[F], F]:
+    return click.option("--json", "json_out", is_flag=True, help=f"Print {what} as JSON.")
+
+
+def force_option(help: str) -> Callable[[F], F]:
+    return click.option("--force", is_flag=True, help=help)
 
 
 def print_json(obj: Any) -> None:
@@ -63,10 +106,10 @@ def print_json(obj: Any) -> None:
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print a one-line error and leave with `code`."""
     err_console.print(f"[bold red]error[/]: {message}", soft_wrap=True)
-    raise typer.Exit(code)
+    raise SystemExit(code)
 
 
-def parse_params(items: list[str] | None) -> dict[str, float]:
+def parse_params(items: tuple[str, ...] | list[str] | None) -> dict[str, float]:
     """`--param NAME=VALUE` options -> {NAME: VALUE}; a malformed one is a usage error.
 
     The value must be an ASCII decimal or scientific literal (Python's `float` also reads

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import typer
-from rich.table import Table
-
-from lionsimplify.cli.app import app, console, err_console, parse_params, print_json
+from lionsimplify.cli.app import (
+    command,
+    console,
+    err_console,
+    file_argument,
+    json_option,
+    param_option,
+    parse_params,
+    print_json,
+    semantics_option,
+)
+from lionsimplify.cli.render import fitted_table
 from lionsimplify.compare.dedup import dedup
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.sources import load_sources
 
 
-@app.command("dedup")
-def dedup_command(
-    paths: list[Path] = typer.Argument(
-        ..., help="Program files, directories, or .jsonl files with a `program` field."
-    ),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the classes as JSON."),
+@command("dedup")
+@file_argument("paths", nargs=-1, required=True, dir_okay=True, metavar="PATH...")
+@semantics_option
+@param_option
+@json_option("the classes")
+def command(
+    paths: tuple[Path, ...], semantics: str, param: tuple[str, ...], json_out: bool
 ) -> None:
     """Group programs that compute the same thing, and say which fingerprint matched.
 
@@ -38,28 +41,33 @@ def dedup_command(
 
       lionsimplify dedup runs/run1/programs.jsonl --json
     """
-    if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
     result = dedup(load_sources(paths), semantics=semantics, params=parse_params(param))  # type: ignore[arg-type]
-    if json:
+    if json_out:
         print_json(result.to_json())
         return
     valid = result.total - len(result.invalid)
     console.print(f"{result.total} programs, {valid} valid, {len(result.classes)} classes")
-    table = Table(header_style="bold")
-    for col in ("class", "size", "member", "matched"):
-        table.add_column(col)
+    ids = [m.source.id for cls in result.classes for m in cls.members]
+    folder = os.path.commonpath(ids) if len(ids) > 1 and all("/" in i for i in ids) else ""
+    if folder and folder in ids:  # a single file's path is not a folder to strip
+        folder = os.path.dirname(folder)
+    if folder:
+        console.print(f"programs in {folder}/")
+    rows, ends = [], []
     for n, cls in enumerate(result.classes, start=1):
         for i, m in enumerate(cls.members):
-            table.add_row(
-                str(n) if i == 0 else "",
-                str(len(cls.members)) if i == 0 else "",
-                m.source.id,
-                m.matched,
-                end_section=i == len(cls.members) - 1,
+            member = os.path.relpath(m.source.id, folder) if folder else m.source.id
+            rows.append(
+                (
+                    str(n) if i == 0 else "",
+                    str(len(cls.members)) if i == 0 else "",
+                    member,
+                    m.matched,
+                )
             )
+        ends.append(len(rows) - 1)
+    headers = ("class", "size", "member", "matched")
+    table = fitted_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
     console.print(table)
     for bad in result.invalid:
         err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)

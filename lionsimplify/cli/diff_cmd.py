@@ -5,23 +5,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import typer
-from rich import box
+import click
 from rich.table import Table
 from rich.text import Text
 
+from lionsimplify.api import diff
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
-    app,
     check_param_names,
+    command,
     console,
     fail,
+    file_argument,
+    json_option,
+    param_option,
     parse_params,
     print_json,
+    semantics_option,
 )
-from lionsimplify.compare.diff import Diff, Row, diff_programs
+from lionsimplify.cli.render import fitted_table, heading
+from lionsimplify.compare.diff import Diff, Row
 from lionsimplify.lang.ir import Stmt, Var
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file
 from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
 from lionsimplify.lang.sources import load_sources
@@ -35,29 +39,35 @@ VERDICT_STYLE = {
 }
 
 
-@app.command("diff")
-def diff_command(
-    paths: list[Path] = typer.Argument(
-        ..., help="Two programs, or several (or a directory): each is compared with the first."
-    ),
-    against: Path = typer.Option(
-        None, "--against", help="Compare every program in PATHS with this one."
-    ),
-    raw: bool = typer.Option(
-        False, "--raw", help="Compare as written: no reduction, no arithmetic normal form."
-    ),
-    fmt: str = typer.Option(
-        "rich", "--format", help="`rich` (side by side) or `unified` (unified diff text)."
-    ),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    json: bool = typer.Option(
-        False, "--json", help="Print the result as JSON (a list with several programs)."
-    ),
+@command("diff")
+@file_argument("paths", nargs=-1, required=True, dir_okay=True, metavar="PATH...")
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Compare every program in PATH... with this one.",
+)
+@click.option("--raw", is_flag=True, help="Compare as written: no reduction, no normal form.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="rich",
+    show_default=True,
+    metavar="NAME",
+    help="`rich` (side by side) or `unified` (unified diff text).",
+)
+@semantics_option
+@param_option
+@json_option("the result (a list with several programs)")
+def command(
+    paths: tuple[Path, ...],
+    against: Path | None,
+    raw: bool,
+    fmt: str,
+    semantics: str,
+    param: tuple[str, ...],
+    json_out: bool,
 ) -> None:
     """Show what changed between programs as computations, and whether it matters.
 
@@ -75,12 +85,6 @@ def diff_command(
 
       lionsimplify diff examples/programs/variants --against examples/programs/variants/adam.txt --param β1=0.9 --param β2=0.99 --param λ=0.01
     """
-    # usage errors go through `fail` (exit 2): typer's own BadParameter escapes `main` as an
-    # internal error with the click that typer vendors
-    if semantics not in SEMANTICS:
-        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
-    if fmt not in FORMATS:
-        fail(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     params = parse_params(param)
     sources = load_sources(paths)
     if against is not None:
@@ -93,11 +97,8 @@ def diff_command(
         base, programs = programs[0], programs[1:]
     if not programs:
         fail("give at least two programs to compare (or one with --against FILE)")
-    diffs = [
-        diff_programs(base, p, semantics=semantics, params=params, raw=raw)  # type: ignore[arg-type]
-        for p in programs
-    ]
-    if json:
+    diffs = [diff(base, p, semantics=semantics, params=params, raw=raw) for p in programs]
+    if json_out:
         print_json(diffs[0].to_json() if len(diffs) == 1 else [d.to_json() for d in diffs])
     elif len(diffs) == 1 and fmt == "unified":
         text = diffs[0].unified() or "(the canonical forms are the same)\n"
@@ -107,7 +108,7 @@ def diff_command(
         render(diffs[0])
     else:
         render_matrix(diffs, fmt)
-    raise typer.Exit(EXIT_NEGATIVE if any(d.exit_code for d in diffs) else 0)
+    raise SystemExit(EXIT_NEGATIVE if any(d.exit_code for d in diffs) else 0)
 
 
 def _stmt_text(stmt: Stmt | None, changed: set[int], style: str) -> Text:
@@ -147,7 +148,9 @@ def _row(row: Row) -> tuple[str, Text, Text]:
 
 def render(d: Diff) -> None:
     mode = "as written" if d.raw else "reduced, canonical form"
-    console.rule(f"[bold]{d.a.path}[/] vs [bold]{d.b.path}[/] ({mode}, {d.semantics} semantics)")
+    heading(
+        console, f"[bold]{d.a.path}[/] vs [bold]{d.b.path}[/] ({mode}, {d.semantics} semantics)"
+    )
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("")
     table.add_column(f"A  {d.a.path}")
@@ -212,27 +215,25 @@ def render_matrix(diffs: list[Diff], fmt: str) -> None:
     base = diffs[0].a.path
     mode = "as written" if diffs[0].raw else "reduced, canonical form"
     folder = os.path.commonpath([os.path.dirname(os.path.abspath(d.b.path)) for d in diffs])
-    console.rule(f"against [bold]{_short(base)}[/] ({mode}, {diffs[0].semantics} semantics)")
+    heading(console, f"against [bold]{_short(base)}[/] ({mode}, {diffs[0].semantics} semantics)")
     console.print(f"programs in {_short(folder)}/")
     names = [os.path.relpath(os.path.abspath(d.b.path), folder) for d in diffs]
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("program", overflow="fold")
-    table.add_column("verdict", no_wrap=True)
-    for col in ("changes", "parts", "max dev", "cos"):
-        table.add_column(col, justify="right", no_wrap=True)
+    rows = []
     for name, d in zip(names, diffs, strict=True):
         e = d.evidence
         first = e.first
         changes = sum(r.kind != "same" for r in d.rows)
         kind = "struct" if d.structural else "const" if d.constants else ""
-        table.add_row(
+        rows.append((
             name,
             Text(d.verdict, style=VERDICT_STYLE[d.verdict]),
             f"{changes} {kind}".strip(),
             f"{first.first_step} {first.output}" if first else "-",
             f"{e.max_rel_dev:.2g}",
             f"{e.cosine_mean:.3f}",
-        )
+        ))  # fmt: skip
+    headers = ("program", "verdict", "changes", "parts", "max dev", "cos")
+    table = fitted_table(console, headers, rows, right=("changes", "max dev", "cos"))
     console.print(table)
     if fmt == "unified":
         for d in diffs:

@@ -5,21 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import typer
-from rich.table import Table
+import click
 
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
-    app,
     check_param_names,
+    command,
     console,
     fail,
+    file_argument,
+    force_option,
+    json_option,
+    param_option,
     parse_params,
     print_json,
+    semantics_option,
 )
-from lionsimplify.cli.render import training_progress
+from lionsimplify.cli.render import fitted_table, heading, training_progress
 from lionsimplify.lang.files import Outputs
-from lionsimplify.lang.ops import SEMANTICS
 
 
 def _floats(text: str, option: str) -> list[float]:
@@ -32,40 +35,67 @@ def _floats(text: str, option: str) -> list[float]:
     return values
 
 
-@app.command("eval")
-def eval_command(
-    file: Path = typer.Argument(..., help="The program to train."),
-    proxy: str = typer.Option(..., "--proxy", help="Proxy task, <task>-<scale>, e.g. vision-s."),
-    seeds: int = typer.Option(3, "--seeds", min=1, max=64, help="Number of seeds (0..N-1)."),
-    lr_grid: str = typer.Option(
-        "1", "--lr-grid", help="Learning-rate multipliers, comma-separated (e.g. 0.3,1,3)."
-    ),
-    base_lr: float = typer.Option(
-        1.0,
-        "--base-lr",
-        help="The program is fed lr = base_lr * schedule(step) and its update is scaled by the "
-        "multiplier. Programs from search scale lr themselves (keep 1); hand-written ones such "
-        "as Program 1 need e.g. 3e-4.",
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    baselines: str = typer.Option(
-        "adamw,lion", help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd)."
-    ),
-    time_limit: float = typer.Option(
-        1800.0, "--time-limit", help="Wall seconds per evaluation, compilation included."
-    ),
-    plot: Path = typer.Option(None, "--plot", help="Write learning curves to this PNG."),
-    force: bool = typer.Option(False, help="Overwrite the plot file if it exists."),
-    proxy_module: str = typer.Option(
-        None, "--proxy-module", help="Look the proxy up in pkg.module:NAME first."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-) -> None:
+@command("eval")
+@file_argument()
+@click.option(
+    "--proxy", required=True, metavar="NAME", help="Proxy task, <task>-<scale>, e.g. vision-s."
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 64),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Number of seeds (0..N-1).",
+)
+@click.option(
+    "--lr-grid",
+    default="1",
+    show_default=True,
+    metavar="X,Y,...",
+    help="Learning-rate multipliers, comma-separated (e.g. 0.3,1,3).",
+)
+@click.option(
+    "--base-lr",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="LR",
+    help="The program is fed lr = base_lr * schedule(step) and its update is scaled by the "
+    "multiplier. Programs from search scale lr themselves (keep 1); hand-written ones such "
+    "as Program 1 need e.g. 3e-4.",
+)
+@param_option
+@semantics_option
+@click.option(
+    "--baselines",
+    default="adamw,lion",
+    show_default=True,
+    metavar="NAME,...",
+    help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd).",
+)
+@click.option(
+    "--time-limit",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wall seconds per evaluation, compilation included.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.png",
+    help="Write learning curves to this PNG.",
+)
+@force_option("Overwrite the --plot file if it already exists.")
+@click.option(
+    "--proxy-module", metavar="MODULE:NAME", help="Look the proxy up in pkg.module:NAME first."
+)
+@json_option("the result")
+def command(file: Path, proxy: str, seeds: int, lr_grid: str, base_lr: float,
+            param: tuple[str, ...], semantics: str, baselines: str, time_limit: float,
+            plot: Path | None, force: bool, proxy_module: str | None, json_out: bool) -> None:  # fmt: skip
     """Train a program on a proxy task and compare it with tuned AdamW and Lion.
 
     Seeds and learning-rate multipliers run as one vmapped computation. Exit code 0 when the
@@ -79,14 +109,11 @@ def eval_command(
 
       lionsimplify eval examples/programs/program8.txt --proxy language-s --json --plot curves.png
     """
+    from lionsimplify.analysis.interp import require_params
     from lionsimplify.lang.parse import parse_file
     from lionsimplify.proxies.baselines import BASELINES
     from lionsimplify.proxies.tasks import get_proxy
 
-    if semantics not in SEMANTICS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(SEMANTICS)}", param_hint="--semantics"
-        )
     if not (base_lr > 0 and base_lr < float("inf")):
         fail(f"--base-lr {base_lr}: must be a positive finite number")
     multipliers = _floats(lr_grid, "--lr-grid")
@@ -102,18 +129,20 @@ def eval_command(
         fail(f"{file}: no such file")
     program = parse_file(file)
     check_param_names(params, program)
+    # every problem with the input is reported before jax is imported (seconds)
+    require_params(program, params)
     task = get_proxy(proxy, module=proxy_module)
 
     result = _run(program, task, params, semantics, seeds, multipliers, base_lr, names,
-                  time_limit, show_progress=not json)  # fmt: skip
+                  time_limit, show_progress=not json_out)  # fmt: skip
     if plot is not None:
         outputs.write("--plot", _plot(result))
-    if json:
+    if json_out:
         print_json(result.to_json())
     else:
         _render(result)
     if result.candidate.status != "ok":
-        raise typer.Exit(EXIT_NEGATIVE)
+        raise SystemExit(EXIT_NEGATIVE)
 
 
 def _run(program: Any, task: Any, params: dict[str, float], semantics: str, seeds: int,
@@ -152,11 +181,11 @@ def _extras(runs: list[Any], metric: str) -> str:
 def _render(result: Any) -> None:
     cand = result.candidate
     arrow = "higher" if cand.higher_is_better else "lower"
-    console.rule(
+    heading(
+        console,
         f"[bold]{result.program}[/] on {result.proxy} ({result.semantics} semantics, "
-        f"{cand.metric}: {arrow} is better)"
+        f"{cand.metric}: {arrow} is better)",
     )
-    table = Table(header_style="bold")
     cols = (
         "optimizer",
         "lr",
@@ -167,14 +196,13 @@ def _render(result: Any) -> None:
         "also",
         "time s",
     )
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("optimizer", "status", "also") else "right")
+    body = []
     rows = [("candidate", cand)] + sorted(result.baselines.items())
     for name, res in rows:
         for row in res.summary():
             runs = [r for r in res.runs if r.multiplier == row["multiplier"]]
             per_seed = [r.metric for r in runs]
-            table.add_row(
+            body.append((
                 name if name != "candidate" else f"candidate ×{row['multiplier']:g}",
                 f"{row['lr']:.3g}",
                 row["status"],
@@ -183,8 +211,9 @@ def _render(result: Any) -> None:
                 " ".join(_fmt(v) for v in per_seed),
                 _extras(runs, cand.metric),
                 f"{res.wall_s:.1f}",
-            )
-    console.print(table)
+            ))  # fmt: skip
+    right = [c for c in cols if c not in ("optimizer", "status", "also", "per seed")]
+    console.print(fitted_table(console, cols, body, wrap=("also", "per seed"), right=right))
     if cand.reason:
         console.print(f"candidate: {cand.status}: {cand.reason}", markup=False)
     delta = result.delta_vs("adamw")

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+import click
 from rich.table import Table
 
-from lionsimplify.cli.app import app, console, fail, parse_params, print_json
-from lionsimplify.lang.ops import SEMANTICS
+from lionsimplify.cli.app import (
+    check_param_names,
+    command,
+    console,
+    file_argument,
+    json_option,
+    param_option,
+    parse_params,
+    print_json,
+    semantics_option,
+)
 
 VERDICT_STYLE = {
     "identical": "bold green",
@@ -18,19 +27,16 @@ VERDICT_STYLE = {
 }
 
 
-@app.command("explain")
-def explain_command(
-    files: list[Path] = typer.Argument(..., help="The programs to explain."),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    ablate: bool = typer.Option(
-        False, help="Apply the approximate ablations first (as `reduce --ablate`)."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the result as JSON (a list)."),
+@command("explain")
+@file_argument("files", nargs=-1, required=True)
+@semantics_option
+@param_option
+@click.option(
+    "--ablate", is_flag=True, help="Apply the approximate ablations first (as `reduce --ablate`)."
+)
+@json_option("the result (a list)")
+def command(
+    files: tuple[Path, ...], semantics: str, param: tuple[str, ...], ablate: bool, json_out: bool
 ) -> None:
     """Name what a program is: the known optimizer it equals, with its constants, and its properties.
 
@@ -48,8 +54,6 @@ def explain_command(
 
       lionsimplify explain examples/programs/program3_adamw.txt --json
     """
-    if semantics not in SEMANTICS:
-        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
     values = parse_params(param)
     from lionsimplify.analysis.absexec import analyse
     from lionsimplify.explain import explain
@@ -58,15 +62,16 @@ def explain_command(
     results = []
     for file in files:
         program = parse_file(file)
+        check_param_names(values, program)
         analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
         results.append(explain(program, semantics=semantics, params=values, ablate=ablate))  # type: ignore[arg-type]
-    if json:
+    if json_out:
         print_json([e.to_json() for e in results])
     else:
         for file, e in zip(files, results, strict=True):
             render_explanation(str(file), e)
     if any(e.recognitions.matches == () for e in results):
-        raise typer.Exit(1)
+        raise SystemExit(1)
 
 
 def render_explanation(title: str, e) -> None:  # noqa: ANN001

@@ -7,14 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import typer
+import click
 from rich.live import Live
 from rich.table import Table
 
-from lionsimplify.cli.app import app, console, err_console, print_json
-from lionsimplify.funnel.config import Level, load_config
+from lionsimplify.api import funnel
+from lionsimplify.cli.app import (
+    command,
+    console,
+    err_console,
+    file_argument,
+    json_option,
+    print_json,
+)
+from lionsimplify.cli.render import fitted_table
+from lionsimplify.funnel.config import Level
 from lionsimplify.funnel.jobs import Job
-from lionsimplify.funnel.pipeline import FunnelOptions, FunnelResult, run_funnel
+from lionsimplify.funnel.pipeline import FunnelResult
 from lionsimplify.funnel.report import leaderboard, write_outputs
 from lionsimplify.funnel.runs import Intake
 from lionsimplify.funnel.select import Verdict
@@ -40,6 +49,9 @@ class LiveProgress:
     def __init__(self) -> None:
         self.rows: list[_LevelRow] = []
         self.note = ""
+        # redrawn in place only on a terminal; a pipe or a log file gets the table once, at
+        # the end, as ordinary lines
+        self.redraw = err_console.is_terminal
         self.live = Live(self._table(), console=err_console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveProgress:
@@ -49,11 +61,11 @@ class LiveProgress:
         if self.live.is_started:
             self.live.update(self._table())
             self.live.stop()
+        elif not self.redraw and self.rows:
+            err_console.print(self._table())
 
     def _table(self) -> Table:
-        table = Table(title=self.note or None, header_style="bold", title_justify="left")
-        for col in ("level", "proxy", "done", "running", "failures", "ETA", "leader"):
-            table.add_column(col)
+        rows = []
         for row in self.rows:
             if row.finished:
                 eta = f"passed: {row.promoted}" if row.promoted is not None else "done"
@@ -63,26 +75,22 @@ class LiveProgress:
             else:
                 eta = "…"
             leader = f"{row.leader[1]} ({row.leader[0]:.4g})" if row.leader else "—"
-            table.add_row(
-                row.level.name,
-                row.level.proxy,
-                f"{row.done}/{row.total}",
-                str(row.running),
-                str(row.failures),
-                eta,
-                leader,
-            )
-        return table
+            rows.append((row.level.name, row.level.proxy, f"{row.done}/{row.total}",
+                         str(row.running), str(row.failures), eta, leader))  # fmt: skip
+        headers = ("level", "proxy", "done", "running", "failures", "ETA", "leader")
+        return fitted_table(err_console, headers, rows, title=self.note or None)
 
     def _refresh(self) -> None:
-        self.live.update(self._table())
+        if self.live.is_started:
+            self.live.update(self._table())
 
     def intake_done(self, result: Intake, entering: int) -> None:
         self.note = (
             f"{result.read} read → {result.valid} valid → {len(result.candidates)} unique "
             f"→ {entering} entering"
         )
-        self.live.start()  # only once the input is known good: errors print without a table
+        if self.redraw:  # only once the input is known good: errors print without a table
+            self.live.start()
         self._refresh()
 
     def level_started(self, index: int, level: Level, total: int, done: int) -> None:
@@ -131,21 +139,20 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
             "(their evaluations were run again)"
         )
     names = [o.level.name for o in result.levels]
-    table = Table(header_style="bold", title="leaderboard", title_justify="left")
-    for col in ("rank", "fingerprint", "runs", "fitness", *names, "outcome"):
-        table.add_column(col)
     adamw = {o.level.name: o.baselines["adamw"].get("metric") for o in result.levels}
-    table.add_row(
-        "",
-        "AdamW (tuned)",
-        "",
-        "",
-        *[f"{adamw[n]:.4g}" if adamw[n] is not None else "—" for n in names],
-        "baseline",
-    )
+    rows = [
+        (
+            "",
+            "AdamW (tuned)",
+            "",
+            "",
+            *[f"{adamw[n]:.4g}" if adamw[n] is not None else "—" for n in names],
+            "baseline",
+        )
+    ]
     for row in leaderboard(result):
         cells = {lv["level"]: lv for lv in row["levels"]}
-        table.add_row(
+        rows.append((
             str(row["rank"]),
             row["fingerprint"],
             ", ".join(row["runs"]),
@@ -161,32 +168,58 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
                 for n in names
             ],
             row["outcome"],
-        )
+        ))  # fmt: skip
+    headers = ("rank", "fingerprint", "runs", "fitness", *names, "outcome")
+    table = fitted_table(console, headers, rows, wrap=("runs",), title="leaderboard")
     console.print(table)
     console.print(f"report: {out / 'report.md'}")
     for f in files:
         console.print(f"winner: {out / f}")
 
 
-@app.command("funnel")
-def funnel_command(
-    runs_dir: Path = typer.Argument(..., help="Directory of search runs (see the runs format)."),
-    config: Path | None = typer.Option(
-        None, "--config", help="funnel.toml (default: the built-in quick config)."
-    ),
-    out: Path = typer.Option(Path("funnel-out"), "--out", help="Output directory (resumable)."),
-    executor: str = typer.Option("local", "--executor", help="`local` process pool or `ray`."),
-    address: str | None = typer.Option(
-        None, "--address", help="Ray cluster address (default: RAY_ADDRESS or a local instance)."
-    ),
-    workers: int = typer.Option(
-        1, "--workers", min=1, help="Local worker processes (Ray uses the cluster's CPUs)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Use an --out that holds another config's ledger or other files."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print the final result as JSON."),
-) -> None:
+@command("funnel")
+@file_argument("runs_dir", dir_okay=True, metavar="RUNS_DIR")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="funnel.toml (default: the built-in quick config).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default="funnel-out",
+    show_default=True,
+    metavar="DIR",
+    help="Output directory (resumable).",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    metavar="NAME",
+    help="`local` process pool or `ray`.",
+)
+@click.option(
+    "--address",
+    metavar="ADDR",
+    help="Ray cluster address (default: RAY_ADDRESS or a local instance).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Local worker processes (Ray uses the cluster's CPUs).",
+)
+@click.option(
+    "--force", is_flag=True, help="Use an --out that holds another config's ledger or other files."
+)
+@json_option("the final result")
+def command(runs_dir: Path, config: Path | None, out: Path, executor: str, address: str | None,
+            workers: int, force: bool, json_out: bool) -> None:  # fmt: skip
     """Select the best programs of search runs by training them on proxy tasks, level by level.
 
     Candidates are checked, reduced and de-duplicated, the top-K by search fitness (per run and
@@ -205,14 +238,11 @@ def funnel_command(
 
       lionsimplify funnel runs/ --executor ray --address auto --json
     """
-    if executor not in ("local", "ray"):
-        raise typer.BadParameter("expected `local` or `ray`", param_hint="--executor")
-    cfg = load_config(config)
-    opts = FunnelOptions(runs_dir, out, cfg, executor, workers, address, force)
     with LiveProgress() as progress:
-        result = run_funnel(opts, progress)
+        result = funnel(runs_dir, out, config=config, executor=executor, workers=workers,
+                        address=address, force=force, progress=progress, write=False)  # fmt: skip
     data = write_outputs(result, out)
-    if json:
+    if json_out:
         print_json(data)
         return
     _print_summary(result, out, data["winner_files"])

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+import click
 
-from lionsimplify.cli.app import app, console, print_json
+from lionsimplify.cli.app import command, console, json_option, print_json
+from lionsimplify.cli.render import fitted_table
 
 
-@app.command("proxies")
-def proxies_command(
-    measure: bool = typer.Option(
-        False, help="Time one evaluation (AdamW, 3 seeds) of each proxy on this machine."
-    ),
-    only: str = typer.Option(None, "--only", help="Only proxies whose name starts with this."),
-    proxy_module: str = typer.Option(
-        None, "--proxy-module", help="Also list the tasks of pkg.module:NAME."
-    ),
-    json: bool = typer.Option(False, "--json", help="Print a JSON list."),
-) -> None:
+@command("proxies")
+@click.option(
+    "--measure", is_flag=True, help="Time one evaluation (AdamW, 3 seeds) of each proxy here."
+)
+@click.option("--only", metavar="PREFIX", help="Only proxies whose name starts with PREFIX.")
+@click.option(
+    "--proxy-module", metavar="MODULE:NAME", help="Also list the tasks of pkg.module:NAME."
+)
+@json_option("a list")
+def command(measure: bool, only: str | None, proxy_module: str | None, json_out: bool) -> None:
     """List the proxy tasks: name, task, scale, parameters, steps, fitness metric.
 
     Scales s, m, l each cost about 10x the one below: `gflop` is the training compute of one
@@ -52,17 +51,15 @@ def proxies_command(
         if measure:
             row.update(_measure(task))
         rows.append(row)
-    if json:
+    if json_out:
         print_json(rows)
         return
-    table = Table(header_style="bold")
     cols = ["name", "params", "steps", "gflop", "metric", "better", "description"]
     if measure:
         cols[6:6] = ["compile_s", "train_s", "evals_per_min"]
-    for col in cols:
-        table.add_column(col, justify="right" if col not in ("name", "description") else "left")
-    for row in rows:
-        table.add_row(*(_fmt(row[c]) for c in cols))
+    body = [[_fmt(row[c]) for c in cols] for row in rows]
+    right = [c for c in cols if c not in ("name", "metric", "better", "description")]
+    table = fitted_table(console, cols, body, wrap=("description",), right=right)
     console.print(table)
 
 

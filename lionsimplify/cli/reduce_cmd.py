@@ -4,82 +4,145 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+import click
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
-from lionsimplify.analysis.absexec import analyse
-from lionsimplify.cli.app import app, check_param_names, console, fail, parse_params, print_json
-from lionsimplify.cli.render import program_syntax, struck_source, training_progress
-from lionsimplify.emit import Lifted, jax_module_source, lift, module_name
-from lionsimplify.emit.derivation import derivation_markdown, program_diff
+from lionsimplify.api import EmitError, simplify
+from lionsimplify.cli.app import (
+    check_param_names,
+    command,
+    console,
+    fail,
+    file_argument,
+    force_option,
+    json_option,
+    param_option,
+    parse_params,
+    print_json,
+    semantics_option,
+)
+from lionsimplify.cli.render import (
+    fitted_table,
+    heading,
+    program_syntax,
+    struck_source,
+    training_progress,
+)
+from lionsimplify.emit import Lifted, module_name
+from lionsimplify.emit.derivation import program_diff
 from lionsimplify.emit.jax_module import valid_identifier
-from lionsimplify.emit.optax_builtin import builtin_module_source
 from lionsimplify.lang.files import Outputs
-from lionsimplify.lang.ir import Program
-from lionsimplify.lang.ops import SEMANTICS
 from lionsimplify.lang.parse import parse_file
-from lionsimplify.passes.driver import STAGES, PassRecord, Reduction, reduce
+from lionsimplify.passes.driver import STAGES, PassRecord, Reduction
 from lionsimplify.passes.verify import warnings
 
 #: Changes listed per pass in the terminal; the rest are counted (all are in --json/--report).
 SHOWN_CHANGES = 4
 
 
-@app.command("reduce")
-def reduce_command(
-    file: Path = typer.Argument(..., help="The program to reduce."),
-    output: Path = typer.Option(None, "-o", "--output", help="Write the reduced program here."),
-    until: str = typer.Option("exact", help=f"Stop after this stage: {', '.join(STAGES)}."),
-    semantics: str = typer.Option(
-        "math", help="Arithmetic: `math` (IEEE) or `hero` (Hero library)."
-    ),
-    param: list[str] = typer.Option(
-        None, "--param", help="Hyperparameter value NAME=VALUE (repeatable)."
-    ),
-    ablate: bool = typer.Option(
-        False, help="Also apply the approximate ablations (result is `approximate`)."
-    ),
-    params: bool = typer.Option(
-        False, "--params", help="Show the result with hyperparameters lifted and their values."
-    ),
-    jax: Path = typer.Option(
-        None, "--jax", help="Write a standalone JAX/optax module (imports only jax and optax)."
-    ),
-    name: str = typer.Option(
-        None, help="Name of the optimizer function in the --jax module (default: file stem)."
-    ),
-    report: Path = typer.Option(None, help="Write the derivation as Markdown here."),
-    validate: str = typer.Option(
-        None,
-        "--validate",
-        help="Settle the ablations on this proxy task (e.g. vision-s): apply each one only if "
-        "training with it is not worse than without, beyond --margin.",
-    ),
-    seeds: int = typer.Option(3, "--seeds", min=2, max=64, help="Seeds for --validate."),
-    lr_grid: str = typer.Option(
-        "1,3,10",
-        "--lr-grid",
-        help="--validate: learning-rate multipliers; each variant is scored at its best one.",
-    ),
-    margin: float = typer.Option(
-        0.01, "--margin", help="--validate: tolerated loss of quality, relative to the metric."
-    ),
-    base_lr: float = typer.Option(
-        1.0,
-        "--base-lr",
-        help="--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).",
-    ),
-    time_limit: float = typer.Option(
-        1800.0, "--time-limit", help="--validate: wall seconds per evaluation."
-    ),
-    proxy_module: str = typer.Option(
-        None, "--proxy-module", help="--validate: look the proxy up in pkg.module:NAME first."
-    ),
-    force: bool = typer.Option(False, help="Overwrite output files that exist."),
-    json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-) -> None:
+@command("reduce")
+@file_argument()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the reduced program here.",
+)
+@click.option(
+    "--until",
+    type=click.Choice(STAGES),
+    default="exact",
+    show_default=True,
+    metavar="STAGE",
+    help=f"Stop after this stage: {', '.join(STAGES)}.",
+)
+@semantics_option
+@param_option
+@click.option(
+    "--ablate", is_flag=True, help="Also apply the approximate ablations (result is `approximate`)."
+)
+@click.option(
+    "--params",
+    "show_params",
+    is_flag=True,
+    help="Show the result with hyperparameters lifted and their values.",
+)
+@click.option(
+    "--jax",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.py",
+    help="Write a standalone JAX/optax module (imports only jax and optax).",
+)
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="Name of the optimizer function in the --jax module (default: file stem).",
+)
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE.md",
+    help="Write the derivation as Markdown here.",
+)
+@click.option(
+    "--validate",
+    metavar="PROXY",
+    help="Settle the ablations on this proxy task (e.g. vision-s): apply each one only "
+    "if training with it is not worse than without, beyond --margin.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(2, 64),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Seeds for --validate.",
+)
+@click.option(
+    "--lr-grid",
+    default="1,3,10",
+    show_default=True,
+    metavar="X,Y,...",
+    help="--validate: learning-rate multipliers; each variant is scored at its best.",
+)
+@click.option(
+    "--margin",
+    type=float,
+    default=0.01,
+    show_default=True,
+    metavar="FRACTION",
+    help="--validate: tolerated loss of quality, relative to the metric.",
+)
+@click.option(
+    "--base-lr",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="LR",
+    help="--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).",
+)
+@click.option(
+    "--time-limit",
+    type=float,
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="--validate: wall seconds per evaluation.",
+)
+@click.option(
+    "--proxy-module",
+    metavar="MODULE:NAME",
+    help="--validate: look the proxy up in pkg.module:NAME first.",
+)
+@force_option("Overwrite output files that already exist.")
+@json_option("the result")
+def command(file: Path, output: Path | None, until: str, semantics: str, param: tuple[str, ...],
+            ablate: bool, show_params: bool, jax: Path | None, name: str | None,
+            report: Path | None, validate: str | None, seeds: int, lr_grid: str, margin: float,
+            base_lr: float, time_limit: float, proxy_module: str | None, force: bool,
+            json_out: bool) -> None:  # fmt: skip
     """Reduce a program: remove dead code and state, simplify, verify every step, emit.
 
     Every pass is checked by differential execution and labelled `exact`, `direction` or
@@ -99,12 +162,7 @@ def reduce_command(
 
       lionsimplify reduce examples/programs/program1_lion.txt --param β1=0.9 --param β2=0.99 --param λ=0.01 --jax lion.py
     """
-    # usage errors go through `fail` (one line, exit 2) rather than typer.BadParameter, which
-    # the entry point does not recognise as a click exception in every typer version
-    if semantics not in SEMANTICS:
-        fail(f"--semantics {semantics!r}: expected one of {', '.join(SEMANTICS)}")
-    if until not in STAGES:
-        fail(f"--until {until!r}: expected one of {', '.join(STAGES)}")
+    # checks that need several options at once; each single option is checked by click
     fn_name = name or module_name(file.stem)
     if jax is not None and not valid_identifier(fn_name):
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
@@ -118,78 +176,47 @@ def reduce_command(
     outputs = Outputs([("-o", output), ("--jax", jax), ("--report", report)], force=force)
     program = parse_file(file)
     check_param_names(values, program)
-    analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
-    validation = None
+    options = None
     if validate is not None:
-        grid = _multipliers(lr_grid)
-        validation = _validate(program, validate, semantics, values, seeds, grid, margin,
-                               base_lr, time_limit, proxy_module, show_progress=not json)  # fmt: skip
-        result = validation.final
-    else:
-        result = reduce(program, until=until, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
-    lifted = lift(result.program, values)
-    from lionsimplify.explain import explain_reduction
-
-    explanation = explain_reduction(result, nearest=False)  # matches only: cheap
-    jax_text = None
-    if jax is not None:
+        options = dict(seeds=tuple(range(seeds)), margin=margin, lr_multipliers=tuple(_multipliers(lr_grid)),
+                       base_lr=base_lr, time_limit_s=time_limit, proxy_module=proxy_module)  # fmt: skip
+    with training_progress(console, validate is not None and not json_out) as progress:
         try:
-            jax_text = _builtin_module(explanation, fn_name, str(file)) or jax_module_source(
-                lifted, fn_name, semantics=result.semantics, source=str(file)
-            )
-            compile(jax_text, str(jax), "exec")  # a syntax check only: nothing is run
-        except (ValueError, SyntaxError) as exc:
+            done = simplify(program, semantics=semantics, params=values, until=until, ablate=ablate,
+                            validate=validate, validate_options=options, progress=progress,
+                            jax_name=fn_name if jax is not None else None)  # fmt: skip
+        except EmitError as exc:
             fail(f"--jax: {exc}")
+    result, lifted, validation, jax_text = (
+        done.reduction,
+        done.lifted,
+        done.validation,
+        done.jax_module,
+    )
     written: dict[str, str] = {}
     if output is not None:
-        written["program"] = outputs.write("-o", lifted.text() if params else _text(result))
+        written["program"] = outputs.write("-o", lifted.text() if show_params else _text(result))
     if jax is not None and jax_text is not None:
         written["jax"] = outputs.write("--jax", jax_text)
     if report is not None:
-        written["report"] = outputs.write(
-            "--report", derivation_markdown(result, lifted, explanation.lines())
-        )
-    if json:
+        written["report"] = outputs.write("--report", done.derivation())
+    if json_out:
         data = result.to_json()
         data["lifted"] = {"program": lifted.text(), "params": lifted.values}
         data["written"] = written
-        data["explain"] = explanation.to_json()
+        data["explain"] = done.explanation.to_json()
         if validation is not None:
             data["validation"] = validation.to_json()
         print_json(data)
     else:
-        render_reduction(result, file, lifted if params else None)
-        for line in explanation.lines():
+        how = f"--validate {validate}" if validate is not None else "--ablate"
+        render_reduction(result, file, lifted if show_params else None, how)
+        for line in done.explanation.lines():
             console.print(line, soft_wrap=True, markup=False)
         if validation is not None:
             render_validation(validation)
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
-
-
-def _builtin_module(explanation, fn_name: str, source: str) -> str | None:  # noqa: ANN001
-    """The optax built-in call when the program equals one (math semantics only: optax
-    computes IEEE arithmetic), else None."""
-    best = explanation.best
-    found = best.builtin() if best is not None else None
-    if found is None or explanation.reduction.semantics != "math":
-        return None
-    function, kwargs = found
-    consts = ", ".join(c.text() for c in best.constants)
-    return builtin_module_source(
-        fn_name,
-        function,
-        kwargs,
-        lr_scale=best.lr_scale,
-        match=f"{best.verdict} to {best.reference.name} ({consts})",
-        evidence=best.diff.summary(),
-        source=source
-        + (
-            " (reduced, with its ablations: approximate)"
-            if explanation.reduction.label == "approximate"
-            else " (reduced)"
-        ),
-    )
 
 
 def _multipliers(text: str) -> list[float]:
@@ -202,51 +229,27 @@ def _multipliers(text: str) -> list[float]:
     return values
 
 
-def _validate(  # noqa: ANN202
-    program: Program,
-    proxy: str,
-    semantics: str,
-    values: dict[str, float],
-    seeds: int,
-    grid: list[float],
-    margin: float,
-    base_lr: float,
-    time_limit: float,
-    proxy_module: str | None,
-    show_progress: bool,
-):
-    """Run `validate_ablations`, with a progress bar per variant in the terminal."""
-    from lionsimplify.funnel.validation import validate_ablations
-
-    kw = dict(semantics=semantics, params=values, seeds=tuple(range(seeds)), margin=margin,
-              lr_multipliers=tuple(grid), base_lr=base_lr, time_limit_s=time_limit,
-              proxy_module=proxy_module)  # fmt: skip
-    with training_progress(console, show_progress) as progress:
-        return validate_ablations(program, proxy, progress=progress, **kw)
-
-
 def render_validation(v) -> None:  # noqa: ANN001
     better = "higher" if v.higher_is_better else "lower"
     grid = ",".join(f"{m:g}" for m in v.lr_multipliers)
-    table = Table(
-        title=f"--validate {v.proxy}: {v.metric} ({better} is better), seeds {v.seeds}, "
-        f"lr = {v.base_lr:g} × schedule, update × best of [{grid}]",
-        header_style="bold",
+    title = (
+        f"--validate {v.proxy}: {v.metric} ({better} is better), seeds {v.seeds}, "
+        f"lr = {v.base_lr:g} × schedule, update × best of [{grid}]"
     )
-    for col in ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict"):
-        table.add_column(col)
     verdicts = {x.ablation: x for x in v.verdicts}
+    rows = []
     for score in v.variants:
         mean = f"{score.mean:.4f} ± {score.std:.4f}" if score.mean is not None else "-"
         seeds = " ".join("-" if m is None else f"{m:.3f}" for m in score.metrics)
         verdict = verdicts.get(score.name)
         delta = f"{verdict.delta:+.4f}" if verdict and verdict.delta is not None else ""
-        word = ""
+        word = Text("")
         if verdict is not None:
-            word = "[green]accept[/]" if verdict.accepted else "[red]reject[/]"
+            word = Text("accept", "green") if verdict.accepted else Text("reject", "red")
         mult = f"{score.multiplier:g}" if score.multiplier is not None else "-"
-        table.add_row(score.name, score.status, mult, mean, seeds, delta, word)
-    console.print(table)
+        rows.append((score.name, score.status, mult, mean, seeds, delta, word))
+    headers = ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict")
+    console.print(fitted_table(console, headers, rows, wrap=("per seed",), title=title))
     console.print(
         f"rule: accept an ablation when its mean paired difference is not worse than "
         f"-{v.margin:g} × |reduced mean|"
@@ -261,10 +264,6 @@ def _text(result: Reduction) -> str:
     from lionsimplify.lang.printer import print_program
 
     return print_program(result.program)
-
-
-def _short(text: str, width: int = 44) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _status_style(status: str) -> str:
@@ -306,31 +305,44 @@ def _pass_panel(i: int, rec: PassRecord) -> Panel:
     )
 
 
-def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None) -> None:
+def render_reduction(
+    result: Reduction, file: Path, lifted: Lifted | None = None, ablated_by: str = "--ablate"
+) -> None:
     removed: dict[int, str] = {}
     for rec in result.passes:
         for item in rec.details.get("removed", []) if rec.status == "applied" else []:
             if item.get("line"):
                 removed[item["line"]] = item["reason"]
-    console.rule(f"[bold]{file}[/] ({result.semantics} semantics)")
+    heading(console, f"[bold]{file}[/] ({result.semantics} semantics)")
     if removed:
         console.print(struck_source(file.read_text(encoding="utf-8"), removed), soft_wrap=True)
     for i, rec in enumerate(result.passes, 1):
         console.print(_pass_panel(i, rec))
     if result.ablations:
-        applied = any(r.label == "approximate" and r.status == "applied" for r in result.passes)
-        state = "applied (--ablate)" if applied else "proposed: apply with --ablate"
-        table = Table(title=f"ablation candidates, approximate ({state})")
-        for col in ("pass", "max rel. dev.", "min cosine", "change"):
-            table.add_column(col)
+        applied = {
+            r.name for r in result.passes if r.label == "approximate" and r.status == "applied"
+        }
+        settled = ablated_by.startswith("--validate")
+        unapplied = "rejected" if settled else "proposed"
+        if settled:
+            state = f"settled by {ablated_by}: applied {', '.join(sorted(applied)) or 'none'}"
+        elif applied:
+            state = f"applied by {ablated_by}: {', '.join(sorted(applied))}"
+        else:
+            state = "proposed: apply with --ablate, or settle by training with --validate PROXY"
+        rows = []
         for rec in result.ablations:
             v = rec.verification
-            table.add_row(
+            rows.append((
                 rec.name,
+                "applied" if rec.name in applied else unapplied,
                 f"{v.max_rel_dev:.2e}" if v else "-",
                 f"{v.min_cosine:.3f}" if v else "-",
-                _short(rec.changes[0]) if rec.changes else "",
-            )
+                rec.changes[0] if rec.changes else "",
+            ))  # fmt: skip
+        headers = ("pass", "status", "max rel. dev.", "min cosine", "change")
+        title = f"ablation candidates, approximate ({state})"
+        table = fitted_table(console, headers, rows, wrap=("change",), title=title)
         console.print(table)
     for cond in result.side_conditions:
         console.print(f"[yellow]side condition[/]: {cond}")
@@ -344,8 +356,6 @@ def render_reduction(result: Reduction, file: Path, lifted: Lifted | None = None
         f"state {s['state_in']} -> {s['state_out']}, overall label [bold]{result.label}[/]"
     )
     if lifted is not None:
-        console.print(program_syntax(lifted.text()))
-        console.print()
-        console.print(program_syntax(lifted.params_text()))
+        console.print(program_syntax(lifted.text() + lifted.params_text()), soft_wrap=True)
     else:
-        console.print(program_syntax(result.program))
+        console.print(program_syntax(result.program), soft_wrap=True)

@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import textwrap
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.syntax import Syntax
 from rich.text import Text
 
-from lionsimplify.analysis.absexec import Diagnostic
+from lionsimplify.api import Diagnostic
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-def program_syntax(program: Program | str) -> Syntax:
+
+def program_syntax(program: Program | str) -> Text:
+    """Highlighted program text; print it with `soft_wrap=True` so no line is cut or wrapped at
+    the terminal's width: what a user copies (or pipes) must read back as the same program."""
+    from rich.syntax import Syntax  # imported when a program is shown: not cheap
+
     text = program if isinstance(program, str) else print_program(program)
-    return Syntax(text.rstrip("\n"), "python", theme="ansi_dark", background_color="default")
+    syntax = Syntax("", "python", theme="ansi_dark", background_color="default")
+    return syntax.highlight(text.rstrip("\n"))
 
 
 def diagnostic_text(d: Diagnostic) -> Text:
+    """`path:line:col: warning: message  [CODE]` and its help line, styled."""
     style = "bold red" if d.severity == "error" else "yellow"
     word = "error" if d.severity == "error" else "warning"
     text = Text()
-    if d.location:
-        text.append(f"{d.location}: ", style="bold")
+    if d.path:
+        text.append(f"{d.path}:{d.line}:{d.col}: ", style="bold")
     text.append(f"{word}: ", style=style)
     text.append(d.message)
+    text.append(f"  [{d.code}]", style="dim")
     if d.help:
         text.append(f"\n  = help: {d.help}", style="cyan")
     return text
@@ -49,10 +59,13 @@ def struck_source(source: str, removed: dict[int, str]) -> Text:
 @contextmanager
 def training_progress(console: Console, enabled: bool = True) -> Iterator[Callable | None]:
     """A progress callback `(label, steps done, steps total)` drawing one bar per label while
-    anything trains; None (no display) when not `enabled`, e.g. under `--json`."""
-    if not enabled:
+    anything trains; None (no display) when not `enabled` (e.g. under `--json`) or when the
+    console is not a terminal (a pipe or a file gets no redrawn lines)."""
+    if not enabled or not console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description:<16}"),
         BarColumn(),
@@ -69,3 +82,85 @@ def training_progress(console: Console, enabled: bool = True) -> Iterator[Callab
             bar.update(ids[label], completed=done)
 
         yield progress
+
+
+def fitted_table(
+    console: Console,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    wrap: Collection[str] = (),
+    right: Collection[str] = (),
+    title: str | None = None,
+    sections: Collection[int] = (),
+) -> Table:
+    """A table that fits the console's width without hiding what tells rows apart.
+
+    Wide enough: a boxed table, every column as wide as its widest cell except the free-text
+    columns in `wrap`, which wrap at words. Narrower: no borders, and cells wrap. Too narrow
+    even for that (a pipe at 60 columns): one block of `header  value` lines per row, long
+    values broken onto more lines. Text is never cut short with an ellipsis, so two different
+    names never print alike. `sections` are row indices after which a rule is drawn.
+    """
+    from rich import box
+    from rich.table import Table
+
+    def plain(cell: object) -> str:
+        return cell.plain if isinstance(cell, Text) else str(cell)
+
+    cells = [[plain(c) for c in r] for r in rows]
+    n = len(headers)
+    natural = [
+        max([len(h), *(len(ln) for r in cells for ln in r[i].splitlines())])
+        for i, h in enumerate(headers)
+    ]
+    words = [
+        max([len(h), *(len(w) for r in cells for w in r[i].split())]) for i, h in enumerate(headers)
+    ]
+    fixed = sum(len(h) + 10 if h in wrap else w for h, w in zip(headers, natural, strict=True))
+    if fixed + 3 * n + 1 <= console.width:
+        table = Table(title=title, title_justify="left", header_style="bold", box=box.HEAVY_HEAD)
+        for h, w in zip(headers, natural, strict=True):
+            free = h in wrap
+            just = "right" if h in right else "left"
+            table.add_column(h, justify=just, min_width=len(h) if free else w, overflow="fold")
+    elif sum(words) + 2 * (n - 1) <= console.width:
+        table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                      pad_edge=False, show_edge=False)  # fmt: skip
+        whole = fixed + 2 * (n - 1) <= console.width  # every cell fits on one line
+        for h, w in zip(headers, natural, strict=True):
+            # numbers, verdicts, statuses (and everything, when it fits) stay on one line
+            short = h not in wrap and (w <= 24 or whole)
+            table.add_column(
+                h,
+                justify="right" if h in right else "left",
+                overflow="fold",
+                min_width=w if short else None,
+            )
+    else:
+        key = max(len(h) for h in headers)
+        room = max(console.width - key - 2, 10)
+        table = Table(title=title, title_justify="left", box=None, show_header=False,
+                      pad_edge=False)  # fmt: skip
+        table.add_column(style="bold", min_width=key)
+        table.add_column(overflow="fold")
+        for i, r in enumerate(cells):
+            for j, (h, value) in enumerate(zip(headers, r, strict=True)):
+                if value:
+                    lines = textwrap.wrap(value, room, break_on_hyphens=False) or [""]
+                    table.add_row(h, "\n".join(lines), end_section=j == n - 1)
+            if i != len(cells) - 1:
+                table.add_row("", "")
+        return table
+    for i, r in enumerate(rows):
+        table.add_row(*(c if isinstance(c, Text) else str(c) for c in r), end_section=i in sections)
+    return table
+
+
+def heading(console: Console, text: str) -> None:
+    """A rule with `text` in it when it fits, else the text on its own lines: a title is never
+    cut short with an ellipsis."""
+    if Text.from_markup(text).cell_len + 6 <= console.width:
+        console.rule(text)
+    else:
+        console.print(text)

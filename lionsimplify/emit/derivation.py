@@ -135,18 +135,27 @@ def derivation_markdown(
             f"- **warning:** {w}" for w in (warnings(rec.verification) if rec.verification else [])
         ]
         out += ["", "```diff", *program_diff(rec), "```"]
-    out += ["", "## Ablation candidates (approximate; applied only with `--ablate`)", ""]
+    applied = {r.name for r in result.passes if r.label == "approximate" and r.status == "applied"}
+    out += ["", "## Ablation candidates (approximate: they change the update)", ""]
     if result.ablations:
-        out += ["| pass | max rel. dev. | min cosine | change |", "|---|---|---|---|"]
+        out += ["| pass | status | max rel. dev. | min cosine | change |", "|---|---|---|---|---|"]
         for rec in result.ablations:
             cos = f"{rec.verification.min_cosine:.3f}" if rec.verification else "-"
             change = rec.changes[0].replace("|", "\\|") if rec.changes else ""
-            out.append(f"| `{rec.name}` | {_dev(rec)} | {cos} | {change} |")
+            status = "applied" if rec.name in applied else "proposed"
+            out.append(f"| `{rec.name}` | {status} | {_dev(rec)} | {cos} | {change} |")
     else:
         out.append("None.")
     if result.notes:
         out += ["", "## Semantics caveats", "", *(f"- {n}" for n in result.notes)]
     out += ["", "## Result", "", "```python", print_program(result.program).rstrip("\n"), "```"]
+    if result.side_conditions:
+        out += [
+            "",
+            "The result equals the original wherever these hold (stated on the result):",
+            "",
+        ]
+        out += [f"- `{c}`" for c in result.side_conditions]
     if lifted is not None:
         out += [
             "",

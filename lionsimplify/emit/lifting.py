@@ -6,9 +6,9 @@ the weight of the k-th `interp` is `bk` (`b1`, `b2`, ...), a factor of the weigh
 `c1`, `c2`, ... Equal values in the same role share one name, and names are listed in that order
 (interpolation weights, weight decay, learning-rate scale, others). A power of an
 interpolation weight (bias correction `1 - b1 ** step`) reads that weight's name; 1e-8 is
-`eps`; literals such as 0, 1, 2 are structure and stay as they are. The values are kept beside the
-program, so `reduce --params` can print `b2 = 0.9982...` and the JAX module can use them as
-keyword defaults. A temporary whose name a hyperparameter now takes is renamed
+`eps`; literals such as 0, 1, 2 are structure and stay as they are. The values become the signature's
+defaults (`def train(w, g, m, lr, b1=0.9, ...)`), so the printed program reads back with its
+values, and the JAX module uses them as keyword defaults. A temporary whose name a hyperparameter now takes is renamed
 (`wd = w * wd` would not be a program).
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from lionsimplify.lang.ir import Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.ops import EPS
-from lionsimplify.lang.printer import format_number, print_program
+from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.rename import rename
 
 
@@ -30,13 +30,14 @@ class Lifted:
     """Hyperparameter name -> value (None: a named hyperparameter given no `--param` value)."""
 
     def params_text(self) -> str:
-        """`name = value` lines, with a rounded reading beside full precision."""
+        """Comment lines with a rounded reading of each value (the full-precision values are the
+        signature's defaults), so the text can follow the program and still parse."""
         lines = []
         for name, value in self.values.items():
             if value is None:
-                lines.append(f"{name} = ?  # give it with --param")
+                lines.append(f"# {name}: no value; give it with --param {name}=VALUE")
             else:
-                lines.append(f"{name} = {format_number(value)}  # ≈ {value:.5g}")
+                lines.append(f"# {name} ≈ {value:.5g}")
         return "\n".join(lines) + ("\n" if lines else "")
 
     def text(self) -> str:
@@ -71,7 +72,7 @@ def _role(
 
 def lift(program: Program, params: Mapping[str, float] | None = None) -> Lifted:
     """Name every literal and hyperparameter of `program` by its role (see module docstring)."""
-    params = params or {}
+    params = program.values(params)
     names: dict[tuple[str, object], str] = {}
     values: dict[str, float | None] = {}
     counters: dict[str, int] = {}
@@ -107,7 +108,8 @@ def lift(program: Program, params: Mapping[str, float] | None = None) -> Lifted:
         for s in program.body
         if s.target in values and s.target not in program.inputs
     }
-    lifted = program.with_body(body)
+    given = tuple((k, v) for k, v in values.items() if v is not None)
+    lifted = program.with_body(body, defaults=given)
     if clashes:
         lifted = rename(lifted, clashes)
     return Lifted(lifted, values)

@@ -72,3 +72,25 @@ def builtin_module_source(
         ]
     lines.append(f"    return optax.{function}({', '.join(call_args)})")
     return "\n".join(lines) + "\n"
+
+
+def builtin_module(explanation, fn_name: str, source: str) -> str | None:  # noqa: ANN001
+    """The module calling the optax built-in that `explanation` matched, or None when there is
+    none (math semantics only: optax computes IEEE arithmetic, not Hero's guarded operations)."""
+    best = explanation.best
+    found = best.builtin() if best is not None else None
+    if found is None or explanation.reduction.semantics != "math":
+        return None
+    function, kwargs = found
+    consts = ", ".join(c.text() for c in best.constants)
+    approximate = explanation.reduction.label == "approximate"
+    return builtin_module_source(
+        fn_name,
+        function,
+        kwargs,
+        lr_scale=best.lr_scale,
+        match=f"{best.verdict} to {best.reference.name} ({consts})",
+        evidence=best.diff.summary(),
+        source=source
+        + (" (reduced, with its ablations: approximate)" if approximate else " (reduced)"),
+    )

@@ -66,13 +66,14 @@ class _Value(NamedTuple):
 def _op_for(name: str) -> Op:
     op = OPS.get(name) or lookup(name)
     if op is None:  # the parser only builds table names; guard against hand-made IR
-        raise ProgramError(f"unknown operation `{name}` in the program")
+        raise ProgramError(f"unknown operation `{name}` in the program", code="E201")
     return op
 
 
 def check_hyperparams(program: Program, params: Mapping[str, float]) -> dict[str, float]:
     """The program's hyperparameter values, or a `ProgramError` naming every missing one."""
     needed = program.hyperparams()
+    params = program.values(params)
     missing = [h for h in needed if h not in params]
     if missing:
         names = ", ".join(missing)
@@ -80,6 +81,7 @@ def check_hyperparams(program: Program, params: Mapping[str, float]) -> dict[str
             f"missing value for hyperparameter{'s' if len(missing) > 1 else ''} {names}",
             Location(program.path),
             help=" ".join(f"--param {h}=VALUE" for h in missing),
+            code="E205",
         )
     return {h: float(params[h]) for h in needed}
 
@@ -91,6 +93,7 @@ def _check_extras(program: Program) -> None:
             f"unknown extra input{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
             Location(program.path),
             help="the only extra input is `step` (the 1-based step count)",
+            code="E103",
         )
 
 
@@ -233,7 +236,7 @@ def program_to_optax(
     _check_extras(program)
     hyper = check_hyperparams(program, params)
     if semantics not in ("math", "hero"):
-        raise ProgramError(f"unknown semantics `{semantics}` (expected math or hero)")
+        raise ProgramError(f"unknown semantics `{semantics}` (expected math or hero)", code="E402")
     walker = _Walker(program, hyper, semantics, literals)
     needs_count = callable(learning_rate) or "step" in program.extras
     reads_weight = (

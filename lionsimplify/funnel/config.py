@@ -161,7 +161,7 @@ class _Reader:
         self.where = where
 
     def fail(self, key: str, message: str) -> ProgramError:
-        return ProgramError(f"{self.where}{key}: {message}", Location.file(self.path))
+        return ProgramError(f"{self.where}{key}: {message}", Location.file(self.path), code="E402")
 
     def number(self, key: str, default: float | None, *, lo: float, hi: float = math.inf) -> float:
         value = self.table.pop(key, default)
@@ -222,7 +222,9 @@ def parse_config(text: str, path: str = "<config>") -> FunnelConfig:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", 1) or 1
         col = getattr(exc, "colno", 1) or 1
-        raise ProgramError(f"invalid TOML: {exc.args[0]}", Location(path, line, col)) from None
+        raise ProgramError(
+            f"invalid TOML: {exc.args[0]}", Location(path, line, col), code="E402"
+        ) from None
     top = _Reader(data, path, "")
     semantics = top.string("semantics", "math", SEMANTICS)
     winners = top.integer("winners", 3, lo=1)

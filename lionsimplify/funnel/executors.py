@@ -231,6 +231,7 @@ def _ray_module() -> Any:
         raise ProgramError(
             "--executor ray needs Ray, which is not installed",
             help="pip install 'lionsimplify[ray]'",
+            code="E405",
         ) from None
     return ray
 
@@ -255,7 +256,9 @@ class RayExecutor:
                 ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = self.address or "RAY_ADDRESS / a new local instance"
-                raise ProgramError(f"cannot connect to Ray at {where}: {exc}") from None
+                raise ProgramError(
+                    f"cannot connect to Ray at {where}: {exc}", code="E405"
+                ) from None
             self._started_ray = True
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return ray

@@ -163,14 +163,16 @@ class Ledger:
             f = self.path.open("ab")
         except OSError as exc:
             raise ProgramError(
-                f"cannot open the ledger: {exc.strerror}", Location.file(str(self.path))
+                f"cannot open the ledger: {exc.strerror}",
+                Location.file(str(self.path)),
+                code="E404",
             ) from None
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.close()
             raise ProgramError(
-                "another funnel is writing this ledger", Location.file(str(self.path))
+                "another funnel is writing this ledger", Location.file(str(self.path)), code="E404"
             ) from None
         self._file = f
         if f.tell() > 0:  # a torn last line from a kill: start the next record on a fresh line
@@ -198,6 +200,7 @@ class Ledger:
                 Location.file(str(self.path)),
                 help="free space or choose another --out; every evaluation already written "
                 "is kept and reused on the next run",
+                code="E404",
             ) from None
 
     def append(self, record: dict[str, Any]) -> None:

@@ -111,13 +111,16 @@ def _open_out(opts: FunnelOptions) -> LedgerState:
     """Check that `--out` is ours to use (DESIGN.md §4.6) and read what it holds."""
     out, ledger_path = opts.out, opts.out / LEDGER_NAME
     if out.exists() and not out.is_dir():
-        raise ProgramError("--out exists and is not a directory", Location.file(str(out)))
+        raise ProgramError(
+            "--out exists and is not a directory", Location.file(str(out)), code="E404"
+        )
     state = read_ledger(ledger_path)
     if out.is_dir() and any(out.iterdir()) and not ledger_path.exists() and not opts.force:
         raise ProgramError(
             "--out is a non-empty directory without a funnel ledger",
             Location.file(str(out)),
             help="choose an empty or new directory, or pass --force to write into it",
+            code="E404",
         )
     header = state.last_header
     if header and header.get("config_hash") != opts.config.config_hash() and not opts.force:
@@ -127,6 +130,7 @@ def _open_out(opts: FunnelOptions) -> LedgerState:
             Location.file(str(ledger_path)),
             help="pass --force to reuse its still-valid evaluations with this config, "
             "or choose another --out",
+            code="E404",
         )
     check_creatable(out)  # before the long intake, and without writing anything yet
     return state

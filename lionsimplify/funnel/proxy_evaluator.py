@@ -41,7 +41,10 @@ def check_proxies(config: FunnelConfig) -> None:
             get_proxy(level.proxy)
         except ProgramError as exc:
             raise ProgramError(
-                f"level[{i}].proxy: {exc.message}", Location(config.source), help=exc.help
+                f"level[{i}].proxy: {exc.message}",
+                Location(config.source),
+                help=exc.help,
+                code=exc.code,
             ) from None
 
 

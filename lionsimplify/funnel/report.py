@@ -144,6 +144,23 @@ def _plt() -> Any:
     return plt
 
 
+def _integer_ticks() -> Any:
+    """Tick only at whole numbers (steps and counts are integers)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _metric_words(o: Any) -> str:
+    """`accuracy (higher is better)`: the level's metric, from its records when they name it."""
+    name = next(
+        (r["metric_name"] for r in [*o.baselines.values(), *o.records.values()]
+         if r.get("metric_name")),
+        "score",
+    )  # fmt: skip
+    return f"{name} ({'higher' if o.higher_is_better else 'lower'} is better)"
+
+
 def _plot_funnel(result: FunnelResult, path: Path) -> None:
     plt = _plt()
     labels = ["read", "valid", "unique", "entered"]
@@ -154,10 +171,16 @@ def _plot_funnel(result: FunnelResult, path: Path) -> None:
         counts.append(len(o.promoted))
     fig, ax = plt.subplots(figsize=(7, 3.5))
     bars = ax.bar(labels, counts, color="#4c72b0")
-    ax.bar_label(bars)
-    ax.set_yscale("log" if max(counts, default=1) > 200 else "linear")
-    ax.set_ylabel("candidates")
-    ax.set_title("funnel")
+    ax.bar_label(bars, padding=2)
+    top = max(counts, default=1) or 1
+    if top > 200:
+        ax.set_yscale("log")
+        ax.set_ylim(0.8, top * 3)  # room above the tallest bar for its label
+    else:
+        ax.set_ylim(0, top * 1.15)
+        ax.yaxis.set_major_locator(_integer_ticks())
+    ax.set_ylabel("programs")
+    ax.set_title("programs left at each stage of the funnel")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -182,9 +205,10 @@ def _plot_curves(result: FunnelResult, path: Path) -> None:
         ax.set_title(f"finalists at level {o.level.name} ({o.level.proxy})")
         ax.set_yscale("log")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
+            ax.legend(fontsize=8)
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.set_xlabel("training step")
+    ax.set_ylabel("training loss (mean over seeds)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -213,10 +237,12 @@ def _plot_fitness_vs_meta(result: FunnelResult, path: Path) -> None:
         adamw = o.baselines["adamw"].get("metric")
         if adamw is not None:
             ax.axhline(adamw, ls="--", color="gray", label="AdamW (tuned)")
-        ax.set_ylabel(f"score on level {o.level.name} ({o.level.proxy})")
-    ax.set_xlabel("search fitness")
+        ax.set_ylabel(f"level {o.level.name} ({o.level.proxy}): {_metric_words(o)}")
+        ax.set_title("search fitness against meta-validation")
+    ax.set_xlabel("search fitness (as the run reports it)")
+    ax.margins(0.08)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -235,17 +261,27 @@ def _plot_meta_overfitting(result: FunnelResult, path: Path) -> None:
     axes = list(axes) if len(runs) > 1 else [axes]
     for ax, run in zip(axes, runs, strict=False):
         steps, meta, fit = zip(*sorted(points[run]), strict=True)
-        ax.plot(steps, meta, "o-", color="#c44e52", label="meta-validation")
         twin = ax.twinx()
-        twin.plot(steps, fit, "s:", color="#4c72b0", label="search fitness")
+        # fitness as open squares behind, scores as filled dots in front: both stay visible
+        # where they coincide
+        twin.plot(steps, fit, "s:", color="#4c72b0", mfc="none", ms=8, label="search fitness")
+        ax.plot(steps, meta, "o-", color="#c44e52", label="meta-validation", zorder=3)
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
         better = "higher" if result.intake.runs[run] else "lower"
-        twin.set_ylabel(f"search fitness ({better} is better)", fontsize=7, color="#4c72b0")
-        twin.tick_params(labelsize=7)
-        ax.set_title(run, fontsize=9)
+        twin.set_ylabel(f"search fitness ({better} is better)", fontsize=8, color="#4c72b0")
+        twin.tick_params(labelsize=8)
+        ax.set_title(f"run {run}", fontsize=9)
         ax.set_xlabel("search step")
-        ax.tick_params(labelsize=7)
-    if result.levels:
-        axes[0].set_ylabel(f"score on level {result.levels[0].level.name}", color="#c44e52")
+        ax.xaxis.set_major_locator(_integer_ticks())
+        ax.margins(x=0.15, y=0.15)
+        twin.margins(y=0.15)
+        if len(set(steps)) == 1:  # one step: whole-number ticks around it
+            ax.set_xlim(steps[0] - 1, steps[0] + 1)
+        ax.tick_params(labelsize=8)
+        if result.levels:
+            o = result.levels[0]
+            ax.set_ylabel(f"level {o.level.name}: {_metric_words(o)}", fontsize=8, color="#c44e52")
     if not runs:
         axes[0].set_title("no run records search steps")
     fig.tight_layout()
@@ -296,7 +332,7 @@ def _winner_files(
         for e in cand.entries
     ]
     lines.append(lifted.text().rstrip("\n"))
-    lines += [f"# {line}" for line in lifted.params_text().splitlines()]
+    lines += lifted.params_text().splitlines()
     if tuning.learning_rate is not None:
         lines.append(f"# learning_rate = {tuning.learning_rate:.4g}  # tuned peak, effective")
     lines.append(f"# derivation ({red.label}):")
@@ -471,6 +507,7 @@ def write_outputs(result: FunnelResult, out: Path) -> dict[str, Any]:
             f"cannot write the funnel report: {exc.strerror}",
             Location.file(str(where)),
             help="every evaluation is in the ledger: free space and run the command again",
+            code="E404",
         ) from None
 
 

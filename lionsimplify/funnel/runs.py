@@ -149,12 +149,18 @@ def _run_meta(run_dir: Path) -> tuple[str, bool]:
             path = json_path
             meta = json.loads(decode_source(read_bytes(path, limit=MAX_DATA_BYTES), str(path)))
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ProgramError(f"cannot read run metadata: {exc}", Location.file(str(path))) from None
+        raise ProgramError(
+            f"cannot read run metadata: {exc}", Location.file(str(path)), code="E401"
+        ) from None
     if not isinstance(meta, dict):
-        raise ProgramError("run metadata must be a table/object", Location.file(str(path)))
+        raise ProgramError(
+            "run metadata must be a table/object", Location.file(str(path)), code="E401"
+        )
     value = meta.get("higher_is_better", True)
     if not isinstance(value, bool):
-        raise ProgramError("`higher_is_better` must be true or false", Location.file(str(path)))
+        raise ProgramError(
+            "`higher_is_better` must be true or false", Location.file(str(path)), code="E401"
+        )
     return str(meta.get("name", name)), value
 
 
@@ -257,13 +263,15 @@ def iter_runs(root: str | Path) -> tuple[dict[str, bool], Iterator[_Raw]]:
     """Run names with their direction, and every raw entry in a deterministic order."""
     base = Path(root)
     if not base.is_dir():
-        raise ProgramError("runs directory not found", Location.file(str(root)))
+        raise ProgramError("runs directory not found", Location.file(str(root)), code="E401")
     runs: dict[str, bool] = {}
     plan: list[tuple[str, Path, list[Path]]] = []
     for run_dir in _run_dirs(base):
         name, higher = _run_meta(run_dir)
         if name in runs:
-            raise ProgramError(f"two runs are named {name!r}", Location.file(str(run_dir)))
+            raise ProgramError(
+                f"two runs are named {name!r}", Location.file(str(run_dir)), code="E401"
+            )
         runs[name] = higher
         jsonl = sorted(run_dir.glob("*.jsonl"))
         files = sorted(p for p in run_dir.iterdir() if p.is_file() and p.suffix in PROGRAM_SUFFIXES)

@@ -2,8 +2,9 @@
 
 Every problem with user input (a program file, a runs directory, a config) is raised as a
 `ProgramError`; the command line turns it into a compiler-style one-line message
-(`path:line:col: error: message`) plus the source line, a caret and an optional `help:` line, and
-exits with code 2. Library callers can catch it and read the fields.
+(`path:line:col: error: message  [E201]`, the code from `lang/diagnostics.py` at the end) plus
+the source line, a caret and an optional `help:` line, and exits with code 2. Library callers can
+catch it and read the fields.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ class ProgramError(Exception):
         *,
         help: str | None = None,
         source_line: str | None = None,
+        code: str,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
+        """A stable code from `lang/diagnostics.py`'s table, e.g. `E201`."""
         self.has_location = location is not None
         """False for errors about options or settings rather than a place in a file."""
         self.location = location or Location("<input>")
@@ -55,10 +59,10 @@ class ProgramError(Exception):
         self.source_line = source_line
 
     def headline(self) -> str:
-        """The one line a user must see: `path:line:col: error: message`."""
+        """The one line a user must see: `path:line:col: error: message  [CODE]`."""
         if not self.has_location:
-            return f"error: {self.message}"
-        return f"{self.location}: error: {self.message}"
+            return f"error: {self.message}  [{self.code}]"
+        return f"{self.location}: error: {self.message}  [{self.code}]"
 
     def render(self) -> str:
         """The headline, the offending source line with a caret, and the help line."""

@@ -45,34 +45,36 @@ def read_bytes(path: str | Path, *, limit: int = MAX_PROGRAM_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise ProgramError("no such file", _where(path)) from None
+        raise ProgramError("no such file", _where(path), code="E001") from None
     except IsADirectoryError:
-        raise ProgramError("is a directory, not a file", _where(path)) from None
+        raise ProgramError("is a directory, not a file", _where(path), code="E001") from None
     except OSError as exc:
-        raise ProgramError(f"cannot read: {exc.strerror}", _where(path)) from None
+        raise ProgramError(f"cannot read: {exc.strerror}", _where(path), code="E001") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise ProgramError("is a directory, not a file", _where(path))
+            raise ProgramError("is a directory, not a file", _where(path), code="E001")
         if not stat.S_ISREG(info.st_mode):
             raise ProgramError(
                 "not a regular file (a device, FIFO or socket): refusing to read it",
                 _where(path),
                 help="save the input to a file and pass that file",
+                code="E001",
             )
         if info.st_size > limit:
             raise ProgramError(
                 f"the file is {_size(info.st_size)}, over the {_size(limit)} limit for this input",
                 _where(path),
+                code="E001",
             )
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(limit + 1)
     except OSError as exc:
-        raise ProgramError(f"cannot read: {exc.strerror}", _where(path)) from None
+        raise ProgramError(f"cannot read: {exc.strerror}", _where(path), code="E001") from None
     finally:
         os.close(fd)
     if len(data) > limit:  # it grew while we read
-        raise ProgramError(f"the file is over the {_size(limit)} limit", _where(path))
+        raise ProgramError(f"the file is over the {_size(limit)} limit", _where(path), code="E001")
     return data
 
 
@@ -90,6 +92,7 @@ class Outputs:
                     f"{seen[key]} and {what} are the same file",
                     _where(p),
                     help="give each output its own path",
+                    code="E404",
                 )
             seen[key] = what
             check_target(p, force=force)
@@ -107,20 +110,25 @@ def check_target(path: Path, *, force: bool) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_symlink() and not path.exists():
         raise ProgramError(
-            "is a symbolic link to a missing file: refusing to write through it", _where(path)
+            "is a symbolic link to a missing file: refusing to write through it",
+            _where(path),
+            code="E404",
         )
     if path.exists():
         if path.is_dir():
-            raise ProgramError("is a directory: give a file path", _where(path))
+            raise ProgramError("is a directory: give a file path", _where(path), code="E404")
         if not path.is_file():
-            raise ProgramError("is not a regular file: refusing to replace it", _where(path))
+            raise ProgramError(
+                "is not a regular file: refusing to replace it", _where(path), code="E404"
+            )
         if not force:
-            raise ProgramError("exists; pass --force to overwrite it", _where(path))
+            raise ProgramError("exists; pass --force to overwrite it", _where(path), code="E404")
     if not parent.is_dir():
         raise ProgramError(
             f"cannot write: the folder {parent} does not exist",
             _where(path),
             help=f"create it first (mkdir -p {parent})",
+            code="E404",
         )
 
 
@@ -151,9 +159,12 @@ def write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> None:
         raise ProgramError(
             "appeared while the tool was working; not overwritten (pass --force to replace it)",
             _where(path),
+            code="E404",
         ) from None
     except OSError as exc:
-        raise ProgramError(f"cannot write: {exc.strerror or exc}", _where(path)) from None
+        raise ProgramError(
+            f"cannot write: {exc.strerror or exc}", _where(path), code="E404"
+        ) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -186,15 +197,19 @@ def check_creatable(path: str | Path) -> None:
     p = Path(os.path.abspath(path))
     if p.exists():
         if not p.is_dir():
-            raise ProgramError("exists and is not a folder", _where(path))
+            raise ProgramError("exists and is not a folder", _where(path), code="E404")
         return
     ancestor = p.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise ProgramError(f"cannot create the folder: {ancestor} is not a folder", _where(path))
+        raise ProgramError(
+            f"cannot create the folder: {ancestor} is not a folder", _where(path), code="E404"
+        )
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ProgramError(f"cannot create the folder: {ancestor} is not writable", _where(path))
+        raise ProgramError(
+            f"cannot create the folder: {ancestor} is not writable", _where(path), code="E404"
+        )
 
 
 def make_dir(path: str | Path) -> Path:
@@ -203,7 +218,9 @@ def make_dir(path: str | Path) -> Path:
     try:
         p.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise ProgramError("exists and is not a folder", _where(p)) from None
+        raise ProgramError("exists and is not a folder", _where(p), code="E404") from None
     except OSError as exc:
-        raise ProgramError(f"cannot create the folder: {exc.strerror}", _where(p)) from None
+        raise ProgramError(
+            f"cannot create the folder: {exc.strerror}", _where(p), code="E404"
+        ) from None
     return p

@@ -6,12 +6,14 @@ statements with exactly one operation each, and the names it returns (update fir
 value of every state variable in parameter order).
 
 Operands are atoms: a variable (`Var`), a numeric literal (`Const`), or a named hyperparameter
-(`Hyper`, an identifier that is read but never assigned and is not an input). Source locations
+(`Hyper`, an identifier that is read but never assigned and is not an input), whose value may
+ride in the signature as a default (`Program.defaults`). Source locations
 ride along for diagnostics but never take part in equality, so `parse(print(p)) == p`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from lionsimplify.lang.errors import Location
@@ -61,6 +63,9 @@ class Program:
     returns: tuple[str, ...]
     extras: tuple[str, ...] = ()
     name: str = "train"
+    defaults: tuple[tuple[str, float], ...] = ()
+    """Values of named hyperparameters given in the signature (`def train(w, g, lr, b1=0.9)`),
+    so a program the tool writes carries its values and reads back as it is."""
     path: str = field(default="<program>", compare=False, hash=False, repr=False)
     return_loc: Location | None = field(default=None, compare=False, hash=False, repr=False)
 
@@ -86,11 +91,22 @@ class Program:
                     seen.setdefault(a.name, None)
         return tuple(seen)
 
+    def values(self, given: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Hyperparameter values: the signature's defaults, overridden by `given` (`--param`)."""
+        return {**dict(self.defaults), **(given or {})}
+
     def constants(self) -> tuple[float, ...]:
         return tuple(a.value for s in self.body for a in s.args if isinstance(a, Const))
 
     def with_body(self, body: tuple[Stmt, ...] | list[Stmt], **changes: object) -> Program:
-        return replace(self, body=tuple(body), **changes)
+        """A copy with a new body; defaults of hyperparameters the body no longer reads go."""
+        new = replace(self, body=tuple(body), **changes)
+        if new.defaults and "defaults" not in changes:
+            used = set(new.hyperparams())
+            kept = tuple((k, v) for k, v in new.defaults if k in used)
+            if kept != new.defaults:
+                new = replace(new, defaults=kept)
+        return new
 
     def role(self, name: str) -> str | None:
         """The role of an input name: `weight`, `grad`, `lr`, `state:<i>` or an extra's name."""

@@ -199,22 +199,26 @@ def _clip_bounds(x: Interval, s: Interval) -> Interval:
     return _hull(min(x[0], 0.0), max(x[1], 0.0)) if s[0] >= 0 else FULL
 
 
+def _pow_end(a: float, b: float) -> float:
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return INF
+    except (ValueError, ZeroDivisionError):
+        return math.nan
+
+
 def _power_bounds(x: Interval, y: Interval) -> Interval:
-    """x ** y for x >= 0: with y >= 0 it is monotone in x and in y, so its extremes are at the
-    corners (why a bias correction `1 - β ** step` with 0 < β < 1 stays in [1 - β, 1])."""
-    if x[0] < 0:
-        return FULL
-    if y[0] < 0:
+    # For x > 0 (or x >= 0 with y > 0), x^y is monotone in x for each y and in y for each x,
+    # so its extremes over the box are at the corners: `power(0.9, step)` is in (0, 0.9], which
+    # keeps a bias correction `1 - 0.9^step` away from zero.
+    if x[0] > 0 or (x[0] == 0 and y[0] > 0):
+        corners = [_pow_end(a, b) for a in x for b in y]
+        if not any(math.isnan(c) for c in corners):
+            return (min(corners), max(corners))
+    if x[0] >= 0:
         return (0.0, INF)
-
-    def pw(b: float, e: float) -> float:
-        try:
-            return b**e
-        except OverflowError:
-            return INF
-
-    corners = [pw(b, e) for b in x for e in y]
-    return (min(corners), max(corners))
+    return FULL
 
 
 def _const(v: float) -> Callable[[], Interval]:

@@ -4,7 +4,9 @@ The text is read as data with Python's `ast` module (never executed). Both print
 accepted: the paper's listings (`return update, m`, Unicode hyperparameters such as `β1`) and
 the Hero library's (fully parenthesised binary operations, `return (update, m, v)`, argument
 annotations such as `w: Params`, `interpolate`/`clip_by_global_norm`). Nested expressions are
-lowered to one operation per statement through fresh temporaries `t1, t2, ...`.
+lowered to one operation per statement through fresh temporaries `t1, t2, ...`. Parameters with
+a numeric default after the learning rate (`def train(w, g, m, lr, b1=0.9):`) are
+hyperparameters with that value: the form every program this tool writes takes.
 
 Every rejection is a `ProgramError` with the file, line and column of the offending construct.
 """
@@ -88,6 +90,8 @@ class _Lowerer:
         self.read_before_assign: dict[str, ast.AST] = {}
         self.all_targets: set[str] = set()
         self.used_names: set[str] = set(inputs)
+        self.given: set[str] = set()
+        """Hyperparameters given a value in the signature."""
         self._temp = 0
         # Offsets of the statement being lowered when its AST came from a single line parsed on
         # its own (the line cache of `_fast_function`); zero for a whole-file parse.
@@ -104,10 +108,12 @@ class _Lowerer:
         col = len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) + 1
         return Location(self.path, line, col)
 
-    def error(self, node: ast.AST, message: str, help: str | None = None) -> ProgramError:
+    def error(
+        self, node: ast.AST, message: str, help: str | None = None, *, code: str
+    ) -> ProgramError:
         loc = self.loc(node)
         source = self.lines[loc.line - 1] if 0 < loc.line <= len(self.lines) else None
-        return ProgramError(message, loc, help=help, source_line=source)
+        return ProgramError(message, loc, help=help, source_line=source, code=code)
 
     # -- names ------------------------------------------------------------------------------
     def fresh(self) -> str:
@@ -121,13 +127,19 @@ class _Lowerer:
     def read(self, node: ast.Name) -> Operand:
         name = node.id
         if name in _NON_FINITE_NAMES:
-            raise self.error(node, f"`{name}` is not allowed: programs may not contain NaN or inf")
+            raise self.error(
+                node, f"`{name}` is not allowed: programs may not contain NaN or inf", code="E204"
+            )
         if name in self.assigned:
             return Var(name)
+        if name in self.given:
+            return Hyper(name)
         if name in self.all_targets:
-            raise self.error(node, f"`{name}` is used before it is assigned")
+            raise self.error(node, f"`{name}` is used before it is assigned", code="E203")
         if lookup(name) is not None:
-            raise self.error(node, f"`{name}` is a function; call it", help=f"write `{name}(...)`")
+            raise self.error(
+                node, f"`{name}` is a function; call it", help=f"write `{name}(...)`", code="E203"
+            )
         known = sorted(self.all_targets | self.inputs)
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.85) if len(name) >= 4 else []
         if close:
@@ -136,6 +148,7 @@ class _Lowerer:
                 f"undefined name `{name}`",
                 help=f"did you mean `{close[0]}`? (a name that is never assigned is read as a "
                 "hyperparameter; this one looks like a misspelt variable)",
+                code="E203",
             )
         return Hyper(name)
 
@@ -166,12 +179,18 @@ class _Lowerer:
         value = inner.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = type(value).__name__
-            raise self.error(inner, f"a {kind} literal is not a number the program can use")
+            raise self.error(
+                inner, f"a {kind} literal is not a number the program can use", code="E204"
+            )
         if isinstance(value, int) and abs(value) > 2**53:
-            raise self.error(inner, "integer literal is too large to be a float exactly")
+            raise self.error(
+                inner, "integer literal is too large to be a float exactly", code="E204"
+            )
         number = sign * float(value)
         if not math.isfinite(number):
-            raise self.error(inner, "literal overflows to infinity: programs may not contain inf")
+            raise self.error(
+                inner, "literal overflows to infinity: programs may not contain inf", code="E204"
+            )
         return Const(number)
 
     def emit(self, target: str, node: ast.expr, depth: int = 0) -> None:
@@ -181,6 +200,7 @@ class _Lowerer:
                 node,
                 f"expression nested more than {MAX_DEPTH} levels deep",
                 help="split it into several statements",
+                code="E003",
             )
         loc = self.loc(node)
         if isinstance(node, ast.Name):
@@ -194,7 +214,9 @@ class _Lowerer:
             op = _BINOPS.get(type(node.op))
             if op is None:
                 symbol = type(node.op).__name__
-                raise self.error(node, f"operator `{symbol}` is not part of the program language")
+                raise self.error(
+                    node, f"operator `{symbol}` is not part of the program language", code="E102"
+                )
             args = (self.operand(node.left, depth + 1), self.operand(node.right, depth + 1))
             self.body.append(Stmt(target, op, args, loc))
             return
@@ -207,12 +229,12 @@ class _Lowerer:
             if isinstance(node.op, ast.UAdd):
                 self.emit(target, node.operand, depth + 1)
                 return
-            raise self.error(node, "only unary minus is part of the program language")
+            raise self.error(node, "only unary minus is part of the program language", code="E102")
         if isinstance(node, ast.Call):
             self.body.append(self.call(target, node, depth, loc))
             return
         what = _EXPR_NAMES.get(type(node), f"`{type(node).__name__}`")
-        raise self.error(node, f"{what} is not part of the program language")
+        raise self.error(node, f"{what} is not part of the program language", code="E102")
 
     def call(self, target: str, node: ast.Call, depth: int, loc: Location) -> Stmt:
         if not isinstance(node.func, ast.Name):
@@ -221,6 +243,7 @@ class _Lowerer:
                 node.func,
                 f"{what} is not part of the program language",
                 help="call a library function by its bare name, e.g. `sign(m)`",
+                code="E102",
             )
         fname = node.func.id
         op = lookup(fname)
@@ -232,20 +255,25 @@ class _Lowerer:
                 help=f"did you mean `{hint}`?"
                 if hint
                 else "`lionsimplify check --help` lists the library",
+                code="E201",
             )
         if node.keywords:
             raise self.error(
                 node.keywords[0].value if node.keywords[0].arg is None else node,
                 "keyword arguments are not part of the program language",
                 help="pass arguments by position",
+                code="E102",
             )
         if any(isinstance(a, ast.Starred) for a in node.args):
-            raise self.error(node, "starred arguments are not part of the program language")
+            raise self.error(
+                node, "starred arguments are not part of the program language", code="E102"
+            )
         if len(node.args) != op.arity:
             plural = "s" if op.arity != 1 else ""
             raise self.error(
                 node,
                 f"`{fname}` takes {op.arity} argument{plural}, got {len(node.args)}",
+                code="E202",
             )
         args = tuple(self.operand(a, depth + 1) for a in node.args)
         return Stmt(target, op.name, args, loc)
@@ -277,10 +305,13 @@ class _Lowerer:
                 target_node,
                 f"assignment to {what} is not part of the program language",
                 help="assign to a plain variable name",
+                code="E102",
             )
         name = target_node.id
         if name in _NON_FINITE_NAMES:
-            raise self.error(target_node, f"`{name}` cannot be used as a variable name")
+            raise self.error(
+                target_node, f"`{name}` cannot be used as a variable name", code="E204"
+            )
         self.emit(name, value)
         self.assigned.add(name)
         self.used_names.add(name)
@@ -315,6 +346,7 @@ def decode_source(data: bytes, path: str) -> str:
             "this is a binary file, not a program (it holds a NUL byte)",
             _byte_location(data, data.index(b"\x00"), path),
             help="a program is a text file holding one `def train(...):` function",
+            code="E001",
         )
     try:
         return data.decode("utf-8-sig")
@@ -323,6 +355,7 @@ def decode_source(data: bytes, path: str) -> str:
             f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
             _byte_location(data, exc.start, path),
             help="save the program as UTF-8 text",
+            code="E001",
         ) from None
 
 
@@ -355,6 +388,7 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             "empty program",
             Location(path, 1, 1),
             help="a program is one function: `def train(w, g, m, lr): ... return update, m`",
+            code="E001",
         )
     fast = _fast_function(lines)
     if fast is not None:
@@ -370,7 +404,7 @@ def parse_text(text: str, path: str = "<string>") -> Program:
         if "too many nested parentheses" in msg:
             msg = f"expression nested too deeply ({msg})"
         raise ProgramError(
-            f"syntax error: {msg}", Location(path, line, col), source_line=source
+            f"syntax error: {msg}", Location(path, line, col), source_line=source, code="E002"
         ) from None
     except (RecursionError, MemoryError):
         line = _too_deep_line(lines)
@@ -379,9 +413,10 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             Location(path, line, 1),
             help="split it into several statements",
             source_line=lines[line - 1] if line <= len(lines) else None,
+            code="E003",
         ) from None
     except ValueError as exc:  # e.g. source with NUL characters
-        raise ProgramError(f"cannot parse: {exc}", Location(path, 1, 1)) from None
+        raise ProgramError(f"cannot parse: {exc}", Location(path, 1, 1), code="E002") from None
     try:
         fn = _module_function(module, path, lines)
         items = [_Line((0, 0), parsed=node) for node in fn.body]
@@ -391,6 +426,7 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             "program nested too deeply",
             Location(path, 1, 1),
             help="split it into several statements",
+            code="E003",
         ) from None
 
 
@@ -541,19 +577,26 @@ def _module_function(module: ast.Module, path: str, lines: list[str]) -> ast.Fun
         if not isinstance(node, ast.FunctionDef):
             what = _STATEMENT_NAMES.get(type(node), "a statement")
             raise helper.error(
-                node, f"{what} outside the function: a program is one `def` and nothing else"
+                node,
+                f"{what} outside the function: a program is one `def` and nothing else",
+                code="E101",
             )
     if not functions:
         raise ProgramError(
             "no function found",
             Location(path, 1, 1),
             help="a program is one function: `def train(w, g, m, lr): ...`",
+            code="E101",
         )
     if len(functions) > 1:
-        raise helper.error(functions[1], "more than one function: a program is exactly one `def`")
+        raise helper.error(
+            functions[1], "more than one function: a program is exactly one `def`", code="E101"
+        )
     fn = functions[0]
     if fn.decorator_list:
-        raise helper.error(fn.decorator_list[0], "decorators are not part of the program language")
+        raise helper.error(
+            fn.decorator_list[0], "decorators are not part of the program language", code="E101"
+        )
     return fn
 
 
@@ -568,10 +611,19 @@ def _lower_function(
     """Check the signature and lower the body; each item's offset places it in the file."""
     helper = _Lowerer(path, lines, set())
     helper.base_line = header_line
-    weight, grad, state, lr, extras = _signature(fn, helper)
+    weight, grad, state, lr, extras, defaults = _signature(fn, helper)
     inputs = {weight, grad, *state, lr, *extras}
     low = _Lowerer(path, lines, inputs)
     low.all_targets = _collect_targets(items)
+    low.given = {name for name, _ in defaults}
+    if low.given & low.all_targets:
+        name = sorted(low.given & low.all_targets)[0]
+        raise helper.error(
+            fn,
+            f"hyperparameter `{name}` has a default in the signature but is assigned in the body",
+            help=f"rename the variable, or drop `{name}=...` from the signature",
+            code="E103",
+        )
 
     if items and items[0].simple is None and _is_docstring(items[0].node):
         items = items[1:]
@@ -586,7 +638,7 @@ def _lower_function(
             ret_offset = item.offset
             if i != len(items) - 1:
                 low.base_line, low.base_col = items[i + 1].offset
-                raise low.error(items[i + 1].node, "statement after `return`")
+                raise low.error(items[i + 1].node, "statement after `return`", code="E104")
             ret = node
         elif isinstance(node, ast.Assign):
             if len(node.targets) != 1:
@@ -594,18 +646,23 @@ def _lower_function(
                     node,
                     "chained assignment is not part of the program language",
                     help="assign one variable per statement",
+                    code="E102",
                 )
             low.assign(node.targets[0], node.value, node)
         elif isinstance(node, ast.AnnAssign):
             if node.value is None:
                 raise low.error(
-                    node, "a declaration without a value is not part of the program language"
+                    node,
+                    "a declaration without a value is not part of the program language",
+                    code="E102",
                 )
             low.assign(node.target, node.value, node)
         elif isinstance(node, ast.AugAssign):
             if not isinstance(node.target, ast.Name):
                 raise low.error(
-                    node.target, "assignment to this target is not part of the program language"
+                    node.target,
+                    "assignment to this target is not part of the program language",
+                    code="E102",
                 )
             combined = ast.BinOp(
                 left=ast.Name(node.target.id, ast.Load()), op=node.op, right=node.value
@@ -615,7 +672,9 @@ def _lower_function(
             low.assign(node.target, combined, node)
         elif isinstance(node, ast.Expr):
             raise low.error(
-                node, "an expression statement does nothing: assign its value to a variable"
+                node,
+                "an expression statement does nothing: assign its value to a variable",
+                code="E102",
             )
         else:
             what = _STATEMENT_NAMES.get(type(node), type(node).__name__)
@@ -623,6 +682,7 @@ def _lower_function(
                 node,
                 f"{what} is not part of the program language",
                 help="a program is straight-line assignments followed by `return`",
+                code="E102",
             )
     if ret is None:
         end = end_line
@@ -631,6 +691,7 @@ def _lower_function(
             Location(path, end, 1),
             help=f"end the function with `return update{''.join(', ' + s for s in state)}`",
             source_line=lines[end - 1] if 0 < end <= len(lines) else None,
+            code="E104",
         )
     low.base_line, low.base_col = ret_offset
     returns = _returns(ret, low, state)
@@ -645,6 +706,7 @@ def _lower_function(
         name=fn.name,
         path=path,
         return_loc=low.loc(ret),
+        defaults=defaults,
     )
 
 
@@ -658,40 +720,76 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 def _signature(
     fn: ast.FunctionDef, low: _Lowerer
-) -> tuple[str, str, tuple[str, ...], str, tuple[str, ...]]:
+) -> tuple[str, str, tuple[str, ...], str, tuple[str, ...], tuple[tuple[str, float], ...]]:
+    """The inputs by role, and the hyperparameters given values in the signature: a parameter
+    with a numeric default (`b1=0.9`, positional or after `*`) is a hyperparameter, not an input,
+    which is how the programs this tool writes carry their values."""
     a = fn.args
     if a.vararg or a.kwarg:
         node = a.vararg or a.kwarg
-        raise low.error(node, "`*args`/`**kwargs` are not part of the program language")
-    if a.defaults or a.kw_defaults and any(d is not None for d in a.kw_defaults):
-        raise low.error(fn, "parameters may not have default values")
+        raise low.error(
+            node, "`*args`/`**kwargs` are not part of the program language", code="E103"
+        )
     positional = [*a.posonlyargs, *a.args]
+    n_plain = len(positional) - len(a.defaults)
+    defaults: list[tuple[ast.arg, ast.expr]] = list(
+        zip(positional[n_plain:], a.defaults, strict=True)
+    )
+    positional = positional[:n_plain]
+    kwonly = []
+    for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        if d is None:
+            kwonly.append(p)
+        else:
+            defaults.append((p, d))
     if len(positional) < 3:
         raise low.error(
             fn,
-            f"`{fn.name}` takes {len(positional)} positional parameter(s); it needs at least "
-            "the weight, the gradient and the learning rate",
-            help="write `def train(w, g, lr):`, with state variables between `g` and `lr`",
+            f"`{fn.name}` takes {len(positional)} positional parameter(s) without a default; it "
+            "needs at least the weight, the gradient and the learning rate",
+            help="write `def train(w, g, lr):`, with state variables between `g` and `lr` and "
+            "hyperparameters with their values after `lr` (`b1=0.9`)",
+            code="E103",
         )
     seen: set[str] = set()
-    for p in [*positional, *a.kwonlyargs]:
+    for p in [*positional, *kwonly, *(p for p, _ in defaults)]:
         if p.arg in seen:
-            raise low.error(p, f"parameter `{p.arg}` is declared twice")
+            raise low.error(p, f"parameter `{p.arg}` is declared twice", code="E103")
         seen.add(p.arg)
-    for p in a.kwonlyargs:
+    for p in kwonly:
         if p.arg not in EXTRA_INPUTS:
             known = ", ".join(f"`{k}` ({v})" for k, v in EXTRA_INPUTS.items())
             raise low.error(
-                p, f"unknown extra input `{p.arg}`", help=f"the extra inputs are {known}"
+                p,
+                f"unknown extra input `{p.arg}`",
+                help=f"the extra inputs are {known}; a hyperparameter needs a value (`{p.arg}=0.1`)",
+                code="E103",
             )
+    values: list[tuple[str, float]] = []
+    for p, d in defaults:
+        if p.arg in EXTRA_INPUTS:
+            raise low.error(
+                p, f"`{p.arg}` is an extra input and cannot have a default value", code="E103"
+            )
+        const = low.literal(d)
+        if const is None:
+            raise low.error(
+                d,
+                f"the default of hyperparameter `{p.arg}` must be a number",
+                help=f"write e.g. `{p.arg}=0.9`",
+                code="E103",
+            )
+        name = p.arg if p.arg.isascii() else unicodedata.normalize("NFKC", p.arg)
+        values.append((name, const.value))
     weight, grad, *state, lr = (p.arg for p in positional)
-    return weight, grad, tuple(state), lr, tuple(p.arg for p in a.kwonlyargs)
+    extras = tuple(p.arg for p in kwonly)
+    return weight, grad, tuple(state), lr, extras, tuple(values)
 
 
 def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[str, ...]:
     value = ret.value
     if value is None:
-        raise low.error(ret, "`return` must give the update and the new state")
+        raise low.error(ret, "`return` must give the update and the new state", code="E104")
     elts = value.elts if isinstance(value, ast.Tuple) else [value]
     want = 1 + len(state)
     if len(elts) != want:
@@ -701,6 +799,7 @@ def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[st
             f"`return` gives {len(elts)} value(s); this program needs {want}: the update, "
             "then the new value of every state variable in parameter order",
             help=f"write `return {names}`",
+            code="E104",
         )
     names: list[str] = []
     for e in elts:

@@ -46,6 +46,7 @@ def format_stmt(stmt: Stmt) -> str:
 
 def format_signature(program: Program) -> str:
     params = [program.weight, program.grad, *program.state, program.lr]
+    params += [f"{name}={format_number(value)}" for name, value in program.defaults]
     if program.extras:
         params += ["*", *program.extras]
     return f"def {program.name}({', '.join(params)}):"

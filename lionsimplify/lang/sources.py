@@ -48,7 +48,10 @@ class Source:
         inner = exc.location
         where = f"in `program`, line {inner.line}, col {inner.col}: " if inner.line else ""
         return ProgramError(
-            where + exc.message, Location(self.path, self.jsonl_line, None), help=exc.help
+            where + exc.message,
+            Location(self.path, self.jsonl_line, None),
+            help=exc.help,
+            code=exc.code,
         )
 
     def parse(self) -> Program:
@@ -73,7 +76,12 @@ def split_lines(data: bytes, path: str) -> Iterator[tuple[int, str | ProgramErro
         try:
             yield n, decode_source(raw, path)
         except ProgramError as exc:
-            yield n, ProgramError(exc.message, Location(path, n, exc.location.col), help=exc.help)
+            yield (
+                n,
+                ProgramError(
+                    exc.message, Location(path, n, exc.location.col), help=exc.help, code=exc.code
+                ),
+            )
 
 
 def iter_jsonl(path: Path) -> Iterator[Source]:
@@ -91,13 +99,18 @@ def iter_jsonl(path: Path) -> Iterator[Source]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield bad(ProgramError(f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno)))
+            yield bad(
+                ProgramError(
+                    f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno), code="E401"
+                )
+            )
             continue
         if not isinstance(obj, dict) or not isinstance(obj.get("program"), str):
             yield bad(
                 ProgramError(
                     "each line must be a JSON object with a `program` string",
                     Location(str(path), n, 1),
+                    code="E401",
                 )
             )
             continue
@@ -113,7 +126,7 @@ def load_sources(paths: Iterable[str | Path]) -> list[Source]:
     for raw in paths:
         p = Path(raw)
         if not p.exists():
-            raise ProgramError("no such file or directory", Location.file(str(raw)))
+            raise ProgramError("no such file or directory", Location.file(str(raw)), code="E001")
         if p.is_dir():
             files = sorted(
                 f for f in p.rglob("*") if f.is_file() and f.suffix in (*PROGRAM_SUFFIXES, ".jsonl")

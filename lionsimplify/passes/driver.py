@@ -20,12 +20,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from lionsimplify.analysis.interp import require_params
-from lionsimplify.lang.ir import Program
+from lionsimplify.analysis.symbolic import Node, Term, dataflow, subterms
+from lionsimplify.lang.ir import Program, Var
 from lionsimplify.lang.ops import SEMANTICS, Semantics
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes import ABLATION_PASSES, DEAD_CODE, EXACT_PASSES, RENAME
-from lionsimplify.passes.base import Context, Pass, PassResult
+from lionsimplify.passes.ablations import ABLATION_RULES
+from lionsimplify.passes.base import Condition, Context, Pass, PassResult
 from lionsimplify.passes.dead_code import dead_code_pass
+from lionsimplify.passes.rules import RULES, rewrite_term
 from lionsimplify.passes.verify import Label, Verification, verify, warnings
 
 __all__ = [
@@ -63,6 +66,8 @@ class PassRecord:
     seconds: float
     """Wall time of the pass and its verification (not in `to_json`: output is deterministic)."""
     why: str = ""
+    conditions: tuple[Condition, ...] = ()
+    """`side_conditions` that are about a computed value, as terms (see `Reduction`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,8 +113,25 @@ class Reduction:
 
     @property
     def side_conditions(self) -> tuple[str, ...]:
-        conds = (c for p in self.passes if p.status == "applied" for c in p.side_conditions)
-        return tuple(dict.fromkeys(conds))
+        """The side conditions the result depends on, stated on the final program: a condition
+        on a value is carried through every later pass (rewritten by later rules and
+        ablations, renamed with the inputs) and kept only if that value is still computed."""
+        applied = [p for p in self.passes if p.status == "applied"]
+        final = set(subterms(dataflow(self.program).outputs))
+        ctx = Context(self.semantics, self.params)
+        out: dict[str, None] = {}
+        for i, rec in enumerate(applied):
+            structured = {str(c) for c in rec.conditions}
+            for text in rec.side_conditions:
+                if text not in structured:
+                    out[text] = None
+            for cond in rec.conditions:
+                term = cond.term
+                for later in applied[i + 1 :]:
+                    term = _carry(term, later, ctx)
+                if term in final:
+                    out[str(Condition(term, cond.relation))] = None
+        return tuple(out)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -178,10 +200,31 @@ def run_pass(p: Pass, program: Program, ctx: Context, *, check: bool = True) -> 
         changes=result.changes,
         details=result.details,
         side_conditions=result.side_conditions,
+        conditions=result.conditions,
         verification=verification,
         seconds=time.perf_counter() - start,
         why=p.why,
     )
+
+
+RULES_BY_NAME = {r.name: r for r in (*RULES, *ABLATION_RULES)}
+
+
+def _renamed(node: Node, mapping: Mapping[str, str]) -> Node:
+    if isinstance(node, Var):
+        return Var(mapping.get(node.name, node.name))
+    if isinstance(node, Term):
+        return Term(node.op, tuple(_renamed(a, mapping) for a in node.args))
+    return node
+
+
+def _carry(term: Node, rec: PassRecord, ctx: Context) -> Node:
+    """`term` (a value of `rec.before`) as it reads in `rec.after`."""
+    renamed = rec.details.get("renamed")
+    if renamed:
+        return _renamed(term, renamed)
+    rule = RULES_BY_NAME.get(rec.name)
+    return term if rule is None else rewrite_term(rule, term, rec.before, ctx)
 
 
 class _Driver:
@@ -228,8 +271,13 @@ def reduce(
     `--validate` does with the ablations the proxy task accepted)."""
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; expected one of {', '.join(STAGES)}")
-    ctx = Context(semantics, dict(params or {}))
+    ctx = Context(semantics, program.values(params))
     require_params(program, ctx.params)  # every pass is verified, which needs numbers
+    # the values ride in the signature from here on, so every program the result holds (and
+    # every text printed from it) reads back with its values
+    program = replace(
+        program, defaults=tuple((h, float(ctx.params[h])) for h in program.hyperparams())
+    )
     pipeline = PASSES if passes is None else passes
     unknown = {p.stage for p in pipeline} - set(PIPELINE_STAGES)
     if unknown:

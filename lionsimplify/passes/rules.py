@@ -32,8 +32,9 @@ from lionsimplify.analysis.symbolic import (
 from lionsimplify.analysis.walk import bottom_up
 from lionsimplify.lang.ir import Const, Program
 from lionsimplify.lang.ops import OPS, Semantics
-from lionsimplify.passes.base import Context, Pass, PassResult
-from lionsimplify.passes.patterns import Condition, Pattern
+from lionsimplify.passes.base import Condition, Context, Pass, PassResult
+from lionsimplify.passes.patterns import Condition as When
+from lionsimplify.passes.patterns import Pattern
 from lionsimplify.passes.verify import Label
 
 #: Most rewrites one pass may make: rules only shrink or reshape terms, so this is never
@@ -44,7 +45,7 @@ MAX_REWRITES = 10_000
 @dataclass(frozen=True)
 class Rewrite:
     node: Node
-    side_condition: str | None = None
+    side_condition: str | Condition | None = None
 
 
 RewriteFn = Callable[[Term, Program, Context], Rewrite | None]
@@ -76,6 +77,32 @@ class Rule:
         return " ".join((self.rewrite.__doc__ or "").split())
 
 
+def _rewriter(
+    rule: Rule, program: Program, ctx: Context, seen: Callable[[Term, Rewrite], None]
+) -> Callable[[Term], Rewrite | None]:
+    """`rule` at one term, within the rewrite budget; `seen` hears of every rewrite."""
+    ops = rule.ops
+    budget = [MAX_REWRITES]
+
+    def rewrite(t: Term) -> Rewrite | None:
+        if budget[0] <= 0 or (ops is not None and t.op not in ops):
+            return None
+        r = rule.rewrite(t, program, ctx)
+        if r is None or r.node == t:
+            return None
+        budget[0] -= 1
+        seen(t, r)
+        return r
+
+    return rewrite
+
+
+def rewrite_term(rule: Rule, node: Node, program: Program, ctx: Context) -> Node:
+    """`node` as `apply_rule` would rewrite it inside `program` (used to carry a side
+    condition's term through the passes after the one that made it)."""
+    return rewrite_bottom_up(node, _rewriter(rule, program, ctx, lambda _t, _r: None), {})
+
+
 def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
     """Rewrite every output of `program` with `rule`, bottom-up, to a fixed point."""
     if ctx.semantics not in rule.semantics:
@@ -86,20 +113,16 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
     flow = dataflow(program)
     changes: dict[str, None] = {}
     conditions: dict[str, None] = {}
-    budget = [MAX_REWRITES]
+    structured: dict[Condition, None] = {}
 
-    def rewrite(t: Term) -> Rewrite | None:
-        if budget[0] <= 0 or (ops is not None and t.op not in ops):
-            return None
-        r = rule.rewrite(t, program, ctx)
-        if r is None or r.node == t:
-            return None
-        budget[0] -= 1
+    def seen(t: Term, r: Rewrite) -> None:
         changes[f"`{format_term(t, 3)}` → `{format_term(r.node, 3)}`"] = None
         if r.side_condition:
-            conditions[r.side_condition] = None
-        return r
+            conditions[str(r.side_condition)] = None
+            if isinstance(r.side_condition, Condition):
+                structured[r.side_condition] = None
 
+    rewrite = _rewriter(rule, program, ctx, seen)
     memo: dict[Node, Node] = {}
     outputs = tuple(rewrite_bottom_up(o, rewrite, memo) for o in flow.outputs)
     if not changes:
@@ -109,6 +132,7 @@ def apply_rule(rule: Rule, program: Program, ctx: Context) -> PassResult | None:
         tuple(changes),
         {"rule": rule.why},
         tuple(conditions),
+        tuple(structured),
     )
 
 
@@ -169,7 +193,7 @@ def pattern_rule(name: str, why: str, *patterns: Pattern, **options: object) -> 
     return Rule(name, "exact", rewrite, law=patterns, ops=ops, **options)  # type: ignore[arg-type]
 
 
-def _literals(*names: str) -> Condition:
+def _literals(*names: str) -> When:
     return lambda env, program: all(isinstance(env[n], Const) for n in names)
 
 
@@ -255,7 +279,7 @@ def sign_from_ratio(t: Term, program: Program, ctx: Context) -> Rewrite | None:
             if g == f.args[0] and e2 == -e:
                 rest = [x for k, x in enumerate(fs) if k not in (i, j)]
                 rest.insert(min(i, j), (Term("sign", (g,)), 1))
-                return Rewrite(product(rest, program), f"{format_term(g, 4)} != 0")
+                return Rewrite(product(rest, program), Condition(g, "!= 0"))
     return None
 
 

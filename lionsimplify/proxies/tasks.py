@@ -130,21 +130,23 @@ def _as_factory(obj: Any, where: str) -> TaskFactory:
         return lambda scale: obj
     if callable(obj):
         return obj
-    raise ProgramError(f"{where} is not a Task or a factory(scale) -> Task")
+    raise ProgramError(f"{where} is not a Task or a factory(scale) -> Task", code="E403")
 
 
 def load_module(spec: str) -> list[Task]:
     """The tasks named by `pkg.mod:NAME` (a `Task`, a list of them, or a factory per scale)."""
     mod_name, sep, attr = spec.partition(":")
     if not sep or not mod_name or not attr.isidentifier():
-        raise ProgramError(f"bad proxy module `{spec}`", help="write it as `package.module:NAME`")
+        raise ProgramError(
+            f"bad proxy module `{spec}`", help="write it as `package.module:NAME`", code="E403"
+        )
     try:
         module = importlib.import_module(mod_name)
     except ImportError as exc:
-        raise ProgramError(f"cannot import proxy module `{mod_name}`: {exc}") from None
+        raise ProgramError(f"cannot import proxy module `{mod_name}`: {exc}", code="E403") from None
     obj = getattr(module, attr, None)
     if obj is None:
-        raise ProgramError(f"proxy module `{mod_name}` has no attribute `{attr}`")
+        raise ProgramError(f"proxy module `{mod_name}` has no attribute `{attr}`", code="E403")
     if isinstance(obj, Task):
         return [obj]
     if isinstance(obj, list | tuple) and all(isinstance(t, Task) for t in obj):
@@ -153,7 +155,9 @@ def load_module(spec: str) -> list[Task]:
         tasks = [obj(scale) for scale in SCALES]
         if all(isinstance(t, Task) for t in tasks):
             return tasks
-    raise ProgramError(f"`{spec}` is not a Task, a list of Tasks or a factory(scale) -> Task")
+    raise ProgramError(
+        f"`{spec}` is not a Task, a list of Tasks or a factory(scale) -> Task", code="E403"
+    )
 
 
 def split_name(proxy: str) -> tuple[str, str]:
@@ -162,6 +166,7 @@ def split_name(proxy: str) -> tuple[str, str]:
         raise ProgramError(
             f"bad proxy name `{proxy}`",
             help=f"write it as <task>-<scale> with a scale in {', '.join(SCALES)}, e.g. vision-s",
+            code="E403",
         )
     return family, scale
 
@@ -178,10 +183,11 @@ def get_proxy(proxy: str, *, module: str | None = None) -> Task:
         raise ProgramError(
             f"unknown proxy task `{family}`",
             help=f"known tasks: {', '.join(sorted(known))}; add one with --proxy-module",
+            code="E403",
         )
     task = known[family](scale)
     if not isinstance(task, Task):
-        raise ProgramError(f"the factory of task `{family}` did not return a Task")
+        raise ProgramError(f"the factory of task `{family}` did not return a Task", code="E403")
     return task
 
 
