@@ -57,7 +57,8 @@ def test_runs_formats_merge_and_invalid_reasons(tmp_path: Path) -> None:
     reasons = sorted(i.reason for i in result.invalid)
     runs_file = tmp_path / "a" / "programs.jsonl"
     # the error in the program is at the file's line, its place inside `program` in the message
-    assert f"{runs_file}:4: error: in `program`, line 2, col 7: unknown function `sgn`" in reasons
+    want = f"{runs_file}:4: error: in `program`, line 2, col 7: unknown function `sgn`  [E201]"
+    assert want in reasons
     assert "missing `fitness`" in reasons
     assert any("must be finite" in r for r in reasons)
     assert "`fitness` must be a number, got '0.5'" in reasons

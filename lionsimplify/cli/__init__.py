@@ -51,7 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "explain": (
         "explain_cmd",
-        "Name the known optimizer a program is, with fitted hyperparameters and its properties.",
+        "Name what a program is: the known optimizer it equals, with its constants, and its properties.",
     ),
 }
 

@@ -62,7 +62,7 @@ def command(name: str) -> Callable[[F], click.Command]:
 
 
 def file_argument(name: str = "file", nargs: int = 1, **kw: Any) -> Callable[[F], F]:
-    kind = click.Path(path_type=Path, dir_okay=kw.pop("dir_okay", False))
+    kind = click.Path(path_type=Path, dir_okay=kw.pop("dir_okay", True))
     metavar = kw.pop("metavar", "FILE" if nargs == 1 else "FILE...")
     return click.argument(name, nargs=nargs, type=kind, metavar=metavar, **kw)
 

@@ -43,7 +43,7 @@ VERDICT_STYLE = {
 @file_argument("paths", nargs=-1, required=True, dir_okay=True, metavar="PATH...")
 @click.option(
     "--against",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     metavar="FILE",
     help="Compare every program in PATH... with this one.",
 )

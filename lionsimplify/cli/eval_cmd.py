@@ -84,7 +84,7 @@ def _floats(text: str, option: str) -> list[float]:
 )
 @click.option(
     "--plot",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     metavar="FILE.png",
     help="Write learning curves to this PNG.",
 )

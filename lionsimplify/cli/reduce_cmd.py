@@ -46,7 +46,7 @@ SHOWN_CHANGES = 4
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     metavar="FILE",
     help="Write the reduced program here.",
 )
@@ -71,7 +71,7 @@ SHOWN_CHANGES = 4
 )
 @click.option(
     "--jax",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     metavar="FILE.py",
     help="Write a standalone JAX/optax module (imports only jax and optax).",
 )
@@ -82,7 +82,7 @@ SHOWN_CHANGES = 4
 )
 @click.option(
     "--report",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     metavar="FILE.md",
     help="Write the derivation as Markdown here.",
 )

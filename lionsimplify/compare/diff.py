@@ -29,7 +29,7 @@ from __future__ import annotations
 import difflib
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -339,14 +339,18 @@ def _same_as_written(
     """`identical` means the same program up to names, order, dead code and arithmetic form:
     canonicalisation alone, not rewriting. Two programs that only a rewrite pass (e.g. dropping
     a positive factor inside `sign`) brings together are `equivalent`."""
+    # hyperparameters' default values are compared by running (the evidence), not as text
+    def same(x: Program, y: Program) -> bool:
+        return replace(x, defaults=()) == replace(y, defaults=())
+
     if raw:
-        return ca.program == cb.program
+        return same(ca.program, cb.program)
     da, db = eliminate_dead_code(a).program, eliminate_dead_code(b).program
     if da == ca.source and db == cb.source:  # the reduction did nothing beyond dead code
-        return ca.program == cb.program
-    return (
-        canonicalize(da, semantics=semantics).program
-        == canonicalize(db, semantics=semantics).program
+        return same(ca.program, cb.program)
+    return same(
+        canonicalize(da, semantics=semantics).program,
+        canonicalize(db, semantics=semantics).program,
     )
 
 
