@@ -191,7 +191,19 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["u = 1abc * g", "u = g * 0x1F", "u = ﬁx * g", "u = g * 1_0.5e-3", "u = g*2.", "u = g * .5"],
+    [
+        *(
+            "u = 1abc * g",
+            "u = g * 0x1F",
+            "u = ﬁx * g",
+            "u = g * 1_0.5e-3",
+            "u = g*2.",
+            "u = g * .5",
+        ),
+        *("u = g * 9007199254740993", "u = g * 9007199254740992", "u = g * 99999999999999999"),
+        *("u = g * 1e-3", "u = g*-.5E+2", "u = g * 007", "u = g * 00", "u = g * 0e5", "u = g.5"),
+        *("u = g * 1e999", "u = interp(g, fix, -0.9)", "u = g * 1e-3x", "u = -g * 2"),
+    ],
 )
 def test_line_cache_agrees_with_a_whole_file_parse(line: str) -> None:
     """The per-line fast path must read every line exactly as `ast` reads the whole file."""

@@ -167,6 +167,34 @@ def analyse(
     return _step(program, semantics, params, {**start, **state}, ranges=True)
 
 
+#: Per op: the argument positions that must be scalars, and how the result's kind follows.
+_KIND_RULES = {
+    name: (tuple(i for i, k in enumerate(op.kinds_ok()) if k == "scalar"), op.result)
+    for name, op in OPS.items()
+}
+
+
+def check_kinds(program: Program) -> None:
+    """Raise the first kind error (a tensor where an op needs a scalar) as a `ProgramError`.
+
+    The same check as `analyse(ranges=False).raise_errors()`, for the common case in which
+    nothing is wrong: de-duplication runs it on every program, so kinds are followed as plain
+    strings, without facts or diagnostics; a program with an error is analysed in full for
+    its message."""
+    kinds = {name: d.kind for name, d in input_domains(program).items()}
+    for stmt in program.body:
+        scalar_at, result = _KIND_RULES[stmt.op]
+        args = [kinds[a.name] if type(a) is Var else "scalar" for a in stmt.args]
+        if any(args[i] == "tensor" for i in scalar_at):
+            analyse(program, ranges=False).raise_errors()
+        if result == "scalar":
+            kinds[stmt.target] = "scalar"
+        elif result == "first":
+            kinds[stmt.target] = args[0]
+        else:
+            kinds[stmt.target] = "tensor" if "tensor" in args else "scalar"
+
+
 def state_invariant(
     program: Program, semantics: Semantics, params: Mapping[str, float]
 ) -> dict[str, Interval]:

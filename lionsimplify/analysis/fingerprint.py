@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.absexec import check_kinds
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.analysis.liveness import live_program
 from lionsimplify.analysis.normalise import normal_call
@@ -154,7 +154,7 @@ class Fingerprinter:
         done = self._by_text.get(text)
         if done is None:
             parsed = parse_text(text, path)
-            analyse(parsed, self.semantics, ranges=False).raise_errors()
+            check_kinds(parsed)
             live = live_program(parsed)
             done = Fingerprinted(live, structural_hash(live, reduced=True), len(parsed.body))
             self._by_text[text] = done

@@ -36,35 +36,48 @@ class DeadCode:
     """(state name, reason) for every state variable that disappeared."""
 
 
-def _slice(body: tuple[Stmt, ...], roots: set[str]) -> tuple[set[int], set[str]]:
-    """Indices of statements needed for `roots` (names live at the end) and inputs they read."""
+def _slice(
+    body: tuple[Stmt, ...], roots: set[str], needed: set[int] | None = None
+) -> tuple[set[int], set[str]]:
+    """Indices of statements needed for `roots` (names live at the end) and inputs they read.
+
+    With `needed` (statements already found needed for other roots), the slice extends it and
+    stops at those statements: what they read is already in it."""
     live = set(roots)
-    needed: set[int] = set()
+    needed = set() if needed is None else needed
     for i in range(len(body) - 1, -1, -1):
         s = body[i]
         if s.target in live:
-            needed.add(i)
             live.discard(s.target)
-            live.update(a.name for a in s.args if isinstance(a, Var))
+            if i not in needed:
+                needed.add(i)
+                live.update([a.name for a in s.args if type(a) is Var])
     return needed, live
 
 
 def live_statements(program: Program) -> tuple[set[int], set[int]]:
     """(indices of live statements, indices of live outputs) at the cross-step fixed point.
 
-    Output 0 is the update; output k > 0 is the new value of `program.state[k - 1]`.
+    Output 0 is the update; output k > 0 is the new value of `program.state[k - 1]`. Each
+    round slices only from the outputs found live in the round before.
     """
     outputs = {0}
+    roots = {program.returns[0]}
+    needed: set[int] = set()
     while True:
-        needed, read = _slice(program.body, {program.returns[k] for k in outputs})
-        grown = outputs | {k + 1 for k, s in enumerate(program.state) if s in read}
-        if grown == outputs:
+        _, read = _slice(program.body, roots, needed)
+        new = {k + 1 for k, s in enumerate(program.state) if s in read} - outputs
+        if not new:
             return needed, outputs
-        outputs = grown
+        outputs |= new
+        roots = {program.returns[k] for k in new}
 
 
 def _restrict(program: Program, needed: set[int], outputs: set[int]) -> Program:
     """The program with only the `needed` statements and the state of the live `outputs`."""
+    whole = len(needed) == len(program.body) and len(outputs) == len(program.returns)
+    if whole and not program.defaults:  # (`with_body` drops the defaults of unread names)
+        return program
     return program.with_body(
         tuple(s for i, s in enumerate(program.body) if i in needed),
         state=tuple(s for k, s in enumerate(program.state) if k + 1 in outputs),

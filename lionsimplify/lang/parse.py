@@ -22,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.ir import COPY, EXTRA_INPUTS, Const, Hyper, Operand, Program, Stmt, Var
@@ -279,23 +280,18 @@ class _Lowerer:
         return Stmt(target, op.name, args, loc)
 
     # -- statements -------------------------------------------------------------------------
-    def lower_simple(self, simple: _Simple) -> bool:
+    def lower_simple(self, item: _Line) -> bool:
         """Lower a one-operation line recognised from its cached shape when all its names are
         assigned variables; False leaves the line to the general path (hyperparameters,
         errors, nesting), which then parses it for real."""
-        target, op, raw, value_col = simple
-        args: list[Operand] = []
-        for is_name, v in raw:
-            if is_name:
-                if v not in self.assigned:
-                    return False
-                args.append(Var(v))  # type: ignore[arg-type]
-            else:
-                args.append(Const(v))  # type: ignore[arg-type]
-        loc = Location(self.path, self.base_line + 1, self.base_col + value_col + 1)
-        self.body.append(Stmt(target, op, tuple(args), loc))
-        self.assigned.add(target)
-        self.used_names.add(target)
+        simple = item.simple
+        if simple is None or not self.assigned.issuperset(simple.reads):
+            return False
+        line, indent = item.offset
+        stmt = _simple_stmt(item.text, self.path, line + 1, indent + simple.col + 1)
+        self.body.append(stmt)
+        self.assigned.add(simple.target)
+        self.used_names.add(simple.target)
         return True
 
     def assign(self, target_node: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
@@ -321,7 +317,7 @@ def _collect_targets(items: list[_Line]) -> set[str]:
     names: set[str] = set()
     for item in items:
         if item.simple is not None:
-            names.add(item.simple[0])
+            names.add(item.simple.target)
             continue
         stmt = item.node
         targets = []
@@ -393,7 +389,9 @@ def parse_text(text: str, path: str = "<string>") -> Program:
     fast = _fast_function(lines)
     if fast is not None:
         fn, header_line, items = fast
-        return _lower_function(fn, path, lines, header_line, items, items[-1].offset[0] + 1)
+        signature = _header_signature(lines[header_line].rstrip())
+        end = items[-1].offset[0] + 1
+        return _lower_function(fn, path, lines, header_line, items, end, signature)
     try:
         module = ast.parse(text, filename=path)
     except SyntaxError as exc:
@@ -430,38 +428,78 @@ def parse_text(text: str, path: str = "<string>") -> Program:
         ) from None
 
 
-#: A recognised one-operation line: (target, op, ((is_name, name or value), ...), value column).
-_Simple = tuple[str, str, tuple[tuple[bool, object], ...], int]
+class _Simple(NamedTuple):
+    """A recognised one-operation line, with its operands built once per distinct line."""
 
-# A number-like token (kept verbatim, junk such as `1abc` included, so a bad literal still fails
-# to parse), or an identifier, possibly followed by `(` (a called function, kept verbatim).
-_TOKEN = re.compile(r"((?:\d|\.\d)[\w.]*)|([^\W\d]\w*)(\s*\()?")
+    target: str
+    op: str
+    args: tuple[Operand, ...]
+    reads: frozenset[str]
+    """The variables it reads (each must be assigned before the line, or it is not simple)."""
+    col: int
+    """0-based column of the value (after `=`) in the stripped line."""
 
 
-def _shape(line: str) -> tuple[str, list[str]]:
-    """Replace every variable-like identifier by a placeholder `_0, _1, ...` (numbers, called
-    function names and keywords stay), so lines that differ only in names share one parse."""
+# A number-like token (an exponent's sign included), or an identifier, possibly followed by `(`
+# (a called function, kept verbatim).
+_TOKEN = re.compile(r"((?:\d|\.\d)(?:[eE][-+]\d|[\w.])*)|([^\W\d]\w*)(\s*\()?")
+
+#: A plain decimal literal, as search outputs write them (group 1: an integer). Other number
+#: tokens (`0x1f`, `1_000`, `1j`, junk such as `1abc`) stay verbatim in a shape, so a bad
+#: literal still fails to parse.
+_DECIMAL = re.compile(r"(0|[1-9]\d*)|(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
+
+#: A placeholder in a shape: a variable (`_3`) or a number (`_n3`).
+_PLACEHOLDER = re.compile(r"_(n?)(\d+)")
+
+
+def _shape(line: str) -> tuple[str, list[str], list[float | None]]:
+    """Replace every variable-like identifier by a placeholder `_0, _1, ...` and every plain
+    decimal literal by ` _n0 `, ` _n1 `, ... (called function names, keywords and other numbers
+    stay), so lines that differ only in names and constants share one parse. A number's value
+    is None when the fast path does not take it (beyond 2**53 or overflowing): the line then
+    goes the general way, which reports what is wrong with it."""
     names: list[str] = []
+    numbers: list[float | None] = []
 
     def sub(m: re.Match[str]) -> str:
+        number = m.group(1)
+        if number is not None:
+            decimal = _DECIMAL.fullmatch(number)
+            if decimal is None:
+                return number
+            if decimal.group(1):  # an integer: exact up to 2**53 (16 digits)
+                ok = len(number) <= 16 and int(number) <= 2**53
+                numbers.append(float(int(number)) if ok else None)
+            else:
+                value = float(number)
+                numbers.append(value if math.isfinite(value) and abs(value) <= 2**53 else None)
+            return f" _n{len(numbers) - 1} "
         name = m.group(2)
-        if name is None or m.group(3) is not None or keyword.iskeyword(name):
+        if m.group(3) is not None or keyword.iskeyword(name):
             return m.group(0)
         names.append(name if name.isascii() else unicodedata.normalize("NFKC", name))
         return f"_{len(names) - 1}"
 
-    return _TOKEN.sub(sub, line), names
+    return _TOKEN.sub(sub, line), names, numbers
+
+
+#: An operand of a shape: ("var", placeholder), ("num", placeholder, sign), ("const", value).
+_Slot = tuple[str, int] | tuple[str, int, float] | tuple[str, float]
 
 
 @lru_cache(maxsize=1 << 16)
-def _shape_template(shape: str) -> tuple[int, str, tuple[tuple[bool, object], ...]] | None:
-    """For a line shape `_0 = f(_1, 0.5)` or `_0 = _1 * _2`: (target index, op, operands with
-    placeholder indices or literal values); None for anything else."""
+def _shape_template(shape: str) -> tuple[int, str, tuple[_Slot, ...]] | None:
+    """For a line shape `_0 = f(_1, _n0)` or `_0 = _1 * -_n0`: (target placeholder, op,
+    operands); None for anything else."""
     node = _parse_line(shape)
     if not isinstance(node, ast.Assign) or len(node.targets) != 1:
         return None
     target, value = node.targets[0], node.value
-    if not isinstance(target, ast.Name) or not target.id.startswith("_"):
+    if not isinstance(target, ast.Name):
+        return None
+    place = _PLACEHOLDER.fullmatch(target.id)
+    if place is None or place.group(1):
         return None
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and not value.keywords:
         op = lookup(value.func.id)
@@ -472,41 +510,78 @@ def _shape_template(shape: str) -> tuple[int, str, tuple[tuple[bool, object], ..
         name, operands = _BINOPS[type(value.op)], [value.left, value.right]
     else:
         return None
-    raw: list[tuple[bool, object]] = []
+    slots: list[_Slot] = []
     for a in operands:
-        if isinstance(a, ast.Name) and a.id.startswith("_") and a.id[1:].isdigit():
-            raw.append((True, int(a.id[1:])))
-            continue
         sign, inner = 1.0, a
         if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub):
             sign, inner = -1.0, a.operand
+        if isinstance(inner, ast.Name):
+            m = _PLACEHOLDER.fullmatch(inner.id)
+            if m is None or (sign < 0 and not m.group(1)):
+                return None  # a called name, or `-x` (an operation of its own)
+            slots.append(("num", int(m.group(2)), sign) if m.group(1) else ("var", int(m.group(2))))
+            continue
         if not isinstance(inner, ast.Constant) or type(inner.value) not in (int, float):
             return None
         if abs(inner.value) > 2**53 or not math.isfinite(float(inner.value)):
             return None
-        raw.append((False, sign * float(inner.value)))
-    return int(target.id[1:]), name, tuple(raw)
+        slots.append(("const", sign * float(inner.value)))
+    return int(place.group(2)), name, tuple(slots)
 
 
 @lru_cache(maxsize=1 << 16)
 def _simple_line(line: str) -> _Simple | None:
     """Recognise `x = f(a, 0.5)` / `x = a * b` through the shape cache, without parsing it.
     Cached on the exact text too, since the same lines recur across search outputs."""
-    shape, names = _shape(line)
+    shape, names, numbers = _shape(line)
     tpl = _shape_template(shape)
     if tpl is None:
         return None
-    target_idx, op, raw = tpl
+    target_idx, op, slots = tpl
     target = names[target_idx]
     if target in _NON_FINITE_NAMES:
         return None
-    operands = tuple((True, names[v]) if is_name else (False, v) for is_name, v in raw)  # type: ignore[index]
+    args: list[Operand] = []
+    for slot in slots:
+        if slot[0] == "var":
+            args.append(Var(names[slot[1]]))  # type: ignore[index]
+        elif slot[0] == "num":
+            value = numbers[slot[1]]  # type: ignore[index]
+            if value is None:
+                return None
+            args.append(Const(slot[2] * value))  # type: ignore[misc]
+        else:
+            args.append(Const(slot[1]))
+    reads = frozenset(a.name for a in args if isinstance(a, Var))
     eq = line.index("=")
     col = eq + 1 + (len(line) - eq - 1 - len(line[eq + 1 :].lstrip()))
-    return target, op, operands, col
+    return _Simple(target, op, tuple(args), reads, col)
 
 
-@dataclass
+@lru_cache(maxsize=1 << 16)
+def _simple_stmt(line: str, path: str, line_no: int, col: int) -> Stmt:
+    """The statement of a simple line at its place: search outputs repeat the same lines at
+    the same places, and IR nodes are immutable, so programs share them."""
+    simple = _simple_line(line)
+    assert simple is not None, "only simple lines come here"
+    return Stmt(simple.target, simple.op, simple.args, Location(path, line_no, col))
+
+
+@lru_cache(maxsize=1 << 16)
+def _body_line(line: str) -> tuple[int, str, _Simple | None] | None:
+    """A body line's indentation width, text and simple form; None for a blank or comment
+    line, and (-1, ...) for a line that does not parse on its own. Cached on the raw line."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    width = len(line) - len(line.lstrip())
+    simple = _simple_line(stripped)
+    if simple is None and _parse_line(stripped) is None:
+        width = -1
+    return width, stripped, simple
+
+
+@dataclass(slots=True)
 class _Line:
     """One body statement: where it sits, and either its AST or (fast path) its text."""
 
@@ -549,18 +624,14 @@ def _fast_function(lines: list[str]) -> tuple[ast.FunctionDef, int, list[_Line]]
     body: list[_Line] = []
     indent = None
     for k in range(n + 1, len(lines)):
-        line = lines[k]
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        info = _body_line(lines[k])
+        if info is None:
             continue
-        width = len(line) - len(line.lstrip())
-        if width == 0 or (indent is not None and width != indent):
+        width, stripped, simple = info
+        if width <= 0 or (indent is not None and width != indent):
             return None
         indent = width
-        item = _Line((k, width), text=stripped, simple=_simple_line(stripped))
-        if item.simple is None and _parse_line(stripped) is None:
-            return None
-        body.append(item)
+        body.append(_Line((k, width), stripped, None, simple))
     if not body:
         return None
     return header, n, body
@@ -607,11 +678,13 @@ def _lower_function(
     header_line: int,
     items: list[_Line],
     end_line: int,
+    signature: _Signature | None = None,
 ) -> Program:
-    """Check the signature and lower the body; each item's offset places it in the file."""
+    """Check the signature (unless already known) and lower the body; each item's offset
+    places it in the file."""
     helper = _Lowerer(path, lines, set())
     helper.base_line = header_line
-    weight, grad, state, lr, extras, defaults = _signature(fn, helper)
+    weight, grad, state, lr, extras, defaults = signature or _signature(fn, helper)
     inputs = {weight, grad, *state, lr, *extras}
     low = _Lowerer(path, lines, inputs)
     low.all_targets = _collect_targets(items)
@@ -630,9 +703,9 @@ def _lower_function(
     ret: ast.Return | None = None
     ret_offset = (0, 0)
     for i, item in enumerate(items):
-        low.base_line, low.base_col = item.offset
-        if item.simple is not None and low.lower_simple(item.simple):
+        if item.simple is not None and low.lower_simple(item):
             continue
+        low.base_line, low.base_col = item.offset
         node = item.node
         if isinstance(node, ast.Return):
             ret_offset = item.offset
@@ -710,6 +783,22 @@ def _lower_function(
     )
 
 
+_Signature = tuple[str, str, tuple[str, ...], str, tuple[str, ...], tuple[tuple[str, float], ...]]
+
+
+@lru_cache(maxsize=1 << 12)
+def _header_signature(header: str) -> _Signature | None:
+    """The signature of a `def ...:` line read alone (the fast path), cached on its text; None
+    when it has an error, which `_signature` then reports at its place in the file."""
+    fn = _parse_line(header + " pass")
+    if not isinstance(fn, ast.FunctionDef):
+        return None
+    try:
+        return _signature(fn, _Lowerer("<signature>", [header], set()))
+    except ProgramError:
+        return None
+
+
 def _is_docstring(node: ast.stmt) -> bool:
     return (
         isinstance(node, ast.Expr)
@@ -718,9 +807,7 @@ def _is_docstring(node: ast.stmt) -> bool:
     )
 
 
-def _signature(
-    fn: ast.FunctionDef, low: _Lowerer
-) -> tuple[str, str, tuple[str, ...], str, tuple[str, ...], tuple[tuple[str, float], ...]]:
+def _signature(fn: ast.FunctionDef, low: _Lowerer) -> _Signature:
     """The inputs by role, and the hyperparameters given values in the signature: a parameter
     with a numeric default (`b1=0.9`, positional or after `*`) is a hyperparameter, not an input,
     which is how the programs this tool writes carry their values."""
