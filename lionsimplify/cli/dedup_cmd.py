@@ -16,7 +16,7 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
-from lionsimplify.cli.render import fitted_table
+from lionsimplify.cli.render import print_table
 from lionsimplify.compare.dedup import dedup
 from lionsimplify.lang.sources import load_sources
 
@@ -67,7 +67,6 @@ def command(
             )
         ends.append(len(rows) - 1)
     headers = ("class", "size", "member", "matched")
-    table = fitted_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
-    console.print(table)
+    print_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
     for bad in result.invalid:
         err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)
