@@ -69,7 +69,7 @@ def make_search_output(root: Path, total: int, distinct: int, seed: int = 0) -> 
 
 def bench_intake(total: int) -> None:
     """One process against the parallel intake (every available core), same input, same run."""
-    from lionsimplify.funnel.runs import _cores
+    from lionsimplify.analysis.fingerprint_pool import cores
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -77,7 +77,7 @@ def bench_intake(total: int) -> None:
         gen = time.perf_counter() - t0
         print(f"intake input: {total} programs generated in {gen:.0f} s (not counted)")
         results = {}
-        for workers in (1, _cores()):
+        for workers in (1, cores()):
             t0 = time.perf_counter()
             result = intake(runs, workers=workers, parallel_min=0 if workers > 1 else 1)
             dt = time.perf_counter() - t0

@@ -87,3 +87,21 @@ def test_interp_of_a_value_with_itself_has_one_form() -> None:
     p = "def train(w, g, lr):\n  u = interp(g, g, -1.4708)\n  return u\n"
     q = "def train(w, g, lr):\n  u = interp(g, g, 2.4708)\n  return u\n"
     assert structural_hash(parse_text(p)) == structural_hash(parse_text(q))
+
+
+def test_parallel_dedup_gives_what_one_process_gives(tmp_path: Path) -> None:
+    """With the threshold lowered, worker processes fingerprint; the classes are unchanged."""
+    import random
+
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+
+    rng = random.Random(7)
+    texts = [print_program(mutate(adamw(), rng, mutations=2)) for _ in range(30)]
+    texts += [A, B, TWICE, PLUS, "def train(w, g, lr):\n  u = sgn(g)\n  return u\n"]
+    f = tmp_path / "programs.jsonl"
+    f.write_text("".join(json.dumps({"program": rng.choice(texts)}) + "\n" for _ in range(80)))
+    alone = dedup(load_sources([f]), workers=1)
+    spread = dedup(load_sources([f]), workers=2, parallel_min=10)
+    assert spread.to_json() == alone.to_json()
+    assert len(alone.classes) > 5 and alone.invalid

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lionsimplify.analysis.fingerprint import Fingerprinter
+from lionsimplify.analysis.fingerprint_pool import PARALLEL_MIN, cores, precompute
 from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.ops import Semantics
@@ -111,10 +112,23 @@ def dedup(
     *,
     semantics: Semantics = "math",
     params: Mapping[str, float] | None = None,
+    workers: int | None = None,
+    parallel_min: int = PARALLEL_MIN,
 ) -> DedupResult:
-    """Group `sources` into equivalence classes (order of first appearance)."""
+    """Group `sources` into equivalence classes (order of first appearance).
+
+    With `parallel_min` distinct texts or more, the fingerprints are computed first by
+    `workers` processes (default: one per available core; see `fingerprint_pool.py`); the
+    result is the same."""
+    sources = list(sources)
+    fingerprints = Fingerprinter(semantics, params)
+    workers = workers or cores()
+    if workers > 1:
+        texts = list(dict.fromkeys(s.text for s in sources if s.error is None))
+        if len(texts) >= parallel_min:
+            fingerprints = precompute(texts, semantics, params, workers)
     with _gc_policy():
-        return _group(sources, Fingerprinter(semantics, params))
+        return _group(sources, fingerprints)
 
 
 def _group(sources: Iterable[Source], fingerprints: Fingerprinter) -> DedupResult:

@@ -19,31 +19,27 @@ cached on the exact text (parse + check + dead-code elimination + structural has
 the structural hash (the behavioural fingerprint, which runs the program). The full reduction
 with its verified passes is left to the few candidates that enter the funnel.
 
-Very large inputs (`PARALLEL_MIN` = 100k distinct texts and more) spread
-that work over worker processes: first the structural work of every distinct text, then the
-behavioural hash of each structure's first text. The merging itself stays one sequential pass
-in input order over those precomputed fingerprints, so the result is the one a single process
-gives (an invalid text is left to that pass, so its error names its own source as usual).
+Very large inputs (`PARALLEL_MIN` = 100k distinct texts and more) spread that work over
+worker processes (`analysis/fingerprint_pool.py`, shared with `dedup`); the merging itself
+stays one sequential pass in input order, so the result is the one a single process gives.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import multiprocessing as mp
-import os
 import re
 import tomllib
 import warnings
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lionsimplify.analysis.fingerprint import Fingerprinted, Fingerprinter
+from lionsimplify.analysis.fingerprint import Fingerprinter
+from lionsimplify.analysis.fingerprint_pool import PARALLEL_MIN, cores, precompute
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.files import MAX_DATA_BYTES, read_bytes
 from lionsimplify.lang.ir import Program
@@ -292,71 +288,6 @@ def iter_runs(root: str | Path) -> tuple[dict[str, bool], Iterator[_Raw]]:
 # Checking, reducing, merging.
 
 
-#: Distinct texts from which intake runs in parallel. Each worker starts cold (imports, parser
-#: caches) and sends its programs back pickled: on 2 busy cores, 20k programs (6.5k distinct)
-#: took 6.4 s in 2 workers against 3.4 s in one process, so only very large inputs qualify.
-PARALLEL_MIN = 100_000
-_CHUNK = 1_000
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _structural_chunk(
-    args: tuple[Semantics, dict[str, float], list[str]],
-) -> list[Fingerprinted | None]:
-    """Worker: the structural fingerprint of each text, None where it is invalid."""
-    semantics, params, texts = args
-    fingerprints = Fingerprinter(semantics, params)
-    out: list[Fingerprinted | None] = []
-    for text in texts:
-        try:
-            out.append(fingerprints.structural(text, "<intake>"))
-        except ProgramError:
-            out.append(None)
-    return out
-
-
-def _behavioural_chunk(
-    args: tuple[Semantics, dict[str, float], list[Fingerprinted]],
-) -> list[str | None]:
-    """Worker: the behavioural hash of each fingerprinted program, None where it fails."""
-    semantics, params, fps = args
-    fingerprints = Fingerprinter(semantics, params)
-    out: list[str | None] = []
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for fp in fps:
-            try:
-                out.append(fingerprints.behavioural(fp))
-            except ProgramError:
-                out.append(None)
-    return out
-
-
-class _Precomputed(Fingerprinter):
-    """A `Fingerprinter` that first looks up what worker processes computed."""
-
-    def __init__(
-        self,
-        semantics: Semantics,
-        params: Mapping[str, float] | None,
-        by_text: dict[str, Fingerprinted],
-        by_structure: dict[str, str],
-    ):
-        super().__init__(semantics, params)
-        self._done_text, self._done_structure = by_text, by_structure
-
-    def structural(self, text: str, path: str) -> Fingerprinted:
-        done = self._done_text.get(text)
-        return done if done is not None else super().structural(text, path)
-
-    def behavioural(self, fp: Fingerprinted) -> str:
-        done = self._done_structure.get(fp.structural)
-        return done if done is not None else super().behavioural(fp)
-
-
 def _usable(entry: _Raw) -> bool:
     """Whether the sequential pass fingerprints this entry (it has a text and valid fields)."""
     run, where, default_id, text, meta, _source = entry
@@ -367,33 +298,6 @@ def _usable(entry: _Raw) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _in_parallel(fn, jobs: list, workers: int) -> list:  # noqa: ANN001
-    ctx = mp.get_context("spawn")  # the caller may have imported jax, which is not fork-safe
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        return [x for part in pool.map(fn, jobs) for x in part]
-
-
-def _precompute(
-    entries: list[_Raw],
-    semantics: Semantics,
-    params: Mapping[str, float] | None,
-    workers: int,
-) -> Fingerprinter:
-    texts = list(dict.fromkeys(e[3] for e in entries if _usable(e)))
-    env = (semantics, dict(params or {}))
-    chunks = [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
-    results = _in_parallel(_structural_chunk, [(*env, c) for c in chunks], workers)
-    by_text = {t: fp for t, fp in zip(texts, results, strict=True) if fp is not None}
-    firsts: dict[str, Fingerprinted] = {}  # each structure's first text, as the pass meets it
-    for fp in by_text.values():
-        firsts.setdefault(fp.structural, fp)
-    reps = list(firsts.values())
-    chunks = [reps[i : i + _CHUNK] for i in range(0, len(reps), _CHUNK)]
-    hashes = _in_parallel(_behavioural_chunk, [(*env, c) for c in chunks], workers)
-    by_structure = {fp.structural: h for fp, h in zip(reps, hashes, strict=True) if h is not None}
-    return _Precomputed(semantics, params, by_text, by_structure)
 
 
 def intake(
@@ -412,11 +316,12 @@ def intake(
     runs, raw_iter = iter_runs(root)
     raw_entries: Iterator[_Raw] | list[_Raw] = raw_iter
     fingerprints = Fingerprinter(semantics, params)
-    workers = workers or _cores()
+    workers = workers or cores()
     if workers > 1:
         raw_entries = list(raw_iter)
         if len({e[3] for e in raw_entries}) >= parallel_min:
-            fingerprints = _precompute(raw_entries, semantics, params, workers)
+            texts = list(dict.fromkeys(e[3] for e in raw_entries if _usable(e)))
+            fingerprints = precompute(texts, semantics, params, workers)  # type: ignore[arg-type]
     seen_texts: set[str] = set()
     by_struct: dict[str, Candidate] = {}
     by_behaviour: dict[str, Candidate] = {}
