@@ -173,14 +173,19 @@ _KIND_RULES = {
     for name, op in OPS.items()
 }
 
+#: The ops that can be given a value of the wrong kind (`clip`'s bound must be a scalar).
+_KIND_CHECKED = frozenset(name for name, (scalar_at, _) in _KIND_RULES.items() if scalar_at)
+
 
 def check_kinds(program: Program) -> None:
     """Raise the first kind error (a tensor where an op needs a scalar) as a `ProgramError`.
 
     The same check as `analyse(ranges=False).raise_errors()`, for the common case in which
-    nothing is wrong: de-duplication runs it on every program, so kinds are followed as plain
-    strings, without facts or diagnostics; a program with an error is analysed in full for
-    its message."""
+    nothing is wrong: de-duplication runs it on every program, so a program calling no op that
+    needs a scalar is done at once, and otherwise kinds are followed as plain strings, without
+    facts or diagnostics; a program with an error is analysed in full for its message."""
+    if not any(stmt.op in _KIND_CHECKED for stmt in program.body):
+        return
     kinds = {name: d.kind for name, d in input_domains(program).items()}
     for stmt in program.body:
         scalar_at, result = _KIND_RULES[stmt.op]
