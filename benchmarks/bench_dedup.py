@@ -75,6 +75,7 @@ def _memory(texts: list[str]) -> dict:
     from lionsimplify.compare.dedup import dedup
 
     sources = _sources(texts)
+    dedup(_sources(["def train(w, g, lr):\n  u = sign(g) * lr\n  return u\n"]))  # imports done
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]

@@ -434,7 +434,7 @@ class _Simple(NamedTuple):
     target: str
     op: str
     args: tuple[Operand, ...]
-    reads: frozenset[str]
+    reads: tuple[str, ...]
     """The variables it reads (each must be assigned before the line, or it is not simple)."""
     col: int
     """0-based column of the value (after `=`) in the stripped line."""
@@ -552,7 +552,7 @@ def _simple_line(line: str) -> _Simple | None:
             args.append(Const(slot[2] * value))  # type: ignore[misc]
         else:
             args.append(Const(slot[1]))
-    reads = frozenset(a.name for a in args if isinstance(a, Var))
+    reads = tuple(a.name for a in args if isinstance(a, Var))
     eq = line.index("=")
     col = eq + 1 + (len(line) - eq - 1 - len(line[eq + 1 :].lstrip()))
     return _Simple(target, op, tuple(args), reads, col)
