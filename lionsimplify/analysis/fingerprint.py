@@ -18,16 +18,18 @@ are compared on the same values.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from lionsimplify.analysis.absexec import check_kinds
+from lionsimplify.analysis.batch_interp import run_batch
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.analysis.liveness import live_program
 from lionsimplify.analysis.normalise import normal_call
+from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Const, Program, Var
 from lionsimplify.lang.ops import Semantics
 from lionsimplify.lang.parse import parse_text
@@ -120,11 +122,33 @@ def behavioural_hash(
     params: Mapping[str, float] | None = None,
 ) -> str:
     """Hash of the rounded updates on the fixed fingerprint trajectory."""
-    values = {h: pseudo_value(h) for h in program.hyperparams()}
-    values.update(program.values(params))
-    out = run(program, fingerprint_trajectory(), semantics=semantics, params=values)
-    data = semantics.encode() + b":" + _quantise(out.updates)
-    return hashlib.blake2b(data, digest_size=10).hexdigest()
+    return behavioural_hashes([program], semantics=semantics, params=params)[0]
+
+
+#: Programs run side by side at once (bounds the register files: ~1 MB per 1k programs).
+BATCH = 4096
+
+
+def behavioural_hashes(
+    programs: Sequence[Program],
+    *,
+    semantics: Semantics = "math",
+    params: Mapping[str, float] | None = None,
+) -> list[str]:
+    """`behavioural_hash` of each program: run side by side (`batch_interp.py`) where that
+    path takes them, else with `interp.run`; the updates, and so the hashes, are the same."""
+    trajectory = fingerprint_trajectory()
+    hashes: list[str] = []
+    for start in range(0, len(programs), BATCH):
+        chunk = programs[start : start + BATCH]
+        values = [{h: pseudo_value(h) for h in p.hyperparams()} | p.values(params) for p in chunk]
+        outs = run_batch(chunk, trajectory, semantics, values)
+        for p, v, out in zip(chunk, values, outs, strict=True):
+            if out is None:
+                out = run(p, trajectory, semantics=semantics, params=v).updates
+            data = semantics.encode() + b":" + _quantise(out)
+            hashes.append(hashlib.blake2b(data, digest_size=10).hexdigest())
+    return hashes
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,22 @@ class Fingerprinter:
             done = Fingerprinted(live, structural_hash(live, reduced=True), len(parsed.body))
             self._by_text[text] = done
         return done
+
+    def prepare(self, fps: Iterable[Fingerprinted]) -> None:
+        """Compute at once, side by side, the behavioural hashes of these programs that are
+        not known yet (one per structural hash): what `behavioural` then looks up. A program
+        that fails is left to `behavioural`, which raises its error where it is asked for."""
+        todo: dict[str, Program] = {}
+        for fp in fps:
+            if fp.structural not in self._by_structure:
+                todo.setdefault(fp.structural, fp.program)
+        try:
+            hashes = behavioural_hashes(
+                list(todo.values()), semantics=self.semantics, params=self.params
+            )
+        except ProgramError:
+            return
+        self._by_structure.update(zip(todo, hashes, strict=True))
 
     def behavioural(self, fp: Fingerprinted) -> str:
         """The behavioural hash, computed once per structural hash."""

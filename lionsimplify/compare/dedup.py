@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,7 +131,14 @@ def dedup(
         return _group(sources, fingerprints)
 
 
-def _group(sources: Iterable[Source], fingerprints: Fingerprinter) -> DedupResult:
+def _group(sources: list[Source], fingerprints: Fingerprinter) -> DedupResult:
+    """One pass in input order; the behavioural hashes are computed first, side by side."""
+    valid = []
+    for src in sources:
+        if src.error is None:
+            with suppress(ProgramError):  # reported in order below
+                valid.append(fingerprints.structural(src.text, src.path))
+    fingerprints.prepare(valid)
     by_struct: dict[str, EquivalenceClass] = {}
     by_behaviour: dict[str, EquivalenceClass] = {}
     classes: list[EquivalenceClass] = []

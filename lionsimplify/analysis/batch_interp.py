@@ -1,0 +1,179 @@
+"""Run many programs side by side on one short trajectory: the behavioural fingerprints.
+
+`interp.run` on the fingerprint trajectory (6 steps, 8 numbers a step) spends nearly all its
+time in Python: a few dozen numpy calls per program, each on 8 numbers. `dedup` fingerprints
+thousands of programs, so here a batch of programs is run at once. Every value of every program
+lives in one of two register files (tensors: `(slots, batch, size)`, scalars: `(slots, batch,
+1)`), each statement writing a fresh slot. Statements are grouped by their depth in their
+program's dataflow, their op and the kinds of their operands; a group is one call of the op's
+implementation on its operands gathered from the files (literals and hyperparameter values as
+per-program arrays of shape `(n, 1, 1)`), its results scattered back. A few hundred numpy calls
+per step then serve the whole batch.
+
+The implementations are the operator table's (`lang/ops.py`), applied elementwise or along the
+last axis to each program's rows exactly as `interp` applies them to one program, so each
+program's updates are the ones `interp.run` gives, bit for bit (`tests/test_batch_interp.py`).
+A program this path does not take (a statement on literals alone, a state that turns scalar, a
+hyperparameter without a value) gets None: run it with `interp.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lionsimplify.analysis.interp import Trajectory
+from lionsimplify.lang.ir import Const, Program, Var
+from lionsimplify.lang.ops import OPS, Semantics
+
+#: Register files, and the kind of a literal operand.
+_T, _S, _C = 0, 1, 2
+
+#: Fixed slots: the weight and the gradient (tensors), the learning rate and `step` (scalars).
+_WEIGHT, _GRAD, _LR, _STEP = 0, 1, 0, 1
+
+
+class _Layout:
+    """Slots of the programs taken so far, and their statements by (depth, op, operand kinds)."""
+
+    def __init__(self) -> None:
+        self.size = [2, 2]
+        self.groups: dict[tuple[int, str, tuple[int, ...]], list[tuple[list[Any], int]]] = {}
+        self.state_in: list[int] = []
+        self.state_out: list[int] = []
+        self.updates: list[Any] = []
+        """Each program's update: (file, slot), or a literal value."""
+
+    def slot(self, file: int) -> tuple[int, int]:
+        self.size[file] += 1
+        return file, self.size[file] - 1
+
+    def add(self, program: Program, values: Mapping[str, float], semantics: Semantics) -> bool:
+        """Lay `program` out; False (and nothing laid out) when this path does not take it.
+
+        A statement on literals alone is computed here, once, on the very values `interp`
+        gives it (numpy floats, or what an earlier such statement returned), and its result is
+        a literal for the statements after it."""
+        env: dict[str, Any] = {program.weight: (_T, _WEIGHT), program.grad: (_T, _GRAD)}
+        env[program.lr] = (_S, _LR)
+        if "step" in program.extras:
+            env["step"] = (_S, _STEP)
+        depth = dict.fromkeys(env.values(), 0)
+        planned: list[tuple[tuple[int, str, tuple[int, ...]], list[Any], int]] = []
+        state = [(s, (_T, self.size[_T] + i)) for i, s in enumerate(program.state)]
+        env.update(state)
+        depth.update((slot, 0) for _, slot in state)
+        counts = [self.size[_T] + len(state), self.size[_S]]
+        for stmt in program.body:
+            op = OPS[stmt.op]
+            operands: list[Any] = []
+            kinds: list[int] = []
+            for a in stmt.args:
+                if isinstance(a, Var):
+                    value = env[a.name]
+                elif isinstance(a, Const):
+                    value = np.float64(a.value)
+                elif a.name in values:
+                    value = np.float64(values[a.name])
+                else:
+                    return False  # no value: `interp.run` says so
+                operands.append(value)
+                kinds.append(value[0] if isinstance(value, tuple) else _C)
+            if all(k == _C for k in kinds):
+                try:
+                    with np.errstate(all="ignore"):
+                        env[stmt.target] = op.implementation(semantics)(np, *operands)
+                except Exception:  # noqa: BLE001 - `interp.run` meets (and reports) it too
+                    return False
+                if np.ndim(env[stmt.target]) != 0:
+                    return False
+                continue
+            result = op.result_kind(["tensor" if k == _T else "scalar" for k in kinds])
+            file = _T if result == "tensor" else _S
+            target = (file, counts[file])
+            counts[file] += 1
+            depth[target] = 1 + max(depth[o] for o in operands if isinstance(o, tuple))
+            env[stmt.target] = target
+            planned.append(((depth[target], stmt.op, tuple(kinds)), operands, target[1]))
+        outputs = [env[n] for n in program.new_state]
+        if not all(isinstance(o, tuple) and o[0] == _T for o in outputs):
+            return False  # a state that turns scalar: `interp` follows its kind step by step
+        self.state_in.extend(slot for _, (_, slot) in state)
+        self.state_out.extend(slot for _, slot in outputs)
+        self.updates.append(env[program.update])
+        for key, operands, slot in planned:
+            self.groups.setdefault(key, []).append((operands, slot))
+        self.size = counts
+        return True
+
+
+def run_batch(
+    programs: Sequence[Program],
+    trajectory: Trajectory,
+    semantics: Semantics,
+    values: Sequence[Mapping[str, float]],
+) -> list[np.ndarray | None]:
+    """Each program's updates `(steps, batch, size)` on `trajectory`, as `interp.run` gives
+    them with `values` for its hyperparameters; None for a program this path does not take."""
+    layout = _Layout()
+    taken = [layout.add(p, v, semantics) for p, v in zip(programs, values, strict=True)]
+    if not any(taken):
+        return [None] * len(programs)
+    steps, batch, size = trajectory.grads.shape
+    plan = _plan(layout, semantics)
+    files = [np.zeros((layout.size[_T], batch, size)), np.zeros((layout.size[_S], batch, 1))]
+    state_in, state_out = np.array(layout.state_in, int), np.array(layout.state_out, int)
+    out = np.empty((len(layout.updates), steps, batch, size))
+    for i, update in enumerate(layout.updates):
+        if not isinstance(update, tuple):  # a literal update, the same at every step
+            out[i] = update
+    update_rows, update_slots = [], []
+    for file in (_T, _S):
+        pairs = [
+            (i, u[1]) for i, u in enumerate(layout.updates) if isinstance(u, tuple) and u[0] == file
+        ]
+        update_rows.append(np.array([i for i, _ in pairs], int))
+        update_slots.append(np.array([s for _, s in pairs], int))
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            if t and len(state_in):
+                files[_T][state_in] = files[_T][state_out]
+            files[_T][_WEIGHT] = trajectory.weights[t]
+            files[_T][_GRAD] = trajectory.grads[t]
+            files[_S][_LR] = trajectory.lrs[t]
+            files[_S][_STEP] = float(t + 1)
+            for impl, operands, (file, slots) in plan:
+                args = [files[o[0]][o[1]] if isinstance(o, tuple) else o for o in operands]
+                files[file][slots] = impl(np, *args)
+            for file in (_T, _S):
+                out[update_rows[file], t] = files[file][update_slots[file]]
+    results: list[np.ndarray | None] = []
+    rows = iter(out)
+    for ok in taken:
+        results.append(next(rows) if ok else None)
+    return results
+
+
+_Group = tuple[
+    Callable[..., Any], list[tuple[int, np.ndarray] | np.ndarray], tuple[int, np.ndarray]
+]
+
+
+def _plan(layout: _Layout, semantics: Semantics) -> list[_Group]:
+    """The groups in order of depth: operands as (file, slots) or literal arrays `(n, 1, 1)`."""
+    plan: list[_Group] = []
+    for (_, op, kinds), members in sorted(layout.groups.items(), key=lambda kv: kv[0][0]):
+        operands: list[tuple[int, np.ndarray] | np.ndarray] = []
+        for i, kind in enumerate(kinds):
+            column = [m[0][i] for m in members]
+            if kind == _C:
+                operands.append(np.array(column, dtype=np.float64).reshape(-1, 1, 1))
+            else:
+                operands.append((kind, np.array([o[1] for o in column], int)))  # type: ignore[index]
+        result = OPS[op].result_kind(["tensor" if k == _T else "scalar" for k in kinds])
+        file = _T if result == "tensor" else _S
+        slots = np.array([m[1] for m in members], int)
+        plan.append((OPS[op].implementation(semantics), operands, (file, slots)))
+    return plan
