@@ -46,67 +46,72 @@ class _Layout:
         self.updates: list[Any] = []
         """Each program's update: (file, slot), or a literal value."""
 
-    def slot(self, file: int) -> tuple[int, int]:
-        self.size[file] += 1
-        return file, self.size[file] - 1
-
     def add(self, program: Program, values: Mapping[str, float], semantics: Semantics) -> bool:
         """Lay `program` out; False (and nothing laid out) when this path does not take it.
 
         A statement on literals alone is computed here, once, on the very values `interp`
         gives it (numpy floats, or what an earlier such statement returned), and its result is
         a literal for the statements after it."""
-        env: dict[str, Any] = {program.weight: (_T, _WEIGHT), program.grad: (_T, _GRAD)}
-        env[program.lr] = (_S, _LR)
+        env: dict[str, Any] = {program.weight: (_T, _WEIGHT, 0), program.grad: (_T, _GRAD, 0)}
+        env[program.lr] = (_S, _LR, 0)
         if "step" in program.extras:
-            env["step"] = (_S, _STEP)
-        depth = dict.fromkeys(env.values(), 0)
+            env["step"] = (_S, _STEP, 0)
         planned: list[tuple[tuple[int, str, tuple[int, ...]], list[Any], int]] = []
-        state = [(s, (_T, self.size[_T] + i)) for i, s in enumerate(program.state)]
-        env.update(state)
-        depth.update((slot, 0) for _, slot in state)
-        counts = [self.size[_T] + len(state), self.size[_S]]
+        state_in = range(self.size[_T], self.size[_T] + len(program.state))
+        env.update((s, (_T, slot, 0)) for s, slot in zip(program.state, state_in, strict=True))
+        counts = [state_in.stop, self.size[_S]]
         for stmt in program.body:
-            op = OPS[stmt.op]
             operands: list[Any] = []
             kinds: list[int] = []
+            depth = 0
             for a in stmt.args:
-                if isinstance(a, Var):
+                if type(a) is Var:
                     value = env[a.name]
-                elif isinstance(a, Const):
+                elif type(a) is Const:
                     value = np.float64(a.value)
                 elif a.name in values:
                     value = np.float64(values[a.name])
                 else:
                     return False  # no value: `interp.run` says so
                 operands.append(value)
-                kinds.append(value[0] if isinstance(value, tuple) else _C)
-            if all(k == _C for k in kinds):
+                if type(value) is tuple:
+                    kinds.append(value[0])
+                    depth = max(depth, value[2])
+                else:
+                    kinds.append(_C)
+            rule = _RESULT[stmt.op]
+            if _T in kinds:
+                file = _T if rule == "elementwise" or (rule == "first" and kinds[0] == _T) else _S
+            elif _S in kinds:
+                file = _S
+            else:
                 try:
                     with np.errstate(all="ignore"):
-                        env[stmt.target] = op.implementation(semantics)(np, *operands)
+                        value = OPS[stmt.op].implementation(semantics)(np, *operands)
                 except Exception:  # noqa: BLE001 - `interp.run` meets (and reports) it too
                     return False
-                if np.ndim(env[stmt.target]) != 0:
+                if np.ndim(value) != 0:
                     return False
+                env[stmt.target] = value
                 continue
-            result = op.result_kind(["tensor" if k == _T else "scalar" for k in kinds])
-            file = _T if result == "tensor" else _S
-            target = (file, counts[file])
+            env[stmt.target] = (file, counts[file], depth + 1)
+            planned.append(((depth + 1, stmt.op, tuple(kinds)), operands, counts[file]))
             counts[file] += 1
-            depth[target] = 1 + max(depth[o] for o in operands if isinstance(o, tuple))
-            env[stmt.target] = target
-            planned.append(((depth[target], stmt.op, tuple(kinds)), operands, target[1]))
         outputs = [env[n] for n in program.new_state]
-        if not all(isinstance(o, tuple) and o[0] == _T for o in outputs):
+        if not all(type(o) is tuple and o[0] == _T for o in outputs):
             return False  # a state that turns scalar: `interp` follows its kind step by step
-        self.state_in.extend(slot for _, (_, slot) in state)
-        self.state_out.extend(slot for _, slot in outputs)
+        self.state_in.extend(state_in)
+        self.state_out.extend(o[1] for o in outputs)
         self.updates.append(env[program.update])
+        groups = self.groups
         for key, operands, slot in planned:
-            self.groups.setdefault(key, []).append((operands, slot))
+            groups.setdefault(key, []).append((operands, slot))
         self.size = counts
         return True
+
+
+#: How each op's result kind follows from its operands' (see `Op.result`).
+_RESULT = {name: op.result for name, op in OPS.items()}
 
 
 def run_batch(
@@ -126,16 +131,14 @@ def run_batch(
     files = [np.zeros((layout.size[_T], batch, size)), np.zeros((layout.size[_S], batch, 1))]
     state_in, state_out = np.array(layout.state_in, int), np.array(layout.state_out, int)
     out = np.empty((len(layout.updates), steps, batch, size))
+    update_rows: tuple[list[int], list[int]] = ([], [])
+    update_slots: tuple[list[int], list[int]] = ([], [])
     for i, update in enumerate(layout.updates):
-        if not isinstance(update, tuple):  # a literal update, the same at every step
+        if type(update) is tuple:
+            update_rows[update[0]].append(i)
+            update_slots[update[0]].append(update[1])
+        else:  # a literal update, the same at every step
             out[i] = update
-    update_rows, update_slots = [], []
-    for file in (_T, _S):
-        pairs = [
-            (i, u[1]) for i, u in enumerate(layout.updates) if isinstance(u, tuple) and u[0] == file
-        ]
-        update_rows.append(np.array([i for i, _ in pairs], int))
-        update_slots.append(np.array([s for _, s in pairs], int))
     with np.errstate(all="ignore"):
         for t in range(steps):
             if t and len(state_in):

@@ -101,18 +101,15 @@ def fingerprint_trajectory() -> Trajectory:
     return random_trajectory(seed=20230213, steps=6, size=4, grad_scales=(1e-3, 1.0))
 
 
-def _quantise(x: np.ndarray) -> bytes:
-    """Round to ~6 significant digits (20 mantissa bits); NaN and inf map to fixed codes."""
+def _quantise(x: np.ndarray) -> list[bytes]:
+    """Round each program's updates (`x[i]`) to ~6 significant digits (20 mantissa bits); NaN
+    and inf map to fixed codes. One pass over all programs: the same bytes as one by one."""
     finite = np.isfinite(x)
-    if finite.all():  # the common case, in fewer numpy calls: the same bytes
-        mant, expo = np.frexp(x)
-        return (
-            np.round(mant * (1 << 20)).astype(np.int64).tobytes() + expo.astype(np.int32).tobytes()
-        )
     mant, expo = np.frexp(np.where(finite, x, 0.0))
     q = np.round(mant * (1 << 20)).astype(np.int64)
     q = np.where(finite, q, np.where(np.isnan(x), 1 << 40, np.where(x > 0, 1 << 41, -(1 << 41))))
-    return q.tobytes() + expo.astype(np.int32).tobytes()
+    e = expo.astype(np.int32)
+    return [q[i].tobytes() + e[i].tobytes() for i in range(len(x))]
 
 
 def behavioural_hash(
@@ -143,11 +140,17 @@ def behavioural_hashes(
         chunk = programs[start : start + BATCH]
         values = [{h: pseudo_value(h) for h in p.hyperparams()} | p.values(params) for p in chunk]
         outs = run_batch(chunk, trajectory, semantics, values)
-        for p, v, out in zip(chunk, values, outs, strict=True):
-            if out is None:
-                out = run(p, trajectory, semantics=semantics, params=v).updates
-            data = semantics.encode() + b":" + _quantise(out)
-            hashes.append(hashlib.blake2b(data, digest_size=10).hexdigest())
+        updates = np.stack(
+            [
+                out
+                if out is not None
+                else run(p, trajectory, semantics=semantics, params=v).updates
+                for p, v, out in zip(chunk, values, outs, strict=True)
+            ]
+        )
+        prefix = semantics.encode() + b":"
+        for data in _quantise(updates):
+            hashes.append(hashlib.blake2b(prefix + data, digest_size=10).hexdigest())
     return hashes
 
 
