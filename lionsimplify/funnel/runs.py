@@ -32,6 +32,7 @@ import re
 import tomllib
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,14 +315,17 @@ def intake(
     processes (default: one per available core); the result is the same.
     """
     runs, raw_iter = iter_runs(root)
-    raw_entries: Iterator[_Raw] | list[_Raw] = raw_iter
+    raw_entries = list(raw_iter)
     fingerprints = Fingerprinter(semantics, params)
     workers = workers or cores()
-    if workers > 1:
-        raw_entries = list(raw_iter)
-        if len({e[3] for e in raw_entries}) >= parallel_min:
-            texts = list(dict.fromkeys(e[3] for e in raw_entries if _usable(e)))
-            fingerprints = precompute(texts, semantics, params, workers)  # type: ignore[arg-type]
+    texts = list(dict.fromkeys(e[3] for e in raw_entries if _usable(e)))
+    if workers > 1 and len(texts) >= parallel_min:
+        fingerprints = precompute(texts, semantics, params, workers)  # type: ignore[arg-type]
+    valid = []
+    for text in texts:  # the behavioural hashes, side by side, before the pass that merges
+        with suppress(ProgramError):
+            valid.append(fingerprints.structural(text, "<intake>"))  # type: ignore[arg-type]
+    fingerprints.prepare(valid)
     seen_texts: set[str] = set()
     by_struct: dict[str, Candidate] = {}
     by_behaviour: dict[str, Candidate] = {}
