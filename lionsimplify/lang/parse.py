@@ -280,20 +280,6 @@ class _Lowerer:
         return Stmt(target, op.name, args, loc)
 
     # -- statements -------------------------------------------------------------------------
-    def lower_simple(self, item: _Line) -> bool:
-        """Lower a one-operation line recognised from its cached shape when all its names are
-        assigned variables; False leaves the line to the general path (hyperparameters,
-        errors, nesting), which then parses it for real."""
-        simple = item.simple
-        if simple is None or not self.assigned.issuperset(simple.reads):
-            return False
-        line, indent = item.offset
-        stmt = _simple_stmt(item.text, self.path, line + 1, indent + simple.col + 1)
-        self.body.append(stmt)
-        self.assigned.add(simple.target)
-        self.used_names.add(simple.target)
-        return True
-
     def assign(self, target_node: ast.expr, value: ast.expr, stmt: ast.stmt) -> None:
         if not isinstance(target_node, ast.Name):
             what = _EXPR_NAMES.get(type(target_node), "this kind of target")
@@ -314,10 +300,9 @@ class _Lowerer:
 
 
 def _collect_targets(items: list[_Line]) -> set[str]:
-    names: set[str] = set()
+    names = {item.simple.target for item in items if item.simple is not None}
     for item in items:
         if item.simple is not None:
-            names.add(item.simple.target)
             continue
         stmt = item.node
         targets = []
@@ -702,8 +687,16 @@ def _lower_function(
         items = items[1:]
     ret: ast.Return | None = None
     ret_offset = (0, 0)
+    assigned, used, body = low.assigned, low.used_names, low.body
     for i, item in enumerate(items):
-        if item.simple is not None and low.lower_simple(item):
+        simple = item.simple
+        if simple is not None and assigned.issuperset(simple.reads):
+            # A one-operation line recognised from its cached shape, all its names assigned
+            # variables (hyperparameters, errors and nesting take the general path below).
+            line, indent = item.offset
+            body.append(_simple_stmt(item.text, path, line + 1, indent + simple.col + 1))  # type: ignore[arg-type]
+            assigned.add(simple.target)
+            used.add(simple.target)
             continue
         low.base_line, low.base_col = item.offset
         node = item.node
