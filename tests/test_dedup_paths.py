@@ -1,8 +1,8 @@
 """The fast paths `dedup` takes give what the general ones give, on search-style programs.
 
 Each fast path (the string-only kind check, the incremental liveness slice, the parser's line
-caches) is compared with the general computation it replaces, on programs mutated the way
-search mutates them, invalid ones included.
+caches, the JSON-lines reader's whole-file decoding) is compared with the general computation
+it replaces, on programs mutated the way search mutates them, invalid ones included.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from lionsimplify.lang.ir import Program, Var
 from lionsimplify.lang.mutate import adamw, mutate_once
 from lionsimplify.lang.parse import parse_text
 from lionsimplify.lang.printer import print_program
+from lionsimplify.lang.sources import split_lines
 
 
 @st.composite
@@ -101,3 +102,23 @@ def test_the_line_caches_read_as_a_whole_file_parse(p: Program, indent: int) -> 
     fast, slow = parse_text(text, "x.txt"), parse_text(whole, "x.txt")
     assert fast == slow
     assert [s.loc.col for s in fast.body] == [s.loc.col for s in slow.body]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from(list('ab {}":\r\t\x0b\x0c\x85\u2028\u3000\ufeffé\U0001f600'))),
+        max_size=6,
+    )
+)
+def test_a_clean_jsonl_file_is_split_as_line_by_line_decoding_splits_it(lines: list[str]) -> None:
+    """A file with no NUL and valid UTF-8 is decoded at once: the same lines, numbered alike,
+    as decoding each line with `utf-8-sig` (bytes stripped of ASCII whitespace only)."""
+    data = "\n".join(lines).encode()
+    raw_lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    expected = [
+        (n, raw.rstrip(b"\r").decode("utf-8-sig"))
+        for n, raw in enumerate(raw_lines, start=1)
+        if raw.rstrip(b"\r").strip()
+    ]
+    assert list(split_lines(data, "x.jsonl")) == expected

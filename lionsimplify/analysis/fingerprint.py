@@ -171,8 +171,8 @@ class Fingerprinter:
 
     Search outputs are mostly duplicates, so the structural work (parse, kind check, liveness,
     structural hash) is cached on the exact text, and the behavioural hash, which runs the
-    program, on the structural hash. Invalid texts are not cached, so each one's error names
-    its own source.
+    program, on the structural hash; `prepare` computes many behavioural hashes at once. Invalid
+    texts are not cached, so each one's error names its own source.
     """
 
     def __init__(self, semantics: Semantics = "math", params: Mapping[str, float] | None = None):

@@ -4,7 +4,9 @@ Each program is parsed, its dead code removed, and fingerprinted twice (see `fin
 Programs with the same structural hash are one class outright; classes whose behavioural
 fingerprints agree are merged, and the merge is recorded, so the user can see *which*
 fingerprint matched. The behavioural fingerprint is computed once per structural class, which is
-what makes de-duplication of large search outputs fast (most duplicates are structural).
+what makes de-duplication of large search outputs fast (most duplicates are structural), and for
+all classes at once, their programs run side by side (`analysis/batch_interp.py`), before the
+pass that groups them in input order.
 """
 
 from __future__ import annotations

@@ -64,11 +64,27 @@ class Source:
             raise self.program_error(exc) from None
 
 
+#: What `bytes.strip()` strips (str.strip() would strip Unicode spaces as well).
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+
 def split_lines(data: bytes, path: str) -> Iterator[tuple[int, str | ProgramError]]:
     """Non-empty lines of a JSON-lines file, each decoded on its own: a NUL byte or invalid
-    UTF-8 spoils one line (an error at its location), not the file."""
+    UTF-8 spoils one line (an error at its location), not the file. A file with neither (the
+    usual case) is decoded at once, with the same lines as a result."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if b"\x00" not in data:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            for n, line in enumerate(text.split("\n"), start=1):
+                line = line.rstrip("\r")
+                if line.strip(_ASCII_SPACE):
+                    yield n, line.removeprefix("\ufeff")  # as `utf-8-sig` reads each line
+            return
     for n, raw in enumerate(data.split(b"\n"), start=1):
         raw = raw.rstrip(b"\r")
         if not raw.strip():
@@ -87,37 +103,30 @@ def split_lines(data: bytes, path: str) -> Iterator[tuple[int, str | ProgramErro
 def iter_jsonl(path: Path) -> Iterator[Source]:
     """One `Source` per non-empty line; a bad line is a `Source` with an `error`."""
     data = read_bytes(path, limit=MAX_DATA_BYTES)
-    for n, line in split_lines(data, str(path)):
-        sid = f"{path}:{n}"
-
-        def bad(err: ProgramError, sid: str = sid, n: int = n) -> Source:
-            return Source(sid, "", str(path), error=err, jsonl_line=n)
-
+    where = str(path)
+    for n, line in split_lines(data, where):
         if isinstance(line, ProgramError):
-            yield bad(line)
+            yield Source(f"{where}:{n}", "", where, error=line, jsonl_line=n)
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield bad(
-                ProgramError(
-                    f"invalid JSON: {exc.msg}", Location(str(path), n, exc.colno), code="E401"
-                )
+            error = ProgramError(
+                f"invalid JSON: {exc.msg}", Location(where, n, exc.colno), code="E401"
             )
+            yield Source(f"{where}:{n}", "", where, error=error, jsonl_line=n)
             continue
         if not isinstance(obj, dict) or not isinstance(obj.get("program"), str):
-            yield bad(
-                ProgramError(
-                    "each line must be a JSON object with a `program` string",
-                    Location(str(path), n, 1),
-                    code="E401",
-                )
+            error = ProgramError(
+                "each line must be a JSON object with a `program` string",
+                Location(where, n, 1),
+                code="E401",
             )
+            yield Source(f"{where}:{n}", "", where, error=error, jsonl_line=n)
             continue
-        fields = {k: v for k, v in obj.items() if k != "program"}
-        if "id" in obj:
-            sid = f"{path}:{obj['id']}"
-        yield Source(sid, obj["program"], str(path), fields, jsonl_line=n)
+        program = obj.pop("program")
+        sid = f"{where}:{obj['id']}" if "id" in obj else f"{where}:{n}"
+        yield Source(sid, program, where, obj, jsonl_line=n)
 
 
 def load_sources(paths: Iterable[str | Path]) -> list[Source]:
