@@ -13,13 +13,15 @@ per step then serve the whole batch.
 The implementations are the operator table's (`lang/ops.py`), applied elementwise or along the
 last axis to each program's rows exactly as `interp` applies them to one program, so each
 program's updates are the ones `interp.run` gives, bit for bit (`tests/test_batch_interp.py`).
-A program this path does not take (a statement on literals alone, a state that turns scalar, a
-hyperparameter without a value) gets None: run it with `interp.run`.
+A statement on literals alone is computed once, as `interp` computes it. A program this path
+does not take (a state that turns scalar, a hyperparameter without a value, a statement on
+literals that fails or gives no single number) gets None: run it with `interp.run`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -79,11 +81,9 @@ class _Layout:
                     depth = max(depth, value[2])
                 else:
                     kinds.append(_C)
-            rule = _RESULT[stmt.op]
-            if _T in kinds:
-                file = _T if rule == "elementwise" or (rule == "first" and kinds[0] == _T) else _S
-            elif _S in kinds:
-                file = _S
+            if _T in kinds or _S in kinds:
+                key = tuple(kinds)
+                file = _result_file(stmt.op, key)
             else:
                 try:
                     with np.errstate(all="ignore"):
@@ -95,7 +95,7 @@ class _Layout:
                 env[stmt.target] = value
                 continue
             env[stmt.target] = (file, counts[file], depth + 1)
-            planned.append(((depth + 1, stmt.op, tuple(kinds)), operands, counts[file]))
+            planned.append(((depth + 1, stmt.op, key), operands, counts[file]))
             counts[file] += 1
         outputs = [env[n] for n in program.new_state]
         if not all(type(o) is tuple and o[0] == _T for o in outputs):
@@ -110,8 +110,12 @@ class _Layout:
         return True
 
 
-#: How each op's result kind follows from its operands' (see `Op.result`).
-_RESULT = {name: op.result for name, op in OPS.items()}
+@cache
+def _result_file(op: str, kinds: tuple[int, ...]) -> int:
+    """The register file of `op`'s result on operands of these kinds (a literal is a scalar),
+    as the operator table says (`Op.result_kind`)."""
+    kind = OPS[op].result_kind(["tensor" if k == _T else "scalar" for k in kinds])
+    return _T if kind == "tensor" else _S
 
 
 def run_batch(
@@ -175,8 +179,6 @@ def _plan(layout: _Layout, semantics: Semantics) -> list[_Group]:
                 operands.append(np.array(column, dtype=np.float64).reshape(-1, 1, 1))
             else:
                 operands.append((kind, np.array([o[1] for o in column], int)))  # type: ignore[index]
-        result = OPS[op].result_kind(["tensor" if k == _T else "scalar" for k in kinds])
-        file = _T if result == "tensor" else _S
         slots = np.array([m[1] for m in members], int)
-        plan.append((OPS[op].implementation(semantics), operands, (file, slots)))
+        plan.append((OPS[op].implementation(semantics), operands, (_result_file(op, kinds), slots)))
     return plan
