@@ -1,6 +1,6 @@
 """`dedup` throughput: in-process ms/program, memory per distinct text, CLI programs/s.
 
-    PYTHONPATH=. python benchmarks/bench_dedup.py [--programs 2000 10000] [--old PATH]
+    PYTHONPATH=. python benchmarks/bench_dedup.py [--programs 2000 10000] [--old PATH] [--parallel]
 
 The input is all-distinct programs (distinct AdamW mutants, as search makes them), the worst
 case for de-duplication: every text is parsed, checked and fingerprinted, nothing is a cache hit.
@@ -13,7 +13,8 @@ share a class may not).
    cold, as in the CLI): `dedup()` over the programs, best of `--repeat`, old and new
    interleaved. For this checkout also: the split by stage, `ast.parse` alone per program (the
    floor any parser built on `ast` pays), and `dedup` with Python's garbage collector at its
-   default thresholds instead of the setting `dedup` uses.
+   default thresholds instead of the setting `dedup` uses; with `--parallel`, `dedup` in worker
+   processes (`analysis/fingerprint_pool.py`, which it uses from 100k distinct texts).
 2. Memory kept per distinct text: what `tracemalloc` sees allocated and still held after
    `dedup()` returns (the result and the fingerprint caches), divided by the count.
 3. The CLI (`lionsimplify dedup FILE.jsonl`, a fresh process each, start-up included) with the
@@ -126,7 +127,28 @@ def _split(texts: list[str]) -> dict:
     return out
 
 
-_MEASURES = {"timed": _timed, "memory": _memory, "gc-default": _gc_default, "split": _split}
+def _parallel(texts: list[str]) -> dict:
+    """`dedup` with the worker processes of `fingerprint_pool.py` (threshold lowered to 0)."""
+    from lionsimplify.analysis.fingerprint_pool import cores
+    from lionsimplify.compare.dedup import dedup
+
+    sources = _sources(texts)
+    start = time.perf_counter()
+    result = dedup(sources, workers=cores(), parallel_min=0)
+    return {
+        "seconds": time.perf_counter() - start,
+        "classes": len(result.classes),
+        "workers": cores(),
+    }
+
+
+_MEASURES = {
+    "timed": _timed,
+    "memory": _memory,
+    "gc-default": _gc_default,
+    "split": _split,
+    "parallel": _parallel,
+}
 
 
 def _measure_here(what: str, path: str) -> None:
@@ -170,7 +192,7 @@ def grouping(json_text: str) -> list[list[tuple[str, str]]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def run(n: int, versions: dict[str, Path], repeat: int, tmp: Path) -> None:
+def run(n: int, versions: dict[str, Path], repeat: int, tmp: Path, parallel: bool) -> None:
     texts = distinct_programs(n)
     programs = tmp / f"programs{n}.jsonl"
     programs.write_text("".join(json.dumps({"program": t}) + "\n" for t in texts))
@@ -198,6 +220,13 @@ def run(n: int, versions: dict[str, Path], repeat: int, tmp: Path) -> None:
     gc_default = min(measure(versions["new"], "gc-default", programs)["seconds"] for _ in range(2))
     print(f"  with the garbage collector at its default: {gc_default * 1e3 / n:.4f} ms/program "
           f"({gc_default / best['new']:.2f}x the time with dedup's setting)")  # fmt: skip
+
+    if parallel:
+        r = min((measure(versions["new"], "parallel", programs) for _ in range(2)),
+                key=lambda r: r["seconds"])  # fmt: skip
+        print(f"  in {r['workers']} worker processes (start-up included): "
+              f"{r['seconds'] * 1e3 / n:.4f} ms/program ({best['new'] / r['seconds']:.2f}x the "
+              f"speed of one process), {r['classes']} classes")  # fmt: skip
 
     for name, root in versions.items():
         mem = measure(root, "memory", programs)
@@ -234,6 +263,7 @@ def main() -> None:
     ap.add_argument("--programs", type=int, nargs="+", default=[2000, 10000])
     ap.add_argument("--old", type=Path, help="another checkout to compare with, side by side")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--parallel", action="store_true", help="also time the worker processes")
     ap.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -245,7 +275,7 @@ def main() -> None:
         versions = {"old": args.old.resolve(), "new": ROOT}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.programs:
-            run(n, versions, args.repeat, Path(tmp))
+            run(n, versions, args.repeat, Path(tmp), args.parallel)
 
 
 if __name__ == "__main__":
