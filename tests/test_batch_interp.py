@@ -32,6 +32,13 @@ ODD = [
     "def train(w, g, lr):\n  u = clip(0.5, lr) + cosine_sim(g, 0.5)\n  v = dot(g, -2.0)\n"
     "  u = u * v + clip(g, 0.5)\n  return u\n",
     "def train(w, g, lr):\n  u = exp(1.5)\n  return u\n",
+    "def train(w, g, m, v, lr):\n  u = m * v\n  v = norm(m)\n  m = interp(g, u, 0.5)\n"
+    "  w2 = m + v\n  return w2, m, v\n",
+    "def train(w, g, m, lr):\n  m = interp(m, g, 0.5) * norm(m)\n  return m, m\n",
+]
+LEFT = [
+    "def train(w, g, m, lr):\n  m = get_pi()\n  u = g * m\n  return u, m\n",
+    "def train(w, g, lr):\n  u = g * b1\n  return u\n",
 ]
 
 
@@ -63,14 +70,15 @@ def test_odd_programs_run_as_alone_or_are_left_to_the_interpreter() -> None:
         for trajectory in (fingerprint_trajectory(), random_trajectory(3, steps=4, size=3)):
             values = [_values(p) for p in programs]
             batch = run_batch(programs, trajectory, semantics, values)  # type: ignore[arg-type]
-            left = [t for t, out in zip(ODD, batch, strict=True) if out is None]
-            assert left == [ODD[8]]  # the state that turns scalar
-            assert _check(programs, semantics, trajectory) == len(ODD) - 1
+            assert all(out is not None for out in batch)
+            assert _check(programs, semantics, trajectory) == len(ODD)
 
 
 def test_a_program_it_does_not_take_is_none() -> None:
-    p = parse_text("def train(w, g, lr):\n  u = g * b1\n  return u\n")
-    assert run_batch([p], fingerprint_trajectory(), "math", [{}]) == [None]
+    """A literal state, a hyperparameter without a value: left to `interp.run`."""
+    programs = [parse_text(t) for t in LEFT]
+    assert run_batch(programs, fingerprint_trajectory(), "math", [{}, {}]) == [None, None]
+    p = programs[1]
     try:
         run(p, fingerprint_trajectory(), params={})
     except ProgramError as exc:

@@ -13,9 +13,10 @@ per step then serve the whole batch.
 The implementations are the operator table's (`lang/ops.py`), applied elementwise or along the
 last axis to each program's rows exactly as `interp` applies them to one program, so each
 program's updates are the ones `interp.run` gives, bit for bit (`tests/test_batch_interp.py`).
-A statement on literals alone is computed once, as `interp` computes it. A program this path
-does not take (a state that turns scalar, a hyperparameter without a value, a statement on
-literals that fails or gives no single number) gets None: run it with `interp.run`.
+A statement on literals alone is computed once, as `interp` computes it; a program whose state
+turns scalar is laid out once per kinds of its state. A program this path does not take (a
+hyperparameter without a value, a statement on literals that fails or gives no single number, a
+literal state) gets None: run it with `interp.run`.
 """
 
 from __future__ import annotations
@@ -38,76 +39,113 @@ _WEIGHT, _GRAD, _LR, _STEP = 0, 1, 0, 1
 
 
 class _Layout:
-    """Slots of the programs taken so far, and their statements by (depth, op, operand kinds)."""
+    """Slots of the programs taken so far, and their statements by (the steps they run in,
+    depth, op, operand kinds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
         self.size = [2, 2]
-        self.groups: dict[tuple[int, str, tuple[int, ...]], list[tuple[list[Any], int]]] = {}
-        self.state_in: list[int] = []
-        self.state_out: list[int] = []
-        self.updates: list[Any] = []
-        """Each program's update: (file, slot), or a literal value."""
+        self.groups: dict[tuple, list[tuple[list[Any], int]]] = {}
+        self.moves: list[tuple[list[int], list[int]]] = [([], []) for _ in range(2 * steps)]
+        """At step t, file f: `moves[2 * t + f]` = (state input slots, last step's outputs)."""
+        self.updates: list[list[Any]] = []
+        """Each program's update at each step: (file, slot), or a literal value."""
 
     def add(self, program: Program, values: Mapping[str, float], semantics: Semantics) -> bool:
         """Lay `program` out; False (and nothing laid out) when this path does not take it.
 
-        A statement on literals alone is computed here, once, on the very values `interp`
-        gives it (numpy floats, or what an earlier such statement returned), and its result is
-        a literal for the statements after it."""
-        env: dict[str, Any] = {program.weight: (_T, _WEIGHT, 0), program.grad: (_T, _GRAD, 0)}
-        env[program.lr] = (_S, _LR, 0)
-        if "step" in program.extras:
-            env["step"] = (_S, _STEP, 0)
-        planned: list[tuple[tuple[int, str, tuple[int, ...]], list[Any], int]] = []
-        state_in = range(self.size[_T], self.size[_T] + len(program.state))
-        env.update((s, (_T, slot, 0)) for s, slot in zip(program.state, state_in, strict=True))
-        counts = [state_in.stop, self.size[_S]]
-        for stmt in program.body:
-            operands: list[Any] = []
-            kinds: list[int] = []
-            depth = 0
-            for a in stmt.args:
-                if type(a) is Var:
-                    value = env[a.name]
-                elif type(a) is Const:
-                    value = np.float64(a.value)
-                elif a.name in values:
-                    value = np.float64(values[a.name])
-                else:
-                    return False  # no value: `interp.run` says so
-                operands.append(value)
-                if type(value) is tuple:
-                    kinds.append(value[0])
-                    depth = max(depth, value[2])
-                else:
-                    kinds.append(_C)
-            if _T in kinds or _S in kinds:
-                key = tuple(kinds)
-                file = _result_file(stmt.op, key)
-            else:
-                try:
-                    with np.errstate(all="ignore"):
-                        value = OPS[stmt.op].implementation(semantics)(np, *operands)
-                except Exception:  # noqa: BLE001 - `interp.run` meets (and reports) it too
+        State starts as a zero tensor and may turn scalar: the program is laid out once per
+        distinct kinds of its state, each layout run at the steps whose state has those kinds
+        (as `interp` follows them step by step)."""
+        counts = list(self.size)
+        kinds: tuple[int, ...] = (_T,) * len(program.state)
+        layouts: dict[tuple[int, ...], tuple] = {}
+        at: list[tuple[int, ...]] = []
+        for _ in range(self.steps):
+            if kinds not in layouts:
+                laid = _lay(program, values, semantics, kinds, counts)
+                if laid is None:
                     return False
-                if np.ndim(value) != 0:
-                    return False
-                env[stmt.target] = value
-                continue
-            env[stmt.target] = (file, counts[file], depth + 1)
-            planned.append(((depth + 1, stmt.op, key), operands, counts[file]))
-            counts[file] += 1
-        outputs = [env[n] for n in program.new_state]
-        if not all(type(o) is tuple and o[0] == _T for o in outputs):
-            return False  # a state that turns scalar: `interp` follows its kind step by step
-        self.state_in.extend(state_in)
-        self.state_out.extend(o[1] for o in outputs)
-        self.updates.append(env[program.update])
-        groups = self.groups
-        for key, operands, slot in planned:
-            groups.setdefault(key, []).append((operands, slot))
+                layouts[kinds] = laid
+            at.append(kinds)
+            outputs = layouts[kinds][2]
+            if not all(type(o) is tuple for o in outputs):
+                return False  # a literal state: `interp` keeps a numpy float
+            kinds = tuple(o[0] for o in outputs)
+        for state_kinds, (planned, _, _, _) in layouts.items():
+            steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
+            for key, operands, slot in planned:
+                self.groups.setdefault((steps, *key), []).append((operands, slot))
+        for t in range(1, self.steps):
+            inputs, outputs = layouts[at[t]][1], layouts[at[t - 1]][2]
+            for (file, slot), (_, source, _) in zip(inputs, outputs, strict=True):
+                self.moves[2 * t + file][0].append(slot)
+                self.moves[2 * t + file][1].append(source)
+        self.updates.append([layouts[k][3] for k in at])
         self.size = counts
         return True
+
+
+def _lay(
+    program: Program,
+    values: Mapping[str, float],
+    semantics: Semantics,
+    state_kinds: tuple[int, ...],
+    counts: list[int],
+) -> tuple | None:
+    """One step of `program` with state of these kinds, on fresh slots (`counts` grows): its
+    statements by group key, its state input slots, its outputs (state, then the update); None
+    when this path does not take it.
+
+    A statement on literals alone is computed here, once, on the very values `interp` gives it
+    (numpy floats, or what an earlier such statement returned), and its result is a literal
+    for the statements after it."""
+    env: dict[str, Any] = {program.weight: (_T, _WEIGHT, 0), program.grad: (_T, _GRAD, 0)}
+    env[program.lr] = (_S, _LR, 0)
+    if "step" in program.extras:
+        env["step"] = (_S, _STEP, 0)
+    inputs = []
+    for name, file in zip(program.state, state_kinds, strict=True):
+        inputs.append((file, counts[file]))
+        env[name] = (file, counts[file], 0)
+        counts[file] += 1
+    planned: list[tuple[tuple[int, str, tuple[int, ...]], list[Any], int]] = []
+    for stmt in program.body:
+        operands: list[Any] = []
+        kinds: list[int] = []
+        depth = 0
+        for a in stmt.args:
+            if type(a) is Var:
+                value = env[a.name]
+            elif type(a) is Const:
+                value = np.float64(a.value)
+            elif a.name in values:
+                value = np.float64(values[a.name])
+            else:
+                return None  # no value: `interp.run` says so
+            operands.append(value)
+            if type(value) is tuple:
+                kinds.append(value[0])
+                depth = max(depth, value[2])
+            else:
+                kinds.append(_C)
+        if _T in kinds or _S in kinds:
+            key = tuple(kinds)
+            file = _result_file(stmt.op, key)
+        else:
+            try:
+                with np.errstate(all="ignore"):
+                    value = OPS[stmt.op].implementation(semantics)(np, *operands)
+            except Exception:  # noqa: BLE001 - `interp.run` meets (and reports) it too
+                return None
+            if np.ndim(value) != 0:
+                return None
+            env[stmt.target] = value
+            continue
+        env[stmt.target] = (file, counts[file], depth + 1)
+        planned.append(((depth + 1, stmt.op, key), operands, counts[file]))
+        counts[file] += 1
+    return planned, inputs, [env[n] for n in program.new_state], env[program.update]
 
 
 @cache
@@ -126,40 +164,46 @@ def run_batch(
 ) -> list[np.ndarray | None]:
     """Each program's updates `(steps, batch, size)` on `trajectory`, as `interp.run` gives
     them with `values` for its hyperparameters; None for a program this path does not take."""
-    layout = _Layout()
+    steps, batch, size = trajectory.grads.shape
+    layout = _Layout(steps)
     taken = [layout.add(p, v, semantics) for p, v in zip(programs, values, strict=True)]
     if not any(taken):
         return [None] * len(programs)
-    steps, batch, size = trajectory.grads.shape
-    plan = _plan(layout, semantics)
+    plan: list[list[_Group]] = [[] for _ in range(steps)]
+    for active, group in _plan(layout, semantics):
+        for t in active:
+            plan[t].append(group)
     files = [np.zeros((layout.size[_T], batch, size)), np.zeros((layout.size[_S], batch, 1))]
-    state_in, state_out = np.array(layout.state_in, int), np.array(layout.state_out, int)
+    moves = [(np.array(ins, int), np.array(outs, int)) for ins, outs in layout.moves]
     out = np.empty((len(layout.updates), steps, batch, size))
-    update_rows: tuple[list[int], list[int]] = ([], [])
-    update_slots: tuple[list[int], list[int]] = ([], [])
-    for i, update in enumerate(layout.updates):
-        if type(update) is tuple:
-            update_rows[update[0]].append(i)
-            update_slots[update[0]].append(update[1])
-        else:  # a literal update, the same at every step
-            out[i] = update
+    gather: list[tuple[list[int], list[int]]] = [([], []) for _ in range(2 * steps)]
+    for i, updates in enumerate(layout.updates):
+        for t, update in enumerate(updates):
+            if type(update) is tuple:
+                gather[2 * t + update[0]][0].append(i)
+                gather[2 * t + update[0]][1].append(update[1])
+            else:  # a literal update
+                out[i, t] = update
     with np.errstate(all="ignore"):
         for t in range(steps):
-            if t and len(state_in):
-                files[_T][state_in] = files[_T][state_out]
+            for file in (_T, _S):
+                ins, outs = moves[2 * t + file]
+                if len(ins):
+                    files[file][ins] = files[file][outs]
             files[_T][_WEIGHT] = trajectory.weights[t]
             files[_T][_GRAD] = trajectory.grads[t]
             files[_S][_LR] = trajectory.lrs[t]
             files[_S][_STEP] = float(t + 1)
-            for impl, operands, (file, slots) in plan:
+            for impl, operands, (file, slots) in plan[t]:
                 args = [files[o[0]][o[1]] if isinstance(o, tuple) else o for o in operands]
                 files[file][slots] = impl(np, *args)
             for file in (_T, _S):
-                out[update_rows[file], t] = files[file][update_slots[file]]
+                rows, slots = gather[2 * t + file]
+                out[rows, t] = files[file][slots]
     results: list[np.ndarray | None] = []
-    rows = iter(out)
+    rows_out = iter(out)
     for ok in taken:
-        results.append(next(rows) if ok else None)
+        results.append(next(rows_out) if ok else None)
     return results
 
 
@@ -168,10 +212,11 @@ _Group = tuple[
 ]
 
 
-def _plan(layout: _Layout, semantics: Semantics) -> list[_Group]:
-    """The groups in order of depth: operands as (file, slots) or literal arrays `(n, 1, 1)`."""
-    plan: list[_Group] = []
-    for (_, op, kinds), members in sorted(layout.groups.items(), key=lambda kv: kv[0][0]):
+def _plan(layout: _Layout, semantics: Semantics) -> list[tuple[tuple[int, ...], _Group]]:
+    """The groups in order of depth, with the steps they run in: operands as (file, slots) or
+    literal arrays `(n, 1, 1)`."""
+    plan: list[tuple[tuple[int, ...], _Group]] = []
+    for (active, _, op, kinds), members in sorted(layout.groups.items(), key=lambda kv: kv[0][1]):
         operands: list[tuple[int, np.ndarray] | np.ndarray] = []
         for i, kind in enumerate(kinds):
             column = [m[0][i] for m in members]
@@ -180,5 +225,6 @@ def _plan(layout: _Layout, semantics: Semantics) -> list[_Group]:
             else:
                 operands.append((kind, np.array([o[1] for o in column], int)))  # type: ignore[index]
         slots = np.array([m[1] for m in members], int)
-        plan.append((OPS[op].implementation(semantics), operands, (_result_file(op, kinds), slots)))
+        group = (OPS[op].implementation(semantics), operands, (_result_file(op, kinds), slots))
+        plan.append((active, group))
     return plan
