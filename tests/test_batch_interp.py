@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,10 +36,7 @@ ODD = [
     "def train(w, g, m, v, lr):\n  u = m * v\n  v = norm(m)\n  m = interp(g, u, 0.5)\n"
     "  w2 = m + v\n  return w2, m, v\n",
     "def train(w, g, m, lr):\n  m = interp(m, g, 0.5) * norm(m)\n  return m, m\n",
-]
-LEFT = [
-    "def train(w, g, m, lr):\n  m = get_pi()\n  u = g * m\n  return u, m\n",
-    "def train(w, g, lr):\n  u = g * b1\n  return u\n",
+    "def train(w, g, m, v, lr):\n  u = g * m + v\n  m = get_pi()\n  v = exp(m)\n  return u, m, v\n",
 ]
 
 
@@ -75,11 +73,8 @@ def test_odd_programs_run_as_alone_or_are_left_to_the_interpreter() -> None:
 
 
 def test_a_program_it_does_not_take_is_none() -> None:
-    """A literal state, a hyperparameter without a value: left to `interp.run`."""
-    programs = [parse_text(t) for t in LEFT]
-    assert run_batch(programs, fingerprint_trajectory(), "math", [{}, {}]) == [None, None]
-    p = programs[1]
-    try:
+    """A hyperparameter without a value is left to `interp.run`, which says which."""
+    p = parse_text("def train(w, g, lr):\n  u = g * b1\n  return u\n")
+    assert run_batch([p], fingerprint_trajectory(), "math", [{}]) == [None]
+    with pytest.raises(ProgramError, match="b1"):
         run(p, fingerprint_trajectory(), params={})
-    except ProgramError as exc:
-        assert "b1" in exc.message

@@ -14,9 +14,9 @@ The implementations are the operator table's (`lang/ops.py`), applied elementwis
 last axis to each program's rows exactly as `interp` applies them to one program, so each
 program's updates are the ones `interp.run` gives, bit for bit (`tests/test_batch_interp.py`).
 A statement on literals alone is computed once, as `interp` computes it; a program whose state
-turns scalar is laid out once per kinds of its state. A program this path does not take (a
-hyperparameter without a value, a statement on literals that fails or gives no single number, a
-literal state) gets None: run it with `interp.run`.
+turns scalar (or a literal) is laid out once per kinds of its state. A program this path does
+not take (a hyperparameter without a value, a statement on literals that fails or gives no
+single number) gets None: run it with `interp.run`.
 """
 
 from __future__ import annotations
@@ -58,44 +58,49 @@ class _Layout:
         distinct kinds of its state, each layout run at the steps whose state has those kinds
         (as `interp` follows them step by step)."""
         counts = list(self.size)
-        kinds: tuple[int, ...] = (_T,) * len(program.state)
-        layouts: dict[tuple[int, ...], tuple] = {}
-        at: list[tuple[int, ...]] = []
+        kinds: tuple = (_T,) * len(program.state)
+        layouts: dict[tuple, tuple] = {}
+        at: list[tuple] = []
         for _ in range(self.steps):
-            if kinds not in layouts:
+            key = tuple(k if type(k) is int else _literal_key(k[1]) for k in kinds)
+            if key not in layouts:
                 laid = _lay(program, values, semantics, kinds, counts)
                 if laid is None:
                     return False
-                layouts[kinds] = laid
-            at.append(kinds)
-            outputs = layouts[kinds][2]
-            if not all(type(o) is tuple for o in outputs):
-                return False  # a literal state: `interp` keeps a numpy float
-            kinds = tuple(o[0] for o in outputs)
+                layouts[key] = laid
+            at.append(key)
+            # a state computed from literals alone is that literal at the next step
+            kinds = tuple(o[0] if type(o) is tuple else (_C, o) for o in layouts[key][2])
         for state_kinds, (planned, _, _, _) in layouts.items():
             steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
             for key, operands, slot in planned:
                 self.groups.setdefault((steps, *key), []).append((operands, slot))
         for t in range(1, self.steps):
             inputs, outputs = layouts[at[t]][1], layouts[at[t - 1]][2]
-            for (file, slot), (_, source, _) in zip(inputs, outputs, strict=True):
-                self.moves[2 * t + file][0].append(slot)
-                self.moves[2 * t + file][1].append(source)
+            for into, source in zip(inputs, outputs, strict=True):
+                if into is not None:  # (a literal state is no slot)
+                    self.moves[2 * t + into[0]][0].append(into[1])
+                    self.moves[2 * t + into[0]][1].append(source[1])
         self.updates.append([layouts[k][3] for k in at])
         self.size = counts
         return True
+
+
+def _literal_key(value: Any) -> tuple[str, bytes]:
+    """A literal's type and bits: literals alike in both give the same results."""
+    return type(value).__name__, np.float64(value).tobytes()
 
 
 def _lay(
     program: Program,
     values: Mapping[str, float],
     semantics: Semantics,
-    state_kinds: tuple[int, ...],
+    state_kinds: tuple,
     counts: list[int],
 ) -> tuple | None:
-    """One step of `program` with state of these kinds, on fresh slots (`counts` grows): its
-    statements by group key, its state input slots, its outputs (state, then the update); None
-    when this path does not take it.
+    """One step of `program` with state of these kinds (a file, or `(_C, value)` for a literal),
+    on fresh slots (`counts` grows): its statements by group key, its state input slots (None
+    for a literal), its new state and its update; None when this path does not take it.
 
     A statement on literals alone is computed here, once, on the very values `interp` gives it
     (numpy floats, or what an earlier such statement returned), and its result is a literal
@@ -104,11 +109,15 @@ def _lay(
     env[program.lr] = (_S, _LR, 0)
     if "step" in program.extras:
         env["step"] = (_S, _STEP, 0)
-    inputs = []
-    for name, file in zip(program.state, state_kinds, strict=True):
-        inputs.append((file, counts[file]))
-        env[name] = (file, counts[file], 0)
-        counts[file] += 1
+    inputs: list[tuple[int, int] | None] = []
+    for name, kind in zip(program.state, state_kinds, strict=True):
+        if type(kind) is tuple:
+            inputs.append(None)
+            env[name] = kind[1]
+            continue
+        inputs.append((kind, counts[kind]))
+        env[name] = (kind, counts[kind], 0)
+        counts[kind] += 1
     planned: list[tuple[tuple[int, str, tuple[int, ...]], list[Any], int]] = []
     for stmt in program.body:
         operands: list[Any] = []
