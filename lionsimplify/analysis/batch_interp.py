@@ -59,10 +59,10 @@ class _Layout:
         (as `interp` follows them step by step)."""
         counts = list(self.size)
         kinds: tuple = (_T,) * len(program.state)
+        key = kinds
         layouts: dict[tuple, tuple] = {}
         at: list[tuple] = []
-        for _ in range(self.steps):
-            key = tuple(k if type(k) is int else _literal_key(k[1]) for k in kinds)
+        while len(at) < self.steps:
             if key not in layouts:
                 laid = _lay(program, values, semantics, kinds, counts)
                 if laid is None:
@@ -71,10 +71,15 @@ class _Layout:
             at.append(key)
             # a state computed from literals alone is that literal at the next step
             kinds = tuple(o[0] if type(o) is tuple else (_C, o) for o in layouts[key][2])
+            after = tuple(k if type(k) is int else _literal_key(k[1]) for k in kinds)
+            if after == key:  # the same kinds from now on
+                at.extend([key] * (self.steps - len(at)))
+            key = after
+        groups = self.groups
         for state_kinds, (planned, _, _, _) in layouts.items():
             steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
-            for key, operands, slot in planned:
-                self.groups.setdefault((steps, *key), []).append((operands, slot))
+            for group, operands, slot in planned:
+                groups.setdefault((steps, *group), []).append((operands, slot))
         for t in range(1, self.steps):
             inputs, outputs = layouts[at[t]][1], layouts[at[t - 1]][2]
             for into, source in zip(inputs, outputs, strict=True):
