@@ -28,7 +28,7 @@ import numpy as np
 from lionsimplify.analysis.absexec import analyse
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.analysis.liveness import live_program
-from lionsimplify.analysis.normalise import normal_call
+from lionsimplify.analysis.normalise import REORDERED, normal_call
 from lionsimplify.analysis.symbolic import Node, Term, fresh_dataflow
 from lionsimplify.lang.ir import Const, Program, Var
 from lionsimplify.lang.ops import Semantics
@@ -53,6 +53,10 @@ def _weight(item: tuple[str, float | None]) -> float | None:
     return item[1]
 
 
+def _literal(v: float) -> tuple[str, float | None]:
+    return (_const(v), v)
+
+
 def structural_hash(program: Program, *, reduced: bool = False) -> str:
     """Hash of the live dataflow; pass `reduced=True` if dead code is already gone."""
     prog = program if reduced else live_program(program)
@@ -71,20 +75,29 @@ def structural_hash(program: Program, *, reduced: bool = False) -> str:
     states = set(prog.state)
     stateful: dict[Term, None] = {}
     for t in flow.terms:
-        if any(a in stateful or (type(a) is Var and a.name in states) for a in t.args):
-            stateful[t] = None
+        for a in t.args:
+            if a.name in states if type(a) is Var else type(a) is Term and a in stateful:
+                stateful[t] = None
+                break
     labels = ["s"] * len(prog.state)
     terms: Iterable[Term] = flow.terms
     hashes: list[str] = []
     for _ in range(_ROUNDS if prog.state else 1):
         leaves.update({s: f"state[{labels[i]}]" for i, s in enumerate(prog.state)})
         for t in terms:  # arguments first: each term once, from its arguments' hashes
-            items = [
-                (texts[a], None) if type(a) is Term else (text(a), getattr(a, "value", None))
-                for a in t.args
-            ]
-            items = normal_call(t.op, items, _text, _weight, lambda v: (_const(v), v))
-            texts[t] = _h(f"{t.op}({','.join([x for x, _ in items])})")
+            # (loops, not comprehensions: this is the hot loop of `dedup`)
+            items = []
+            for a in t.args:
+                kind = type(a)
+                if kind is Term:
+                    items.append((texts[a], None))
+                elif kind is Var:
+                    items.append((leaves[a.name], None))
+                else:
+                    items.append((text(a), getattr(a, "value", None)))
+            if t.op in REORDERED:
+                items = normal_call(t.op, items, _text, _weight, _literal)
+            texts[t] = _h(f"{t.op}({','.join(map(_text, items))})")
         hashes = [texts[o] if type(o) is Term else text(o) for o in flow.outputs]
         labels = hashes[1:]
         terms = stateful

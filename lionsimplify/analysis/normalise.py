@@ -30,6 +30,11 @@ def commutative(op: str) -> bool:
     return OPS[op].commutative
 
 
+#: The ops whose arguments `normal_call` may reorder; for every other op it returns the arguments
+#: as they are, so a loop over many terms (the structural fingerprint) may skip the call.
+REORDERED = frozenset({"interp", *(name for name, op in OPS.items() if op.commutative)})
+
+
 def normal_call(
     op: str,
     args: Sequence[A],

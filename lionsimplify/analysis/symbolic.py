@@ -50,23 +50,30 @@ class Term:
     args: tuple[Node, ...]
     depth: int
 
-    _table: weakref.WeakValueDictionary[tuple, Term] = weakref.WeakValueDictionary()
     _lock = threading.Lock()
 
     def __new__(cls, op: str, args: tuple[Node, ...]) -> Term:
-        key = (op, *[_key(a) for a in args])
-        found = cls._table.get(key)
+        key = (op, *map(_key, args))
+        ref = _TABLE.get(key)
+        found = ref() if ref is not None else None
         if found is not None:
             return found
         with cls._lock:
-            found = cls._table.get(key)
+            ref = _TABLE.get(key)
+            found = ref() if ref is not None else None
             if found is None:
+                depth = 0
+                for a in args:
+                    if type(a) is Term and a.depth > depth:
+                        depth = a.depth
                 found = object.__new__(cls)
                 init = object.__setattr__
                 init(found, "op", op)
                 init(found, "args", tuple(args))
-                init(found, "depth", 1 + max([a.depth for a in args if type(a) is Term] or [0]))
-                cls._table[key] = found
+                init(found, "depth", depth + 1)
+                _TABLE[key] = weakref.ref(found)
+                if len(_TABLE) >= _sweep_at:
+                    _sweep()
         return found
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -79,12 +86,31 @@ class Term:
         return f"Term({format_term(self, 3)!r})"
 
 
+#: The hash-consing table: key -> weak reference to the one live term with that key. (A
+#: `WeakValueDictionary` runs Python code on every lookup, insert and death, which was a third of
+#: fingerprinting a program; here a lookup is a dict read.) Entries of dead terms stay until the
+#: table has doubled since the last sweep, so memory stays within twice the live terms' entries.
+#: Keys hold argument terms by `id`, never alive: a dead entry whose id is reused reads as a miss.
+_TABLE: dict[tuple, weakref.ref[Term]] = {}
+_sweep_at = 1024
+
+
+def _sweep() -> None:
+    """Drop the entries of dead terms (called under `Term._lock`)."""
+    global _sweep_at
+    for key in [k for k, ref in _TABLE.items() if ref() is None]:
+        del _TABLE[key]
+    _sweep_at = max(1024, 2 * len(_TABLE))
+
+
 def _key(a: Node) -> object:
-    """How an argument takes part in a term's identity: a term by identity, an input by its
-    name (a `str` hashes faster than a `Var`), a literal by its bits (`Const(0.0) ==
+    """How an argument takes part in a term's identity: a term by its `id` (alive while the
+    term that holds it is), an input by its name, a literal by its bits (`Const(0.0) ==
     Const(-0.0)`), a hyperparameter as itself."""
     kind = type(a)
-    if kind is Term or kind is Hyper:
+    if kind is Term:
+        return id(a)
+    if kind is Hyper:
         return a
     return a.name if kind is Var else ("c", float(a.value).hex())  # type: ignore[union-attr]
 
