@@ -5,8 +5,10 @@ independent statements come in another order, commutative arguments are swapped,
 0.1)` is `interp(g, m, 0.9)`, a learning-rate factor is applied before or after a sum. `diff`
 needs a form in which such differences vanish, so that what remains is what really changed.
 
-The program is turned into a dataflow graph with one node per distinct value (hash-consed, so a
-value computed twice is one node and `copy` statements disappear), then printed back:
+The program is turned into a dataflow graph of the one hash-consed term type the rewrite rules,
+the facts and the structural fingerprint read (`symbolic.Term`), with the inputs as leaves named
+by role, so a value computed twice is one node and `copy` statements disappear; `Graph` adds only
+the keys that order it and the arithmetic normal form. Then it is printed back:
 
 - **Names by role**: inputs become `w`, `g`, `lr` and `m`, `v` (or `m1`, `m2`, ... with three or
   more state variables, in order of first use by the update); the update is `update`; the new
@@ -37,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -329,7 +331,6 @@ class Built:
     """Node of the update, then of each new state in the program's state order."""
     extra_roots: list[Term]
     """Values computed by statements that reach no output (kept with `keep_unused`)."""
-    stmt_nodes: list[Node] = field(default_factory=list)
 
 
 def build(
@@ -350,7 +351,7 @@ def build(
     }
     env.update({e: g.input(e) for e in program.extras})
     env.update({s: g.input(f"state:{i}") for i, s in enumerate(program.state)})
-    stmt_nodes = []
+    stmt_nodes: list[Node] = []
     for stmt in program.body:
         args = [_operand(g, env, a) for a in stmt.args]
         if stmt.op == COPY:
@@ -369,7 +370,7 @@ def build(
             if isinstance(n, Term) and n not in reached:
                 extra.append(n)
                 reached.update(subterms([n]))
-    return Built(g, outputs, extra, stmt_nodes)
+    return Built(g, outputs, extra)
 
 
 def _operand(g: Graph, env: dict[str, Node], a: Operand) -> Node:
@@ -433,8 +434,8 @@ def canonicalize(
     g = final.graph
     outputs = [final.outputs[0]] + [final.outputs[1 + i] for i in state_order]
     order = subterms(outputs + final.extra_roots)
-    names = assign_names(program, g, order, outputs, state_order)
-    canon = emit(program, g, order, outputs, state_order, names)
+    names = assign_names(program, order, outputs, state_order)
+    canon = emit(program, order, outputs, state_order, names)
     return Canonical(
         canon,
         g,
@@ -469,9 +470,7 @@ def _inputs_in_order(order: list[Term]) -> list[Node]:
     return out
 
 
-def input_names(
-    program: Program, g: Graph, state_order: tuple[int, ...] | list[int]
-) -> dict[Node, str]:
+def input_names(program: Program, state_order: tuple[int, ...] | list[int]) -> dict[Node, str]:
     """Canonical name of every input node, avoiding the program's hyperparameter names."""
     taken = set(program.hyperparams())
     names: dict[Node, str] = {}
@@ -484,23 +483,22 @@ def input_names(
 
     canon_states = state_names(len(state_order))
     for role, base in (("weight", "w"), ("grad", "g"), ("lr", "lr")):
-        names[g.input(role)] = fresh(base)
+        names[role_input(role)] = fresh(base)
     for k, i in enumerate(state_order):
-        names[g.input(f"state:{i}")] = fresh(canon_states[k])
+        names[role_input(f"state:{i}")] = fresh(canon_states[k])
     for e in program.extras:
-        names[g.input(e)] = fresh(e)
+        names[role_input(e)] = fresh(e)
     return names
 
 
 def output_names(
     program: Program,
-    g: Graph,
     order: list[Term],
     outputs: list[Node],
     state_order: tuple[int, ...] | list[int],
 ) -> dict[Node, str]:
     """Names of the inputs and of the op nodes that are outputs (`update`, `m`, `m_new`, ...)."""
-    names = input_names(program, g, state_order)
+    names = input_names(program, state_order)
     taken = set(names.values()) | set(program.hyperparams())
     position = {n: k for k, n in enumerate(order)}
 
@@ -516,7 +514,7 @@ def output_names(
         node = outputs[1 + k]
         if not isinstance(node, Term) or node in names:
             continue
-        state_in = g.input(f"state:{i}")
+        state_in = role_input(f"state:{i}")
         readers_before = all(
             position[r] < position[node] for r in order if state_in in r.args and r != node
         )
@@ -527,7 +525,6 @@ def output_names(
 
 def assign_names(
     program: Program,
-    g: Graph,
     order: list[Term],
     outputs: list[Node],
     state_order: tuple[int, ...] | list[int],
@@ -535,7 +532,7 @@ def assign_names(
 ) -> dict[Node, str]:
     """Names for inputs and op nodes; `temp` gives the names of the non-output op nodes,
     which are otherwise `t1, t2, ...` in statement order."""
-    names = output_names(program, g, order, outputs, state_order)
+    names = output_names(program, order, outputs, state_order)
     if temp is not None:
         names.update({n: temp[n] for n in order if n not in names})
         return names
@@ -562,7 +559,6 @@ def operand(names: dict[Node, str], n: Node) -> Operand:
 
 def emit(
     program: Program,
-    g: Graph,
     order: list[Term],
     outputs: list[Node],
     state_order: tuple[int, ...] | list[int],
@@ -570,7 +566,7 @@ def emit(
 ) -> Program:
     """Print the graph back as a `Program` with the given names."""
     body = [Stmt(names[n], n.op, tuple(operand(names, a) for a in n.args)) for n in order]
-    canon_states = tuple(names[g.input(f"state:{i}")] for i in state_order)
+    canon_states = tuple(names[role_input(f"state:{i}")] for i in state_order)
     returns = []
     for k, n in enumerate(outputs):
         if isinstance(n, Const | Hyper):  # a literal output needs a statement
@@ -580,13 +576,13 @@ def emit(
         else:
             returns.append(names[n])
     return Program(
-        weight=names[g.input("weight")],
-        grad=names[g.input("grad")],
+        weight=names[role_input("weight")],
+        grad=names[role_input("grad")],
         state=canon_states,
-        lr=names[g.input("lr")],
+        lr=names[role_input("lr")],
         body=tuple(body),
         returns=tuple(returns),
-        extras=tuple(names[g.input(e)] for e in program.extras),
+        extras=tuple(names[role_input(e)] for e in program.extras),
         path=program.path,
         defaults=program.defaults,
     ).with_body(tuple(body))  # drops defaults of hyperparameters no longer read

@@ -445,8 +445,8 @@ def _rows(
     entries.sort(key=lambda e: e[0])
 
     # joint names: a value and its partner share `tK`; outputs keep their role names
-    outs_a = output_names(ca.program, ca.graph, list(ca.order), list(ca.outputs), ca.state_order)
-    outs_b = output_names(cb.program, cb.graph, list(cb.order), list(cb.outputs), cb.state_order)
+    outs_a = output_names(ca.program, list(ca.order), list(ca.outputs), ca.state_order)
+    outs_b = output_names(cb.program, list(cb.order), list(cb.outputs), cb.state_order)
     reserved = set(outs_a.values()) | set(outs_b.values())
     reserved |= set(ca.program.hyperparams()) | set(cb.program.hyperparams())
     temp_a: dict[Term, str] = {}
@@ -462,14 +462,10 @@ def _rows(
             temp_a[x] = f"t{counter}"
         if y is not None:
             temp_b[y] = f"t{counter}"
-    na = assign_names(
-        ca.program, ca.graph, list(ca.order), list(ca.outputs), ca.state_order, temp_a
-    )
-    nb = assign_names(
-        cb.program, cb.graph, list(cb.order), list(cb.outputs), cb.state_order, temp_b
-    )
-    ja = emit(ca.program, ca.graph, list(ca.order), list(ca.outputs), ca.state_order, na)
-    jb = emit(cb.program, cb.graph, list(cb.order), list(cb.outputs), cb.state_order, nb)
+    na = assign_names(ca.program, list(ca.order), list(ca.outputs), ca.state_order, temp_a)
+    nb = assign_names(cb.program, list(cb.order), list(cb.outputs), cb.state_order, temp_b)
+    ja = emit(ca.program, list(ca.order), list(ca.outputs), ca.state_order, na)
+    jb = emit(cb.program, list(cb.order), list(cb.outputs), cb.state_order, nb)
     stmt_a = dict(zip(ca.order, ja.body, strict=False))
     stmt_b = dict(zip(cb.order, jb.body, strict=False))
 
