@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,6 +73,7 @@ class Term:
                 init(found, "args", tuple(args))
                 init(found, "depth", depth + 1)
                 _TABLE[key] = weakref.ref(found)
+                _RECENT.append(found)
                 if len(_TABLE) >= _sweep_at:
                     _sweep()
         return found
@@ -93,6 +95,12 @@ class Term:
 #: Keys hold argument terms by `id`, never alive: a dead entry whose id is reused reads as a miss.
 _TABLE: dict[tuple, weakref.ref[Term]] = {}
 _sweep_at = 1024
+
+#: The last terms made stay alive a little longer, so that one made again soon after its last
+#: holder dropped it is found rather than made anew: the next program of a search output shares
+#: most terms with the previous one, the next rule pass most terms with the last (on
+#: `benchmarks/bench_dedup.py`'s mutants the structural hash is about 10% faster with it).
+_RECENT: deque[Term] = deque(maxlen=256)
 
 
 def _sweep() -> None:
