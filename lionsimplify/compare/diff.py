@@ -373,9 +373,10 @@ def align(ca: Canonical, cb: Canonical) -> dict[Term, Term]:
         taken.add(y)
 
     # 1. values computed identically (same operations on the same inputs and literals)
-    by_full = {gb.full[n]: n for n in cb.order}
+    full_a, full_b = ga.full, gb.full
+    by_full = {full_b[n]: n for n in cb.order}
     for n in ca.order:
-        m = by_full.get(ga.full[n])
+        m = by_full.get(full_a[n])
         if m is not None and m not in taken:
             pair(n, m)
     # 2. from the outputs down: the same operation, possibly on changed operands
