@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,22 @@ def test_dead_terms_leave_the_table_and_a_reused_id_never_aliases():
         assert Term(t.op, t.args) is t
     # about 60,000 terms were made, 6,000 kept: the table is swept at twice the live entries
     assert len(symbolic._TABLE) < 20_000
+
+
+def test_threads_making_the_same_terms_get_the_same_objects():
+    def build(out: list) -> None:
+        x = Var("x")
+        out.extend(Term("sign", (Term("mul", (x, Const(float(i)))),)) for i in range(20_000))
+
+    results: list[list] = [[] for _ in range(4)]
+    threads = [threading.Thread(target=build, args=(r,)) for r in results]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert all(a is b for r in results[1:] for a, b in zip(results[0], r, strict=True))
