@@ -58,7 +58,10 @@ def _literal(v: float) -> tuple[str, float | None]:
 
 
 def structural_hash(program: Program, *, reduced: bool = False) -> str:
-    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone."""
+    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone.
+
+    Each term of the program's dataflow (`symbolic.fresh_dataflow`) is hashed from its op and
+    its arguments' hashes in `normal_call` order, once per round of state labels."""
     prog = program if reduced else live_program(program)
     flow = fresh_dataflow(prog)
     # leaves: inputs by role, state variable i as `state[label i]`; literals to 12 digits
