@@ -96,8 +96,10 @@ def structural_hash(program: Program, *, reduced: bool = False) -> str:
                     items.append((texts[a], None))
                 elif kind is Var:
                     items.append((leaves[a.name], None))
+                elif kind is Const:
+                    items.append((_const(a.value), a.value))
                 else:
-                    items.append((text(a), getattr(a, "value", None)))
+                    items.append((f"h{a.name}", None))
             if t.op in REORDERED:
                 items = normal_call(t.op, items, _text, _weight, _literal)
             texts[t] = _h(f"{t.op}({','.join(map(_text, items))})")
