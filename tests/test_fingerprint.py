@@ -105,3 +105,16 @@ def test_parallel_dedup_gives_what_one_process_gives(tmp_path: Path) -> None:
     spread = dedup(load_sources([f]), workers=2, parallel_min=10)
     assert spread.to_json() == alone.to_json()
     assert len(alone.classes) > 5 and alone.invalid
+
+
+def test_structural_hash_values_are_stable() -> None:
+    """Ledgers and `--json` outputs carry these values, and the funnel ledger's code version
+    does not cover `analysis/`: a change of the hash scheme must be deliberate."""
+    root = Path(__file__).resolve().parent.parent / "examples" / "programs"
+    expected = {
+        "program8": "fd240e3a83be4dca916d",
+        "program3_adamw": "755ae38282c23adc3ab2",
+        "program1_lion": "4ea269e08b631af8baf6",
+    }
+    for name, value in expected.items():
+        assert structural_hash(parse_text((root / f"{name}.txt").read_text())) == value
