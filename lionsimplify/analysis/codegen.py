@@ -1,13 +1,26 @@
-"""Compile a program into one straight-line Python function over numpy arrays.
+"""Compile a program into straight-line Python functions over numpy arrays.
 
 The interpreter's inner loop (look every operand up in a dict, call the operator table's
 implementation on arrays of a few dozen elements) spends most of its time in Python, not numpy.
-Here a program becomes the source of one `step` function whose locals are the program's values:
+Here a program becomes the source of two functions whose locals are the program's values:
 
     def step(v0, v1, v2, v3):          # weight, grad, lr, state ... (and `step` when read)
         v4 = f0(xp0, v1, v3)           # f0: OPS["interp"].implementation(semantics)
-        v5 = f1(xp0, v4)
-        return (v5, v4)                # update, new state ...
+        return (v4, v3)                # new state ..., then the values `rest` reads
+
+    def rest(v0, v1, v2, v3):          # weight, grad, lr (, step), then what `step` handed on
+        v4 = f1(xp0, v3)
+        v4 = f2(xp0, v4, v1)           # a local's slot is reused once its value is dead
+        return v4                      # the update
+
+Only the statements the new state depends on must run step after step (the state carries from
+one step to the next); `step` holds just those. Everything else the update needs reads that
+step's inputs and state only, so `rest` runs it once over every step at once, on arrays with the
+steps stacked on a leading axis: a chain of thousands of statements after a one-line momentum is
+then thousands of numpy calls in all, not thousands per step. The operators act elementwise or
+reduce the last axis only, so each element is the very numpy computation it would be step by
+step. Slots of dead values are reused, so a long chain holds a few arrays alive, not one per
+statement.
 
 Every operator still comes from the one table in `lang/ops.py` (its implementation is bound in
 the function's namespace, never re-spelled here), and the generated source contains only
@@ -20,7 +33,7 @@ reductions (`xp.sum(x, axis=-1)`, the only one the table uses) sum each trajecto
 alone, with the very numpy call the interpreter makes on that trajectory alone. Which reduction a
 statement needs (per trajectory, or none for a scalar that is already one) follows from the kinds
 of its arguments; state starts as a zero tensor and may turn scalar, so kinds are followed step
-by step and one function is generated per distinct state-kind signature.
+by step and one pair of functions is generated per distinct state-kind signature.
 """
 
 from __future__ import annotations
@@ -70,8 +83,24 @@ class _ScalarNumpy:
 
 
 @dataclass(frozen=True)
+class StepPlan:
+    """A program's generated functions for one state-kind signature."""
+
+    step: StepFn
+    """(weight, grad, lr, *state[, step]) → (*new_state, *exports), one step at a time."""
+    new_kinds: tuple[ValueKind, ...]
+    """Kinds of the new state `step` returns."""
+    rest: StepFn
+    """(weight, grad, lr[, step], *exports) → update, on inputs and exports of many steps
+    stacked on a leading axis."""
+    export_kinds: tuple[ValueKind, ...]
+    """Kinds of the exports: the state inputs and step-by-step values that `rest` reads. A
+    `const` export is the same on every step and is passed once, not stacked."""
+
+
+@dataclass(frozen=True)
 class Compiled:
-    """A program as generated step functions; `step_for(kinds)` picks one per state kinds."""
+    """A program as generated functions; `step_for(kinds)` picks them per state kinds."""
 
     program: Program
     semantics: Semantics
@@ -79,10 +108,10 @@ class Compiled:
     bounds: tuple[tuple[int, int], ...] | None
     """Column ranges of the fused trajectories; None: one trajectory, plain numpy."""
     reads_step: bool
-    _cache: dict[tuple[ValueKind, ...], tuple[StepFn, tuple[ValueKind, ...]]]
+    _cache: dict[tuple[ValueKind, ...], StepPlan]
 
-    def step_for(self, state_kinds: tuple[ValueKind, ...]) -> tuple[StepFn, tuple[ValueKind, ...]]:
-        """The step function for these state kinds, and the kinds of the new state it returns."""
+    def step_for(self, state_kinds: tuple[ValueKind, ...]) -> StepPlan:
+        """The functions for a step whose state has these kinds."""
         hit = self._cache.get(state_kinds)
         if hit is None:
             hit = self._cache[state_kinds] = _generate(self, state_kinds)
@@ -95,7 +124,7 @@ def compile_step(
     params: Mapping[str, float],
     bounds: Sequence[tuple[int, int]] | None = None,
 ) -> Compiled:
-    """Prepare `program` for repeated runs; step functions are generated on first use."""
+    """Prepare `program` for repeated runs; functions are generated on first use."""
     compiled = Compiled(
         program=program,
         semantics=semantics,
@@ -109,7 +138,7 @@ def compile_step(
         seen = set()
         while kinds not in seen:
             seen.add(kinds)
-            kinds = compiled.step_for(kinds)[1]
+            kinds = compiled.step_for(kinds).new_kinds
     return compiled
 
 
@@ -124,13 +153,15 @@ def _result_kind(op_name: str, kinds: list[ValueKind]) -> ValueKind:
     return "tensor" if "tensor" in kinds else "scalar"
 
 
-def _generate(
-    compiled: Compiled, state_kinds: tuple[ValueKind, ...]
-) -> tuple[StepFn, tuple[ValueKind, ...]]:
+#: A statement as generated code sees it: implementation name, numpy variant name, operands
+#: (value ids, or names of constants in the namespace).
+_Call = tuple[str, str, tuple[int | str, ...]]
+
+
+def _generate(compiled: Compiled, state_kinds: tuple[ValueKind, ...]) -> StepPlan:
     program, params = compiled.program, dict(compiled.params)
     namespace: dict[str, Any] = {}
-    names: dict[str, str] = {}  # program name -> current local
-    kinds: dict[str, ValueKind] = {}
+    # values are numbered: the inputs first, then one per statement
     inputs = [
         (program.weight, "tensor"),
         (program.grad, "tensor"),
@@ -139,10 +170,8 @@ def _generate(
     ]
     if compiled.reads_step:
         inputs.append(("step", "scalar"))
-    arglist = []
-    for i, (name, kind) in enumerate(inputs):
-        names[name], kinds[f"v{i}"] = f"v{i}", kind
-        arglist.append(f"v{i}")
+    names: dict[str, int] = {name: i for i, (name, _) in enumerate(inputs)}
+    kinds: list[ValueKind] = [kind for _, kind in inputs]
     xps: dict[str, str] = {}
 
     def xp_for(op_name: str, arg_kinds: list[ValueKind]) -> str:
@@ -167,36 +196,112 @@ def _generate(
         return xps[variant]
 
     impls: dict[Callable[..., Any], str] = {}
-    lines = []
-    fresh = len(inputs)
+    calls: list[_Call] = []
     for s in program.body:
-        operands, arg_kinds = [], []
+        operands: list[int | str] = []
+        arg_kinds: list[ValueKind] = []
         for a in s.args:
             if isinstance(a, Var):
-                local = names[a.name]
-                operands.append(local)
-                arg_kinds.append(kinds[local])
+                value = names[a.name]
+                operands.append(value)
+                arg_kinds.append(kinds[value])
             else:
-                # numpy floats: `1.0 / 0.0` is inf, as on arrays, not ZeroDivisionError
-                value = np.float64(a.value if isinstance(a, Const) else params[a.name])
                 cname = f"c{len(namespace)}"
-                namespace[cname] = value
+                # numpy floats: `1.0 / 0.0` is inf, as on arrays, not ZeroDivisionError
+                namespace[cname] = np.float64(a.value if isinstance(a, Const) else params[a.name])
                 operands.append(cname)
                 arg_kinds.append("const")
         impl = OPS[s.op].implementation(compiled.semantics)
         if impl not in impls:
             impls[impl] = f"f{len(impls)}"
             namespace[impls[impl]] = impl
-        xp = xp_for(s.op, arg_kinds)
-        target = f"v{fresh}"
-        fresh += 1
-        lines.append(f"    {target} = {impls[impl]}({', '.join([xp, *operands])})")
-        names[s.target] = target
-        kinds[target] = _result_kind(s.op, arg_kinds)
-    outs = [names[program.update], *(names[n] for n in program.new_state)]
-    source = "\n".join(
-        [f"def step({', '.join(arglist)}):", *lines, f"    return ({', '.join(outs)},)"]
+        calls.append((impls[impl], xp_for(s.op, arg_kinds), tuple(operands)))
+        names[s.target] = len(kinds)
+        kinds.append(_result_kind(s.op, arg_kinds))
+    first = len(inputs)  # the value id of the first statement
+    update, new_state = names[program.update], [names[n] for n in program.new_state]
+
+    def needed(roots: Sequence[int], stop: set[int]) -> set[int]:
+        """Statements (value ids) that `roots` depend on, not looking past `stop`."""
+        out: set[int] = set()
+        todo = [r for r in roots if r >= first and r not in stop]
+        while todo:
+            value = todo.pop()
+            if value in out:
+                continue
+            out.add(value)
+            todo.extend(
+                a for a in calls[value - first][2] if isinstance(a, int) and a >= first
+                and a not in stop
+            )  # fmt: skip
+        return out
+
+    recurrent = needed(new_state, set())
+    feed = needed([update], recurrent)
+    carried = recurrent | set(range(3, 3 + len(program.state)))  # step-by-step values
+    exports = sorted(
+        {a for v in feed for a in calls[v - first][2] if isinstance(a, int) and a in carried}
+        | ({update} & carried)
     )
-    exec(compile(source, f"<lionsimplify step {id(compiled):x}>", "exec"), namespace)  # noqa: S102
-    new_kinds = tuple(kinds[names[n]] for n in program.new_state)
-    return namespace["step"], new_kinds
+    trajectory_inputs = [0, 1, 2, *([len(inputs) - 1] if compiled.reads_step else [])]
+    step = _function(
+        "step", list(range(len(inputs))), sorted(recurrent), calls, [*new_state, *exports],
+        first, namespace, compiled,
+    )  # fmt: skip
+    rest = _function(
+        "rest", [*trajectory_inputs, *exports], sorted(feed), calls, update, first,
+        namespace, compiled,
+    )  # fmt: skip
+    return StepPlan(
+        step=step,
+        new_kinds=tuple(kinds[v] for v in new_state),
+        rest=rest,
+        export_kinds=tuple(kinds[v] for v in exports),
+    )
+
+
+def _function(
+    name: str,
+    args: list[int],
+    body: list[int],
+    calls: list[_Call],
+    returns: list[int] | int,
+    first: int,
+    namespace: dict[str, Any],
+    compiled: Compiled,
+) -> StepFn:
+    """Generate `def name(args): body; return returns` over value ids (a tuple of them, or one),
+    each value in a local slot (`v0`, `v1`, ...) that is reused once the value is dead."""
+    returned = [returns] if isinstance(returns, int) else returns
+    last_use = {v: len(body) for v in returned}  # returned values live to the end
+    for i in range(len(body) - 1, -1, -1):
+        for a in calls[body[i] - first][2]:
+            if isinstance(a, int):
+                last_use.setdefault(a, i)
+    slot: dict[int, str] = {}
+    free: list[str] = []
+    params = []
+    for v in args:
+        slot[v] = f"v{len(slot)}" if v not in slot else slot[v]
+        params.append(slot[v])
+    count = len(params)
+    lines = []
+    for i, v in enumerate(body):
+        impl, xp, operands = calls[v - first]
+        text = [slot[a] if isinstance(a, int) else a for a in operands]
+        for a in dict.fromkeys(a for a in operands if isinstance(a, int)):
+            if last_use[a] == i:
+                free.append(slot[a])
+        if free:
+            slot[v] = free.pop()
+        else:
+            slot[v], count = f"v{count}", count + 1
+        lines.append(f"    {slot[v]} = {impl}({', '.join([xp, *text])})")
+    if isinstance(returns, int):
+        result = slot[returns]
+    else:
+        result = f"({''.join(slot[v] + ', ' for v in returns)})"
+    source = "\n".join([f"def {name}({', '.join(params)}):", *lines, f"    return {result}"])
+    label = f"<lionsimplify {name} {id(compiled):x}>"
+    exec(compile(source, label, "exec"), namespace)  # noqa: S102
+    return namespace[name]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.analysis.codegen import Compiled, Unfusable, ValueKind, compile_step
+from lionsimplify.analysis.codegen import Compiled, StepPlan, Unfusable, ValueKind, compile_step
 from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import OPS, Semantics
@@ -215,22 +215,54 @@ def _interpret(
 
 
 def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:
+    """Run the state's statements step by step, then the rest over each stretch of steps whose
+    state has the same kinds, all steps of it at once (see `codegen`)."""
     program = compiled.program
     steps, batch, size = trajectory.grads.shape
     step_shape = (batch, size) if compiled.bounds is not None else (batch, 1)
+    n_state = len(program.state)
     state: list[Any] = [np.zeros((batch, size)) for _ in program.state]
-    kinds: tuple[ValueKind, ...] = ("tensor",) * len(program.state)
+    kinds: tuple[ValueKind, ...] = ("tensor",) * n_state
     updates = np.empty((steps, batch, size))
     states = [np.empty((steps, batch, size)) for _ in program.state]
+    counts = np.arange(1.0, steps + 1.0)[:, None, None] * np.ones(step_shape)  # `step`
+    plan: StepPlan | None = None
+    start, exported = 0, []
     with np.errstate(all="ignore"):
         for t in range(steps):
-            fn, kinds_next = compiled.step_for(kinds)
+            now = compiled.step_for(kinds)
+            if now is not plan:
+                if plan is not None:
+                    updates[start:t] = _rest(plan, compiled, trajectory, counts, start, t, exported)
+                plan, start, exported = now, t, []
             inputs = [trajectory.weights[t], trajectory.grads[t], trajectory.lrs[t], *state]
             if compiled.reads_step:
-                inputs.append(np.full(step_shape, float(t + 1)))
-            update, *state = fn(*inputs)
-            kinds = kinds_next
-            updates[t] = update
+                inputs.append(counts[t])
+            out = now.step(*inputs)
+            state = list(out[:n_state])
+            exported.append(out[n_state:])
+            kinds = now.new_kinds
             for i, value in enumerate(state):
                 states[i][t] = value
+        if plan is not None:
+            updates[start:] = _rest(plan, compiled, trajectory, counts, start, steps, exported)
     return Outputs(updates=updates, states=tuple(states))
+
+
+def _rest(
+    plan: StepPlan,
+    compiled: Compiled,
+    trajectory: Trajectory,
+    counts: np.ndarray,
+    start: int,
+    end: int,
+    exported: list[tuple[Any, ...]],
+) -> Any:
+    """The update for steps `start:end`, which share `plan`, from their stacked inputs."""
+    args = [trajectory.weights[start:end], trajectory.grads[start:end], trajectory.lrs[start:end]]
+    if compiled.reads_step:
+        args.append(counts[start:end])
+    for j, kind in enumerate(plan.export_kinds):
+        # a `const` value is the same on every step (it reads literals only)
+        args.append(exported[0][j] if kind == "const" else np.stack([e[j] for e in exported]))
+    return plan.rest(*args)
