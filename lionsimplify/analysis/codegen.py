@@ -1,26 +1,29 @@
-"""Compile a program into straight-line Python functions over numpy arrays.
+"""Compile a program into straight-line code over numpy arrays.
 
 The interpreter's inner loop (look every operand up in a dict, call the operator table's
 implementation on arrays of a few dozen elements) spends most of its time in Python, not numpy.
-Here a program becomes the source of two functions whose locals are the program's values:
+Here a program is split in two, each part straight-line code whose locals are the program's
+values:
 
     def step(v0, v1, v2, v3):          # weight, grad, lr, state ... (and `step` when read)
         v4 = f0(xp0, v1, v3)           # f0: OPS["interp"].implementation(semantics)
-        return (v4, v3)                # new state ..., then the values `rest` reads
+        return (v4, v4)                # new state ..., then the values `rest` reads
 
-    def rest(v0, v1, v2, v3):          # weight, grad, lr (, step), then what `step` handed on
+    rest(v0, v1, v2, v3):              # weight, grad, lr (, step), then what `step` handed on
         v4 = f1(xp0, v3)
-        v4 = f2(xp0, v4, v1)           # a local's slot is reused once its value is dead
+        v4 = f2(xp0, v4, v1)           # a slot is reused once its value is dead
         return v4                      # the update
 
 Only the statements the new state depends on must run step after step (the state carries from
-one step to the next); `step` holds just those. Everything else the update needs reads that
-step's inputs and state only, so `rest` runs it once over every step at once, on arrays with the
-steps stacked on a leading axis: a chain of thousands of statements after a one-line momentum is
-then thousands of numpy calls in all, not thousands per step. The operators act elementwise or
-reduce the last axis only, so each element is the very numpy computation it would be step by
-step. Slots of dead values are reused, so a long chain holds a few arrays alive, not one per
-statement.
+one step to the next); `step` holds just those, as the source of a compiled function. The rest
+of what the update needs reads that step's inputs and state only, so `rest` runs once over all
+steps, on arrays with the steps stacked on a leading axis: a chain of thousands of statements
+after a one-line momentum is then thousands of numpy calls in all, not thousands per step. Run
+once, `rest` is a loop over its lines rather than compiled source (each numpy call on stacked
+steps takes far longer than Python takes to dispatch it; compiling would not pay). The operators
+act elementwise or reduce the last axis only, so each element is the very numpy computation it
+would be step by step. Slots of dead values are reused, so a long chain holds a few arrays
+alive, not one per statement.
 
 Every operator still comes from the one table in `lang/ops.py` (its implementation is bound in
 the function's namespace, never re-spelled here), and the generated source contains only
@@ -244,64 +247,98 @@ def _generate(compiled: Compiled, state_kinds: tuple[ValueKind, ...]) -> StepPla
         | ({update} & carried)
     )
     trajectory_inputs = [0, 1, 2, *([len(inputs) - 1] if compiled.reads_step else [])]
-    step = _function(
-        "step", list(range(len(inputs))), sorted(recurrent), calls, [*new_state, *exports],
-        first, namespace, compiled,
-    )  # fmt: skip
-    rest = _function(
-        "rest", [*trajectory_inputs, *exports], sorted(feed), calls, update, first,
-        namespace, compiled,
-    )  # fmt: skip
+    step = _listing(list(range(len(inputs))), sorted(recurrent), calls,
+                    [*new_state, *exports], first)  # fmt: skip
+    rest = _listing([*trajectory_inputs, *exports], sorted(feed), calls, update, first)
     return StepPlan(
-        step=step,
+        step=_function("step", step, namespace, compiled),
         new_kinds=tuple(kinds[v] for v in new_state),
-        rest=rest,
+        rest=_loop(rest, namespace),
         export_kinds=tuple(kinds[v] for v in exports),
     )
 
 
-def _function(
-    name: str,
-    args: list[int],
-    body: list[int],
-    calls: list[_Call],
-    returns: list[int] | int,
-    first: int,
-    namespace: dict[str, Any],
-    compiled: Compiled,
-) -> StepFn:
-    """Generate `def name(args): body; return returns` over value ids (a tuple of them, or one),
-    each value in a local slot (`v0`, `v1`, ...) that is reused once the value is dead."""
+@dataclass(frozen=True)
+class _Listing:
+    """Straight-line code over numbered local slots: `slots[target] = impl(xp, *operands)`,
+    operands being slots or names of constants in the namespace."""
+
+    params: int
+    """Slots 0 .. params - 1 hold the arguments."""
+    slots: int
+    lines: list[tuple[int, str, str, tuple[int | str, ...]]]
+    returns: list[int] | int
+
+
+def _listing(args: list[int], body: list[int], calls: list[_Call], returns: list[int] | int,
+             first: int) -> _Listing:  # fmt: skip
+    """Place each value of `body` (value ids) in a slot, reusing the slot of a dead value, so a
+    long chain holds a few arrays alive, not one per statement."""
     returned = [returns] if isinstance(returns, int) else returns
     last_use = {v: len(body) for v in returned}  # returned values live to the end
     for i in range(len(body) - 1, -1, -1):
         for a in calls[body[i] - first][2]:
             if isinstance(a, int):
                 last_use.setdefault(a, i)
-    slot: dict[int, str] = {}
-    free: list[str] = []
-    params = []
-    for v in args:
-        slot[v] = f"v{len(slot)}" if v not in slot else slot[v]
-        params.append(slot[v])
-    count = len(params)
+    slot = {v: i for i, v in enumerate(args)}
+    free: list[int] = []
+    count = len(args)
     lines = []
     for i, v in enumerate(body):
         impl, xp, operands = calls[v - first]
-        text = [slot[a] if isinstance(a, int) else a for a in operands]
+        placed = tuple(slot[a] if isinstance(a, int) else a for a in operands)
         for a in dict.fromkeys(a for a in operands if isinstance(a, int)):
             if last_use[a] == i:
                 free.append(slot[a])
         if free:
             slot[v] = free.pop()
         else:
-            slot[v], count = f"v{count}", count + 1
-        lines.append(f"    {slot[v]} = {impl}({', '.join([xp, *text])})")
-    if isinstance(returns, int):
-        result = slot[returns]
+            slot[v], count = count, count + 1
+        lines.append((slot[v], impl, xp, placed))
+    out = slot[returns] if isinstance(returns, int) else [slot[v] for v in returns]
+    return _Listing(len(args), count, lines, out)
+
+
+def _function(
+    name: str, listing: _Listing, namespace: dict[str, Any], compiled: Compiled
+) -> StepFn:
+    """`listing` as the source of `def name(v0, v1, ...)`, compiled: for code run many times."""
+
+    def local(x: int | str) -> str:
+        return f"v{x}" if isinstance(x, int) else x
+
+    lines = [
+        f"    v{target} = {impl}({', '.join([xp, *map(local, operands)])})"
+        for target, impl, xp, operands in listing.lines
+    ]
+    if isinstance(listing.returns, int):
+        result = f"v{listing.returns}"
     else:
-        result = f"({''.join(slot[v] + ', ' for v in returns)})"
-    source = "\n".join([f"def {name}({', '.join(params)}):", *lines, f"    return {result}"])
+        result = f"({''.join(f'v{v}, ' for v in listing.returns)})"
+    params = ", ".join(f"v{i}" for i in range(listing.params))
+    source = "\n".join([f"def {name}({params}):", *lines, f"    return {result}"])
     label = f"<lionsimplify {name} {id(compiled):x}>"
     exec(compile(source, label, "exec"), namespace)  # noqa: S102
     return namespace[name]
+
+
+def _loop(listing: _Listing, namespace: dict[str, Any]) -> StepFn:
+    """`listing` run by a loop over its lines: for code run once, on stacked steps, where each
+    numpy call takes far longer than Python takes to dispatch it, and compiling would not pay."""
+    consts = sorted({x for *_, operands in listing.lines for x in operands if isinstance(x, str)})
+    at = {name: listing.slots + i for i, name in enumerate(consts)}
+    lines = [
+        (target, namespace[impl], namespace[xp],
+         tuple(at[x] if isinstance(x, str) else x for x in operands))
+        for target, impl, xp, operands in listing.lines
+    ]  # fmt: skip
+    values = [namespace[name] for name in consts]
+    returns = listing.returns
+
+    def run(*args: Any) -> Any:
+        env: list[Any] = [*args, *[None] * (listing.slots - len(args)), *values]
+        for target, fn, xp, operands in lines:
+            env[target] = fn(xp, *[env[i] for i in operands])
+        return env[returns] if isinstance(returns, int) else tuple(env[i] for i in returns)
+
+    return run
