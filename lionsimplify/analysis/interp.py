@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -125,7 +126,7 @@ def run(
     require_params(program, params)
     if trajectory.steps * len(program.body) < GENERATE_FROM:
         return _interpret(program, trajectory, semantics, params)
-    return _run_compiled(compile_step(program, semantics, params), trajectory)
+    return _run_compiled(_compiled(program, semantics, _key(params), None), trajectory)
 
 
 def run_many(
@@ -149,7 +150,7 @@ def run_many(
         ends = np.cumsum(sizes).tolist()
         bounds = list(zip([0, *ends[:-1]], ends, strict=True))
         try:
-            compiled = compile_step(program, semantics, params, bounds)
+            compiled = _compiled(program, semantics, _key(params), tuple(bounds))
         except Unfusable:
             pass
         else:
@@ -162,6 +163,22 @@ def run_many(
                 for lo, hi in bounds
             )
     return tuple(run(program, t, semantics=semantics, params=params) for t in trajectories)
+
+
+def _key(params: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((k, float(v)) for k, v in params.items()))
+
+
+@lru_cache(maxsize=8)
+def _compiled(
+    program: Program,
+    semantics: Semantics,
+    params: tuple[tuple[str, float], ...],
+    bounds: tuple[tuple[int, int], ...] | None,
+) -> Compiled:
+    """`compile_step`, remembered: callers run one program on several trajectories in turn
+    (`explain`'s properties run it five times), and generating code for a long one is not free."""
+    return compile_step(program, semantics, dict(params), bounds)
 
 
 def _side_by_side(trajectories: Sequence[Trajectory], sizes: list[int]) -> Trajectory:
