@@ -113,10 +113,15 @@ def _compiled_programs() -> list:
     return [*programs, long_chain(300)]
 
 
+@pytest.mark.parametrize("stack_from", [0, codegen.STACK_FROM])
 @pytest.mark.parametrize("semantics", SEMANTICS)
-def test_generated_code_computes_what_the_plain_loop_computes(monkeypatch, semantics) -> None:
-    """Split into step-by-step and stacked parts, with reused slots, a program gives the plain
-    interpreter loop's numbers bit for bit, states and updates, on every step."""
+def test_generated_code_computes_what_the_plain_loop_computes(
+    monkeypatch, semantics, stack_from
+) -> None:
+    """Split into step-by-step and stacked parts (stack_from=0: whatever can be stacked is),
+    with reused slots, a program gives the plain interpreter loop's numbers bit for bit, states
+    and updates, on every step."""
+    monkeypatch.setattr(codegen, "STACK_FROM", stack_from)
     traj = random_trajectory(3, steps=30, size=5)
     for program in _compiled_programs():
         params = {h: 0.9 for h in program.hyperparams()}

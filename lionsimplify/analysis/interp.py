@@ -238,48 +238,72 @@ def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:
     steps, batch, size = trajectory.grads.shape
     step_shape = (batch, size) if compiled.bounds is not None else (batch, 1)
     n_state = len(program.state)
-    state: list[Any] = [np.zeros((batch, size)) for _ in program.state]
+    state: Sequence[Any] = [np.zeros((batch, size)) for _ in program.state]
     kinds: tuple[ValueKind, ...] = ("tensor",) * n_state
     updates = np.empty((steps, batch, size))
     states = [np.empty((steps, batch, size)) for _ in program.state]
     counts = np.arange(1.0, steps + 1.0)[:, None, None] * np.ones(step_shape)  # `step`
-    plan: StepPlan | None = None
-    start, exported = 0, []
+    stretch: _Stretch | None = None
     with np.errstate(all="ignore"):
         for t in range(steps):
-            now = compiled.step_for(kinds)
-            if now is not plan:
-                if plan is not None:
-                    updates[start:t] = _rest(plan, compiled, trajectory, counts, start, t, exported)
-                plan, start, exported = now, t, []
+            plan = compiled.step_for(kinds)
+            if stretch is not None and plan is not stretch.plan:
+                updates[stretch.start : t] = stretch.update(compiled, trajectory, counts, t)
+                stretch = None
+            if stretch is None and plan.rest is not None:
+                stretch = _Stretch(plan, t)
             inputs = [trajectory.weights[t], trajectory.grads[t], trajectory.lrs[t], *state]
             if compiled.reads_step:
                 inputs.append(counts[t])
-            out = now.step(*inputs)
-            state = list(out[:n_state])
-            exported.append(out[n_state:])
-            kinds = now.new_kinds
+            out = plan.step(*inputs)
+            state = out[:n_state]
+            if stretch is None:
+                updates[t] = out[n_state]
+            else:
+                stretch.record(t, steps, out[n_state:])
+            kinds = plan.new_kinds
             for i, value in enumerate(state):
                 states[i][t] = value
-        if plan is not None:
-            updates[start:] = _rest(plan, compiled, trajectory, counts, start, steps, exported)
+        if stretch is not None:
+            updates[stretch.start :] = stretch.update(compiled, trajectory, counts, steps)
     return Outputs(updates=updates, states=tuple(states))
 
 
-def _rest(
-    plan: StepPlan,
-    compiled: Compiled,
-    trajectory: Trajectory,
-    counts: np.ndarray,
-    start: int,
-    end: int,
-    exported: list[tuple[Any, ...]],
-) -> Any:
-    """The update for steps `start:end`, which share `plan`, from their stacked inputs."""
-    args = [trajectory.weights[start:end], trajectory.grads[start:end], trajectory.lrs[start:end]]
-    if compiled.reads_step:
-        args.append(counts[start:end])
-    for j, kind in enumerate(plan.export_kinds):
-        # a `const` value is the same on every step (it reads literals only)
-        args.append(exported[0][j] if kind == "const" else np.stack([e[j] for e in exported]))
-    return plan.rest(*args)
+class _Stretch:
+    """Steps from `start` on that share one plan: what their steps exported, stacked."""
+
+    def __init__(self, plan: StepPlan, start: int) -> None:
+        self.plan, self.start = plan, start
+        self.exports: list[Any] = []
+        self.stacked: list[tuple[int, np.ndarray]] = []  # (export index, its steps)
+
+    def record(self, t: int, steps: int, values: tuple[Any, ...]) -> None:
+        if t == self.start:
+            # a `const` value is the same on every step (it reads literals only): kept once
+            self.exports = [
+                value if kind == "const" else np.empty((steps - t, *np.shape(value)))
+                for value, kind in zip(values, self.plan.export_kinds, strict=True)
+            ]
+            self.stacked = [
+                (j, held)
+                for j, (held, kind) in enumerate(
+                    zip(self.exports, self.plan.export_kinds, strict=True)
+                )
+                if kind != "const"
+            ]
+        row = t - self.start
+        for j, held in self.stacked:
+            held[row] = values[j]
+
+    def update(
+        self, compiled: Compiled, trajectory: Trajectory, counts: np.ndarray, end: int
+    ) -> Any:
+        """The update of steps `start:end`, from their stacked inputs and exports."""
+        part = slice(self.start, end)
+        args = [trajectory.weights[part], trajectory.grads[part], trajectory.lrs[part]]
+        if compiled.reads_step:
+            args.append(counts[part])
+        n = end - self.start
+        for held, kind in zip(self.exports, self.plan.export_kinds, strict=True):
+            args.append(held if kind == "const" else held[:n])
+        return self.plan.rest(*args)
