@@ -42,7 +42,11 @@ def test_examples_run_side_by_side_as_alone(path: Path, semantics: str) -> None:
     _assert_same(parse_file(path), semantics)
 
 
-def test_mutants_run_side_by_side_as_alone() -> None:
+@pytest.mark.parametrize("stack_from", [0, codegen.STACK_FROM])
+def test_mutants_run_side_by_side_as_alone(monkeypatch, stack_from) -> None:
+    """stack_from=0: side by side, whatever can run on stacked steps does (segmented sums on
+    arrays with a leading steps axis)."""
+    monkeypatch.setattr(codegen, "STACK_FROM", stack_from)
     rng = random.Random(7)
     for _ in range(40):
         _assert_same(mutate(adamw(), rng, mutations=rng.randrange(1, 10)))
@@ -61,8 +65,10 @@ def train(w, g, m, v, lr):
 """
 
 
-def test_reductions_of_tensors_scalar_state_and_literals() -> None:
+@pytest.mark.parametrize("stack_from", [0, codegen.STACK_FROM])
+def test_reductions_of_tensors_scalar_state_and_literals(monkeypatch, stack_from) -> None:
     """`v` starts as a zero tensor and is a scalar from step 2 on: its norm changes meaning."""
+    monkeypatch.setattr(codegen, "STACK_FROM", stack_from)
     program = parse_text(REDUCTIONS, "<test>")
     compiled = codegen.compile_step(program, "math", {}, [(0, 1), (1, 8), (8, 72)])
     assert len(compiled._cache) == 2  # one step function per state-kind signature
