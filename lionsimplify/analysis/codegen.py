@@ -16,14 +16,15 @@ values:
 
 Only the statements the new state depends on must run step after step (the state carries from
 one step to the next); `step` holds just those, as the source of a compiled function. The rest
-of what the update needs reads that step's inputs and state only, so (when there is enough of it
-to pay, see `STACK_FROM`) `rest` runs once over all steps, on arrays with the steps stacked on a leading axis: a chain of thousands of statements
-after a one-line momentum is then thousands of numpy calls in all, not thousands per step. Run
-once, `rest` is a loop over its lines rather than compiled source (each numpy call on stacked
-steps takes far longer than Python takes to dispatch it; compiling would not pay). The operators
-act elementwise or reduce the last axis only, so each element is the very numpy computation it
-would be step by step. Slots of dead values are reused, so a long chain holds a few arrays
-alive, not one per statement.
+of what the update needs reads that step's inputs and state only, so (when there is enough of
+it to pay, see `STACK_FROM`) `rest` runs once over all steps, on arrays with the steps stacked
+on a leading axis: a chain of thousands of statements after a one-line momentum is then
+thousands of numpy calls in all, not thousands per step. Run once, `rest` is a loop over its
+lines rather than compiled source (each numpy call on stacked steps takes far longer than
+Python takes to dispatch it; compiling would not pay). The operators act elementwise or reduce
+the last axis only, so each element is the very numpy computation it would be step by step.
+Slots of dead values are reused, so a long chain holds a few arrays alive, not one per
+statement (without reuse, a step of 10k statements holds 10k arrays until it returns).
 
 Every operator still comes from the one table in `lang/ops.py` (its implementation is bound in
 the function's namespace, never re-spelled here), and the generated source contains only
@@ -248,18 +249,12 @@ def _generate(compiled: Compiled, state_kinds: tuple[ValueKind, ...]) -> StepPla
 
     recurrent = needed(new_state, set())
     feed = needed([update], recurrent)
-    state_inputs = set(range(3, 3 + len(program.state)))
-
-    def exported(feed: set[int]) -> list[int]:
-        """What `rest` reads of the values computed (or carried) step by step."""
-        carried = recurrent | state_inputs
-        read = {a for v in feed for a in calls[v - first][2] if isinstance(a, int)}
-        return sorted((read | {update}) & carried)
-
-    exports = exported(feed)
+    # what `rest` reads of the values computed (or carried) step by step
+    carried = recurrent | set(range(3, 3 + len(program.state)))
+    read = {a for v in feed for a in calls[v - first][2] if isinstance(a, int)}
+    exports = sorted((read | {update}) & carried)
     if len(feed) < STACK_FROM * max(len(exports), 1):  # all step by step, update included
-        recurrent |= feed | needed([update], set())
-        step = _listing(list(range(len(inputs))), sorted(recurrent), calls,
+        step = _listing(list(range(len(inputs))), sorted(recurrent | feed), calls,
                         [*new_state, update], first)  # fmt: skip
         return StepPlan(
             step=_function("step", step, namespace, compiled),

@@ -242,18 +242,20 @@ def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:
     kinds: tuple[ValueKind, ...] = ("tensor",) * n_state
     updates = np.empty((steps, batch, size))
     states = [np.empty((steps, batch, size)) for _ in program.state]
-    counts = np.arange(1.0, steps + 1.0)[:, None, None] * np.ones(step_shape)  # `step`
+    counts = None  # the `step` input of every step, when the program reads it
+    if compiled.reads_step:
+        counts = np.arange(1.0, steps + 1.0)[:, None, None] * np.ones(step_shape)
     stretch: _Stretch | None = None
     with np.errstate(all="ignore"):
         for t in range(steps):
             plan = compiled.step_for(kinds)
             if stretch is not None and plan is not stretch.plan:
-                updates[stretch.start : t] = stretch.update(compiled, trajectory, counts, t)
+                updates[stretch.start : t] = stretch.update(trajectory, counts, t)
                 stretch = None
             if stretch is None and plan.rest is not None:
                 stretch = _Stretch(plan, t)
             inputs = [trajectory.weights[t], trajectory.grads[t], trajectory.lrs[t], *state]
-            if compiled.reads_step:
+            if counts is not None:
                 inputs.append(counts[t])
             out = plan.step(*inputs)
             state = out[:n_state]
@@ -265,7 +267,7 @@ def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:
             for i, value in enumerate(state):
                 states[i][t] = value
         if stretch is not None:
-            updates[stretch.start :] = stretch.update(compiled, trajectory, counts, steps)
+            updates[stretch.start :] = stretch.update(trajectory, counts, steps)
     return Outputs(updates=updates, states=tuple(states))
 
 
@@ -295,13 +297,11 @@ class _Stretch:
         for j, held in self.stacked:
             held[row] = values[j]
 
-    def update(
-        self, compiled: Compiled, trajectory: Trajectory, counts: np.ndarray, end: int
-    ) -> Any:
+    def update(self, trajectory: Trajectory, counts: np.ndarray | None, end: int) -> Any:
         """The update of steps `start:end`, from their stacked inputs and exports."""
         part = slice(self.start, end)
         args = [trajectory.weights[part], trajectory.grads[part], trajectory.lrs[part]]
-        if compiled.reads_step:
+        if counts is not None:
             args.append(counts[part])
         n = end - self.start
         for held, kind in zip(self.exports, self.plan.export_kinds, strict=True):
