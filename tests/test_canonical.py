@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from lionsimplify.analysis.canonical import canonicalize
 from lionsimplify.analysis.liveness import eliminate_dead_code
+from lionsimplify.analysis.symbolic import Term
 from lionsimplify.lang.ir import Const, Program, Stmt, Var
 from lionsimplify.lang.parse import parse_file, parse_text
 from lionsimplify.lang.printer import print_program
@@ -179,3 +180,13 @@ def test_generated_programs_canonical_form_is_exact(program: Program) -> None:
     assert v.measured == "exact", (print_program(reduced), print_program(c), v)
     assert parse_text(print_program(c)) == c
     assert canonicalize(c).program == c
+
+
+def test_canonical_graphs_share_the_one_term_type() -> None:
+    """The canonical form's nodes are the hash-consed `symbolic.Term`s: two programs that differ
+    only in names and statement order have the very same output terms."""
+    a = "def train(w, g, m, lr):\n  m = interp(m, g, 0.1)\n  u = sign(m) * lr\n  return u, m\n"
+    b = "def train(p, q, s, r):\n  s = interp(q, s, 0.9)\n  t = r * sign(s)\n  return t, s\n"
+    ca, cb = (canonicalize(parse_text(t)) for t in (a, b))
+    assert all(type(n) is Term for n in ca.order)
+    assert ca.outputs == cb.outputs  # terms compare by identity

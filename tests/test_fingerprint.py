@@ -87,3 +87,16 @@ def test_interp_of_a_value_with_itself_has_one_form() -> None:
     p = "def train(w, g, lr):\n  u = interp(g, g, -1.4708)\n  return u\n"
     q = "def train(w, g, lr):\n  u = interp(g, g, 2.4708)\n  return u\n"
     assert structural_hash(parse_text(p)) == structural_hash(parse_text(q))
+
+
+def test_structural_hash_values_are_stable() -> None:
+    """Ledgers and `--json` outputs carry these values, and the funnel ledger's code version
+    does not cover `analysis/`: a change of the hash scheme must be deliberate."""
+    root = Path(__file__).resolve().parent.parent / "examples" / "programs"
+    expected = {
+        "program8": "fd240e3a83be4dca916d",
+        "program3_adamw": "755ae38282c23adc3ab2",
+        "program1_lion": "4ea269e08b631af8baf6",
+    }
+    for name, value in expected.items():
+        assert structural_hash(parse_text((root / f"{name}.txt").read_text())) == value

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from lionsimplify.analysis import symbolic
 from lionsimplify.analysis.liveness import eliminate_dead_code
 from lionsimplify.analysis.symbolic import (
     Term,
@@ -16,7 +20,7 @@ from lionsimplify.analysis.symbolic import (
     program_from_terms,
     to_sympy,
 )
-from lionsimplify.lang.ir import Const, Var
+from lionsimplify.lang.ir import Const, Hyper, Var
 from lionsimplify.lang.parse import parse_file, parse_text
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.verify import verify
@@ -93,3 +97,52 @@ def test_format_term_elides_deep_subterms():
     t = Term("sign", (Term("abs", (Term("sqrt", (Var("x"),)),)),))
     assert format_term(t) == "sign(abs(sqrt(x)))"
     assert format_term(t, 2) == "sign(abs(…))"
+
+
+def test_equal_terms_are_one_object_and_literals_differ_by_bits():
+    x = Var("x")
+    a = Term("mul", (x, Const(2.0)))
+    assert Term("mul", (Var("x"), Const(2.0))) is a
+    assert Term("mul", (x, Const(-0.0))) is not Term("mul", (x, Const(0.0)))
+    assert Term("mul", (x, Hyper("x"))) is not Term("mul", (x, x))
+    assert Term("sign", (a,)).depth == 2 and Term("add", (Term("sign", (a,)), a)).depth == 3
+
+
+def test_dead_terms_leave_the_table_and_a_reused_id_never_aliases():
+    """Keys hold argument terms by `id`; CPython reuses the memory (and so the id) of a dead
+    term at once, so this builds and drops many small terms and checks each new one holds the
+    arguments it was made from, then that the table was swept."""
+    rng = random.Random(0)
+    x = Var("x")
+    kept = []
+    for i in range(20_000):
+        t = Term("mul", (x, Const(float(i))))
+        for _ in range(rng.randrange(1, 4)):
+            parent = Term(rng.choice(["sign", "abs", "negative"]), (t,))
+            assert parent.args[0] is t
+            t = parent
+        if i % 10 == 0:
+            kept.append(t)
+    for t in kept:
+        assert Term(t.op, t.args) is t
+    # about 60,000 terms were made, 6,000 kept: the table is swept at twice the live entries
+    assert len(symbolic._TABLE) < 20_000
+
+
+def test_threads_making_the_same_terms_get_the_same_objects():
+    def build(out: list) -> None:
+        x = Var("x")
+        out.extend(Term("sign", (Term("mul", (x, Const(float(i)))),)) for i in range(20_000))
+
+    results: list[list] = [[] for _ in range(4)]
+    threads = [threading.Thread(target=build, args=(r,)) for r in results]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert all(a is b for r in results[1:] for a, b in zip(results[0], r, strict=True))

@@ -5,8 +5,10 @@ independent statements come in another order, commutative arguments are swapped,
 0.1)` is `interp(g, m, 0.9)`, a learning-rate factor is applied before or after a sum. `diff`
 needs a form in which such differences vanish, so that what remains is what really changed.
 
-The program is turned into a dataflow graph with one node per distinct value (hash-consed, so a
-value computed twice is one node and `copy` statements disappear), then printed back:
+The program is turned into a dataflow graph of the one hash-consed term type the rewrite rules,
+the facts and the structural fingerprint read (`symbolic.Term`), with the inputs as leaves named
+by role, so a value computed twice is one node and `copy` statements disappear; `Graph` adds only
+the keys that order it and the arithmetic normal form. Then it is printed back:
 
 - **Names by role**: inputs become `w`, `g`, `lr` and `m`, `v` (or `m1`, `m2`, ... with three or
   more state variables, in order of first use by the update); the update is `update`; the new
@@ -37,12 +39,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 
 from lionsimplify.analysis.normalise import normal_call
+from lionsimplify.analysis.symbolic import Node, Term, subterms
 from lionsimplify.lang.ir import COPY, Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.ops import OPS, Semantics
 
@@ -53,17 +55,7 @@ ARITHMETIC = frozenset({"add", "sub", "mul", "div", "negative", "square", "cube"
 _ROLE_RANK = {"weight": 0, "grad": 1, "state": 2, "lr": 3}
 
 
-@dataclass(frozen=True)
-class Node:
-    """One value of the dataflow graph. `name`: input role, hyperparameter or op name."""
-
-    kind: Literal["input", "const", "hyper", "op"]
-    name: str = ""
-    value: float = 0.0
-    args: tuple[int, ...] = ()
-
-
-Monomial = tuple[tuple[int, int], ...]
+Monomial = tuple[tuple[Node, int], ...]
 """(factor node, exponent) pairs, in canonical factor order."""
 Poly = dict[Monomial, float]
 
@@ -72,68 +64,74 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-class Graph:
-    """Hash-consed dataflow graph with two keys per node.
+def _literal(n: Node) -> float | None:
+    """A literal's value (as a float: a term made elsewhere may hold an integer literal)."""
+    return float(n.value) if isinstance(n, Const) else None
 
-    `shape[i]` identifies the computation with every literal replaced by a placeholder; `full[i]`
+
+def role_input(role: str) -> Var:
+    """The leaf of an input in the canonical graph, named by its role: `weight`, `grad`, `lr`,
+    an extra input's own name, or `state:i` (i: the state's position in the program)."""
+    return Var(role)
+
+
+class Graph:
+    """The canonical form's builder and normaliser over the shared terms (`symbolic.Term`).
+
+    Its nodes are hash-consed terms whose leaves are inputs named by role (`role_input`),
+    literals (`Const`) and hyperparameters (`Hyper`), so a value computed twice is one node and
+    `copy` statements disappear. What the graph adds is two keys per node for one build:
+    `shape[n]` identifies the computation with every literal replaced by a placeholder; `full[n]`
     includes the literal values. Sorting uses `shape` first, so that changing a constant never
-    changes the canonical order; identity (and common-subexpression merging) uses `full`.
+    changes the canonical order. The keys belong to the build, not to the term, because a state
+    input's key is its label in this build (`state_keys`): while the state order is being
+    decided, states are labelled by what they compute, so two states may share a key but never
+    a node.
     """
 
     def __init__(self, semantics: Semantics, state_keys: list[str], literals: Iterable[float]):
         self.semantics = semantics
         self.state_keys = state_keys
         self.literals = frozenset(literals)
-        self.nodes: list[Node] = []
-        self.index: dict[Node, int] = {}
-        self.shape: list[str] = []
-        self.full: list[str] = []
-        self.depth: list[int] = []
-        self.polys: dict[int, Poly] = {}
+        self.shape: dict[Node, str] = {}
+        self.full: dict[Node, str] = {}
+        self.polys: dict[Node, Poly] = {}
 
-    # -- interning ------------------------------------------------------------------------------
+    # -- nodes ------------------------------------------------------------------------------------
 
-    def _add(self, node: Node, shape: str, full: str, depth: int) -> int:
-        found = self.index.get(node)
-        if found is not None:
-            return found
-        self.nodes.append(node)
-        self.shape.append(shape)
-        self.full.append(full)
-        self.depth.append(depth)
-        self.index[node] = len(self.nodes) - 1
-        return len(self.nodes) - 1
+    def _add(self, node: Node, shape: str, full: str) -> Node:
+        if node not in self.full:
+            self.shape[node] = shape
+            self.full[node] = full
+        return node
 
-    def input(self, role: str) -> int:
+    def input(self, role: str) -> Node:
         key = self.state_keys[int(role.split(":")[1])] if role.startswith("state:") else role
-        return self._add(Node("input", role), key, key, 0)
+        return self._add(role_input(role), key, key)
 
-    def const(self, value: float) -> int:
+    def const(self, value: float) -> Node:
         value = self.tidy(float(value)) + 0.0  # + 0.0 turns -0.0 into 0.0
-        return self._add(Node("const", value=value), "c", f"c{value!r}", 0)
+        return self._add(Const(value), "c", f"c{value!r}")
 
-    def hyper(self, name: str) -> int:
-        return self._add(Node("hyper", name), "h", f"h:{name}", 0)
+    def hyper(self, name: str) -> Node:
+        return self._add(Hyper(name), "h", f"h:{name}")
 
-    def op(self, name: str, args: list[int]) -> int:
+    def op(self, name: str, args: list[Node]) -> Node:
         """The node `name(args)`, with literal-only calls folded and arguments canonicalised."""
         op = OPS[name]
-        if all(self.nodes[a].kind == "const" for a in args) and op.result == "elementwise":
+        if all(isinstance(a, Const) for a in args) and op.result == "elementwise":
             folded = self._fold(name, args)
             if folded is not None:
                 return self.const(folded)
-        args = normal_call(name, args, self.sort_key, self._literal, self.const)
-        shape = _digest(f"{name}({','.join(self.shape[a] for a in args)})")
-        full = _digest(f"{name}({','.join(self.full[a] for a in args)})")
-        depth = 1 + max((self.depth[a] for a in args), default=0)
-        return self._add(Node("op", name, args=tuple(args)), shape, full, depth)
+        args = normal_call(name, args, self.sort_key, _literal, self.const)
+        node = Term(name, tuple(args))
+        if node not in self.full:
+            self.shape[node] = _digest(f"{name}({','.join(self.shape[a] for a in args)})")
+            self.full[node] = _digest(f"{name}({','.join(self.full[a] for a in args)})")
+        return node
 
-    def _literal(self, i: int) -> float | None:
-        node = self.nodes[i]
-        return node.value if node.kind == "const" else None
-
-    def _fold(self, name: str, args: list[int]) -> float | None:
-        values = [np.float64(self.nodes[a].value) for a in args]
+    def _fold(self, name: str, args: list[Node]) -> float | None:
+        values = [np.float64(_literal(a)) for a in args]
         try:
             with np.errstate(all="ignore"):
                 out = float(np.asarray(OPS[name].implementation(self.semantics)(np, *values)))
@@ -156,33 +154,32 @@ class Graph:
                 return short
         return value
 
-    def sort_key(self, i: int) -> tuple[int, int, str, str]:
+    def sort_key(self, n: Node) -> tuple[int, int, str, str]:
         """Computed values first, then inputs by role (w, g, state, lr, extras), hyperparameters,
         literals; within a group by the constant-blind key, then the full key."""
-        node = self.nodes[i]
-        if node.kind == "op":
-            return (0, 0, self.shape[i], self.full[i])
-        if node.kind == "input":
-            rank = _ROLE_RANK.get(node.name.split(":")[0], len(_ROLE_RANK))
-            return (1, rank, self.shape[i], self.full[i])
-        return (2 if node.kind == "hyper" else 3, 0, self.shape[i], self.full[i])
+        if isinstance(n, Term):
+            return (0, 0, self.shape[n], self.full[n])
+        if isinstance(n, Var):
+            rank = _ROLE_RANK.get(n.name.split(":")[0], len(_ROLE_RANK))
+            return (1, rank, self.shape[n], self.full[n])
+        return (2 if isinstance(n, Hyper) else 3, 0, self.shape[n], self.full[n])
 
     # -- arithmetic normal form -------------------------------------------------------------------
 
-    def poly(self, i: int) -> Poly:
-        if i in self.polys:
-            return self.polys[i]
-        node = self.nodes[i]
-        if node.kind == "const":
-            return {(): node.value} if node.value != 0 else {}
-        return {((i, 1),): 1.0}
+    def poly(self, n: Node) -> Poly:
+        if n in self.polys:
+            return self.polys[n]
+        value = _literal(n)
+        if value is not None:
+            return {(): value} if value != 0 else {}
+        return {((n, 1),): 1.0}
 
     def _monomial_key(self, mono: Monomial) -> tuple:
-        deepest = max((self.depth[f] for f, _ in mono), default=-1)
+        deepest = max((f.depth if isinstance(f, Term) else 0 for f, _ in mono), default=-1)
         return (-deepest, [(self.sort_key(f), e) for f, e in mono])
 
     def _mono_mul(self, a: Monomial, b: Monomial, sign: int = 1) -> Monomial:
-        exps: dict[int, int] = dict(a)
+        exps: dict[Node, int] = dict(a)
         for f, e in b:
             exps[f] = exps.get(f, 0) + sign * e
         return tuple(
@@ -193,7 +190,7 @@ class Graph:
         """Split a sum into coefficient × common monomial × primitive sum (first coefficient ±1)."""
         monos = sorted(p, key=self._monomial_key)
         first = monos[0]
-        common: list[tuple[int, int]] = []
+        common: list[tuple[Node, int]] = []
         for f, e in first:
             exps = [dict(m).get(f, 0) for m in monos]
             if all(x > 0 for x in exps) or all(x < 0 for x in exps):
@@ -240,7 +237,7 @@ class Graph:
             out[m] = out.get(m, 0.0) + scale * c
         return {m: c for m, c in out.items() if c != 0}
 
-    def arithmetic(self, name: str, args: list[int]) -> int:
+    def arithmetic(self, name: str, args: list[Node]) -> Node:
         """The normal form of `name(args)` for an op in `ARITHMETIC`."""
         ps = [self.poly(a) for a in args]
         result: Poly | None
@@ -273,7 +270,7 @@ class Graph:
 
     # -- lowering a poly back to statements ----------------------------------------------------
 
-    def _lower(self, p: Poly) -> int:
+    def _lower(self, p: Poly) -> Node:
         if not p:
             return self.const(0.0)
         if len(p) == 1:
@@ -283,7 +280,7 @@ class Graph:
         s = self._lower_sum(primitive)
         return self._lower_term(self._mono_mul(common, ((s, 1),)), c0)
 
-    def _lower_sum(self, p: Poly) -> int:
+    def _lower_sum(self, p: Poly) -> Node:
         """`a + b - c ...`, starting from the first term with a positive coefficient."""
         monos = sorted(p, key=self._monomial_key)
         lead = next((m for m in monos if p[m] > 0), monos[0])
@@ -297,20 +294,20 @@ class Graph:
         self.polys.setdefault(acc, p)
         return acc
 
-    def _power(self, f: int, e: int) -> int:
+    def _power(self, f: Node, e: int) -> Node:
         if e == 1:
             return f
         if e in (2, 3):
             return self.op("square" if e == 2 else "cube", [f])
         return self.op("power", [f, self.const(float(e))])
 
-    def _product(self, factors: list[int]) -> int | None:
-        acc: int | None = None
+    def _product(self, factors: list[Node]) -> Node | None:
+        acc: Node | None = None
         for f in factors:
             acc = f if acc is None else self.op("mul", [acc, f])
         return acc
 
-    def _lower_term(self, mono: Monomial, c: float) -> int:
+    def _lower_term(self, mono: Monomial, c: float) -> Node:
         num = self._product([self._power(f, e) for f, e in mono if e > 0])
         den = self._product([self._power(f, -e) for f, e in mono if e < 0])
         if num is None and den is None:
@@ -330,11 +327,10 @@ class Graph:
 @dataclass
 class Built:
     graph: Graph
-    outputs: list[int]
+    outputs: list[Node]
     """Node of the update, then of each new state in the program's state order."""
-    extra_roots: list[int]
+    extra_roots: list[Term]
     """Values computed by statements that reach no output (kept with `keep_unused`)."""
-    stmt_nodes: list[int] = field(default_factory=list)
 
 
 def build(
@@ -348,14 +344,14 @@ def build(
     """The dataflow graph of `program`; `state_keys[i]` labels state input i in the keys."""
     keys = state_keys or ["state"] * len(program.state)
     g = Graph(semantics, keys, program.constants())
-    env: dict[str, int] = {
+    env: dict[str, Node] = {
         program.weight: g.input("weight"),
         program.grad: g.input("grad"),
         program.lr: g.input("lr"),
     }
     env.update({e: g.input(e) for e in program.extras})
     env.update({s: g.input(f"state:{i}") for i, s in enumerate(program.state)})
-    stmt_nodes = []
+    stmt_nodes: list[Node] = []
     for stmt in program.body:
         args = [_operand(g, env, a) for a in stmt.args]
         if stmt.op == COPY:
@@ -367,43 +363,22 @@ def build(
         env[stmt.target] = node
         stmt_nodes.append(node)
     outputs = [env[r] for r in program.returns]
-    extra: list[int] = []
+    extra: list[Term] = []
     if keep_unused:
-        reached = set(_postorder(g, outputs))
+        reached = set(subterms(outputs))
         for n in stmt_nodes:
-            if n not in reached and g.nodes[n].kind == "op":
+            if isinstance(n, Term) and n not in reached:
                 extra.append(n)
-                reached.update(_postorder(g, [n]))
-    return Built(g, outputs, extra, stmt_nodes)
+                reached.update(subterms([n]))
+    return Built(g, outputs, extra)
 
 
-def _operand(g: Graph, env: dict[str, int], a: Operand) -> int:
+def _operand(g: Graph, env: dict[str, Node], a: Operand) -> Node:
     if isinstance(a, Var):
         return env[a.name]
     if isinstance(a, Const):
         return g.const(a.value)
     return g.hyper(a.name)
-
-
-def _postorder(g: Graph, roots: list[int]) -> list[int]:
-    """Op nodes reachable from `roots`, each after its arguments (iterative DFS)."""
-    seen: set[int] = set()
-    order: list[int] = []
-    for root in roots:
-        stack: list[tuple[int, int]] = [(root, 0)]
-        while stack:
-            n, i = stack.pop()
-            if n in seen:
-                continue
-            args = g.nodes[n].args
-            if i < len(args):
-                stack.append((n, i + 1))
-                stack.append((args[i], 0))
-            else:
-                seen.add(n)
-                if g.nodes[n].kind == "op":
-                    order.append(n)
-    return order
 
 
 def state_names(count: int) -> list[str]:
@@ -421,14 +396,14 @@ class Canonical:
     graph: Graph
     source: Program
     """The program this is the canonical form of."""
-    order: tuple[int, ...]
+    order: tuple[Term, ...]
     """The op nodes in statement order."""
-    outputs: tuple[int, ...]
+    outputs: tuple[Node, ...]
     """Node of the update, then of each new state in canonical state order."""
     state_order: tuple[int, ...]
     """`state_order[k]` is the index in the input program of canonical state k."""
-    names: dict[int, str]
-    unused: tuple[int, ...] = ()
+    names: dict[Node, str]
+    unused: tuple[Term, ...] = ()
 
 
 def canonicalize(
@@ -458,9 +433,9 @@ def canonicalize(
     )
     g = final.graph
     outputs = [final.outputs[0]] + [final.outputs[1 + i] for i in state_order]
-    order = _postorder(g, outputs + final.extra_roots)
-    names = assign_names(program, g, order, outputs, state_order)
-    canon = emit(program, g, order, outputs, state_order, names)
+    order = subterms(outputs + final.extra_roots)
+    names = assign_names(program, order, outputs, state_order)
+    canon = emit(program, order, outputs, state_order, names)
     return Canonical(
         canon,
         g,
@@ -482,25 +457,23 @@ def _state_order(program: Program, semantics: Semantics, normalise: bool) -> lis
     # Round 2: states labelled by signature; their order is the order of first use.
     second = build(program, semantics=semantics, normalise=normalise, state_keys=sigs)
     roots = [second.outputs[0]] + sorted(second.outputs[1:], key=second.graph.sort_key)
-    seen = _postorder(second.graph, roots)
-    used = [second.graph.index.get(Node("input", f"state:{i}")) for i in range(n)]
-    rank = {node: k for k, node in enumerate(_inputs_in_order(second.graph, seen))}
-    return sorted(range(n), key=lambda i: (rank.get(used[i], n + 1), sigs[i]))
+    rank = {node: k for k, node in enumerate(_inputs_in_order(subterms(roots)))}
+    return sorted(range(n), key=lambda i: (rank.get(role_input(f"state:{i}"), n + 1), sigs[i]))
 
 
-def _inputs_in_order(g: Graph, order: list[int]) -> list[int]:
-    out: list[int] = []
+def _inputs_in_order(order: list[Term]) -> list[Node]:
+    out: list[Node] = []
     for n in order:
-        for a in g.nodes[n].args:
-            if g.nodes[a].kind == "input" and a not in out:
+        for a in n.args:
+            if isinstance(a, Var) and a not in out:
                 out.append(a)
     return out
 
 
-def input_names(program: Program, g: Graph, state_order: tuple[int, ...] | list[int]) -> dict:
+def input_names(program: Program, state_order: tuple[int, ...] | list[int]) -> dict[Node, str]:
     """Canonical name of every input node, avoiding the program's hyperparameter names."""
     taken = set(program.hyperparams())
-    names: dict[int, str] = {}
+    names: dict[Node, str] = {}
 
     def fresh(base: str) -> str:
         while base in taken:
@@ -510,23 +483,22 @@ def input_names(program: Program, g: Graph, state_order: tuple[int, ...] | list[
 
     canon_states = state_names(len(state_order))
     for role, base in (("weight", "w"), ("grad", "g"), ("lr", "lr")):
-        names[g.input(role)] = fresh(base)
+        names[role_input(role)] = fresh(base)
     for k, i in enumerate(state_order):
-        names[g.input(f"state:{i}")] = fresh(canon_states[k])
+        names[role_input(f"state:{i}")] = fresh(canon_states[k])
     for e in program.extras:
-        names[g.input(e)] = fresh(e)
+        names[role_input(e)] = fresh(e)
     return names
 
 
 def output_names(
     program: Program,
-    g: Graph,
-    order: list[int],
-    outputs: list[int],
+    order: list[Term],
+    outputs: list[Node],
     state_order: tuple[int, ...] | list[int],
-) -> dict[int, str]:
+) -> dict[Node, str]:
     """Names of the inputs and of the op nodes that are outputs (`update`, `m`, `m_new`, ...)."""
-    names = input_names(program, g, state_order)
+    names = input_names(program, state_order)
     taken = set(names.values()) | set(program.hyperparams())
     position = {n: k for k, n in enumerate(order)}
 
@@ -536,15 +508,15 @@ def output_names(
         taken.add(base)
         return base
 
-    if g.nodes[outputs[0]].kind == "op":
+    if isinstance(outputs[0], Term):
         names[outputs[0]] = fresh("update")
     for k, i in enumerate(state_order):
         node = outputs[1 + k]
-        if g.nodes[node].kind != "op" or node in names:
+        if not isinstance(node, Term) or node in names:
             continue
-        state_in = g.input(f"state:{i}")
+        state_in = role_input(f"state:{i}")
         readers_before = all(
-            position[r] < position[node] for r in order if state_in in g.nodes[r].args and r != node
+            position[r] < position[node] for r in order if state_in in r.args and r != node
         )
         state_name = names[state_in]
         names[node] = state_name if readers_before else fresh(f"{state_name}_new")
@@ -553,15 +525,14 @@ def output_names(
 
 def assign_names(
     program: Program,
-    g: Graph,
-    order: list[int],
-    outputs: list[int],
+    order: list[Term],
+    outputs: list[Node],
     state_order: tuple[int, ...] | list[int],
-    temp: dict[int, str] | None = None,
-) -> dict[int, str]:
+    temp: dict[Term, str] | None = None,
+) -> dict[Node, str]:
     """Names for inputs and op nodes; `temp` gives the names of the non-output op nodes,
     which are otherwise `t1, t2, ...` in statement order."""
-    names = output_names(program, g, order, outputs, state_order)
+    names = output_names(program, order, outputs, state_order)
     if temp is not None:
         names.update({n: temp[n] for n in order if n not in names})
         return names
@@ -577,45 +548,41 @@ def assign_names(
     return names
 
 
-def operand(g: Graph, names: dict[int, str], n: int) -> Operand:
-    node = g.nodes[n]
-    if node.kind == "const":
-        return Const(node.value)
-    if node.kind == "hyper":
-        return Hyper(node.name)
+def operand(names: dict[Node, str], n: Node) -> Operand:
+    value = _literal(n)
+    if value is not None:
+        return Const(value)
+    if isinstance(n, Hyper):
+        return n
     return Var(names[n])
 
 
 def emit(
     program: Program,
-    g: Graph,
-    order: list[int],
-    outputs: list[int],
+    order: list[Term],
+    outputs: list[Node],
     state_order: tuple[int, ...] | list[int],
-    names: dict[int, str],
+    names: dict[Node, str],
 ) -> Program:
     """Print the graph back as a `Program` with the given names."""
-    body = [
-        Stmt(names[n], g.nodes[n].name, tuple(operand(g, names, a) for a in g.nodes[n].args))
-        for n in order
-    ]
-    canon_states = tuple(names[g.input(f"state:{i}")] for i in state_order)
+    body = [Stmt(names[n], n.op, tuple(operand(names, a) for a in n.args)) for n in order]
+    canon_states = tuple(names[role_input(f"state:{i}")] for i in state_order)
     returns = []
     for k, n in enumerate(outputs):
-        if g.nodes[n].kind in ("const", "hyper"):  # a literal output needs a statement
+        if isinstance(n, Const | Hyper):  # a literal output needs a statement
             target = "update" if k == 0 else f"{canon_states[k - 1]}_new"
-            body.append(Stmt(target, COPY, (operand(g, names, n),)))
+            body.append(Stmt(target, COPY, (operand(names, n),)))
             returns.append(target)
         else:
             returns.append(names[n])
     return Program(
-        weight=names[g.input("weight")],
-        grad=names[g.input("grad")],
+        weight=names[role_input("weight")],
+        grad=names[role_input("grad")],
         state=canon_states,
-        lr=names[g.input("lr")],
+        lr=names[role_input("lr")],
         body=tuple(body),
         returns=tuple(returns),
-        extras=tuple(names[g.input(e)] for e in program.extras),
+        extras=tuple(names[role_input(e)] for e in program.extras),
         path=program.path,
         defaults=program.defaults,
     ).with_body(tuple(body))  # drops defaults of hyperparameters no longer read

@@ -1,12 +1,13 @@
 """Two fingerprints of what a program computes, for caching and de-duplication.
 
-*Structural*: a hash of the live dataflow graph (after dead-code elimination). Variables are
-replaced by the hash of the operation that produced them, so names, statement order and dead
-code do not matter; arguments of commutative operations are sorted, and `interp(x, y, a)` with a
-literal `a` is put in one orientation (`interp(m, g, 0.1)` is `interp(g, m, 0.9)`), both by the
-normalisation the canonical form uses (`analysis/normalise.py`). Inputs are
-identified by role; state variables by what they compute (their label is refined a few rounds,
-Weisfeiler-Lehman style), so the order of the state parameters does not matter either.
+*Structural*: a hash of the live dataflow graph (after dead-code elimination): the program's
+hash-consed terms (`symbolic.dataflow`, the terms the rewrite rules read), each term hashed once
+from its arguments' hashes, so names, statement order and dead code do not matter; arguments of
+commutative operations are sorted, and `interp(x, y, a)` with a literal `a` is put in one
+orientation (`interp(m, g, 0.1)` is `interp(g, m, 0.9)`), both by the normalisation the
+canonical form uses (`analysis/normalise.py`). Inputs are identified by role; state variables by
+what they compute (their label is refined a few rounds, Weisfeiler-Lehman style), so the order
+of the state parameters does not matter either.
 
 *Behavioural*: a hash of the updates the program produces on fixed random trajectories, rounded
 to about six significant digits. It identifies programs that compute the same thing in different
@@ -18,7 +19,7 @@ are compared on the same values.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,7 +28,8 @@ import numpy as np
 from lionsimplify.analysis.absexec import analyse
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.analysis.liveness import live_program
-from lionsimplify.analysis.normalise import normal_call
+from lionsimplify.analysis.normalise import REORDERED, normal_call
+from lionsimplify.analysis.symbolic import Node, Term, fresh_dataflow
 from lionsimplify.lang.ir import Const, Program, Var
 from lionsimplify.lang.ops import Semantics
 from lionsimplify.lang.parse import parse_text
@@ -51,41 +53,60 @@ def _weight(item: tuple[str, float | None]) -> float | None:
     return item[1]
 
 
-def _node_hashes(program: Program, state_labels: list[str]) -> dict[str, str]:
-    env: dict[str, str] = {program.weight: "weight", program.grad: "grad", program.lr: "lr"}
-    env.update({e: e for e in program.extras})
-    env.update({s: f"state[{state_labels[i]}]" for i, s in enumerate(program.state)})
-    for stmt in program.body:
-        args = []
-        for a in stmt.args:
-            if isinstance(a, Var):
-                args.append(env[a.name])
-            elif isinstance(a, Const):
-                args.append(_const(a.value))
-            else:
-                args.append(f"h{a.name}")
-        if stmt.op == "copy":
-            env[stmt.target] = args[0]
-            continue
-        items = [
-            (text, a.value if isinstance(a, Const) else None)
-            for text, a in zip(args, stmt.args, strict=True)
-        ]
-        items = normal_call(stmt.op, items, _text, _weight, lambda v: (_const(v), v))
-        env[stmt.target] = _h(f"{stmt.op}({','.join(text for text, _ in items)})")
-    return env
+def _literal(v: float) -> tuple[str, float | None]:
+    return (_const(v), v)
 
 
 def structural_hash(program: Program, *, reduced: bool = False) -> str:
-    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone."""
+    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone.
+
+    Each term of the program's dataflow (`symbolic.fresh_dataflow`) is hashed from its op and
+    its arguments' hashes in `normal_call` order, once per round of state labels."""
     prog = program if reduced else live_program(program)
+    flow = fresh_dataflow(prog)
+    # leaves: inputs by role, state variable i as `state[label i]`; literals to 12 digits
+    leaves = {prog.weight: "weight", prog.grad: "grad", prog.lr: "lr"}
+    leaves.update({e: e for e in prog.extras})
+    texts: dict[Term, str] = {}
+
+    def text(n: Node) -> str:  # a literal by its own value: `Const(0.0) == Const(-0.0)`
+        if type(n) is Const:
+            return _const(n.value)
+        return leaves[n.name] if type(n) is Var else f"h{n.name}"  # type: ignore[union-attr]
+
+    # only terms that read a state variable (directly or not) change when its label does
+    states = set(prog.state)
+    stateful: dict[Term, None] = {}
+    for t in flow.terms:
+        for a in t.args:
+            if a.name in states if type(a) is Var else type(a) is Term and a in stateful:
+                stateful[t] = None
+                break
     labels = ["s"] * len(prog.state)
-    env: dict[str, str] = {}
+    terms: Iterable[Term] = flow.terms
+    hashes: list[str] = []
     for _ in range(_ROUNDS if prog.state else 1):
-        env = _node_hashes(prog, labels)
-        labels = [env[r] for r in prog.new_state]
-    outputs = [env[prog.update], *sorted(env[r] for r in prog.new_state)]
-    return _h("|".join(outputs))
+        leaves.update({s: f"state[{labels[i]}]" for i, s in enumerate(prog.state)})
+        for t in terms:  # arguments first: each term once, from its arguments' hashes
+            # (loops, not comprehensions: this is the hot loop of `dedup`)
+            items = []
+            for a in t.args:
+                kind = type(a)
+                if kind is Term:
+                    items.append((texts[a], None))
+                elif kind is Var:
+                    items.append((leaves[a.name], None))
+                elif kind is Const:
+                    items.append((_const(a.value), a.value))
+                else:
+                    items.append((f"h{a.name}", None))
+            if t.op in REORDERED:
+                items = normal_call(t.op, items, _text, _weight, _literal)
+            texts[t] = _h(f"{t.op}({','.join(map(_text, items))})")
+        hashes = [texts[o] if type(o) is Term else text(o) for o in flow.outputs]
+        labels = hashes[1:]
+        terms = stateful
+    return _h("|".join([hashes[0], *sorted(hashes[1:])]))
 
 
 def pseudo_value(name: str) -> float:

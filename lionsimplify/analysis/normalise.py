@@ -1,9 +1,9 @@
 """The one normalisation of how an operation's arguments are written.
 
 Two programs that differ only in how they write an operation must look alike to everything that
-compares programs: the canonical form (and so diff's alignment, which reads its graph) and the
-structural fingerprint (and so dedup and the funnel's intake). Both used to decide this with
-code of their own (and decided `interp` differently); both call `normal_call` now:
+compares programs: the canonical form (and so diff's alignment, which walks its terms) and the
+structural fingerprint (and so dedup and the funnel's intake). Both read the one term graph
+(`symbolic.Term`) and both order its arguments with `normal_call`, each with its own key:
 
 - arguments of a commutative operation (`add`, `mul`, `maximum`, ...) in the order of the
   caller's structural key (the canonical form's constant-blind key, the fingerprint's hash);
@@ -28,6 +28,11 @@ A = TypeVar("A")
 def commutative(op: str) -> bool:
     """Whether `op(x, y)` is `op(y, x)` (from the operator table)."""
     return OPS[op].commutative
+
+
+#: The ops whose arguments `normal_call` may reorder; for every other op it returns the arguments
+#: as they are, so a loop over many terms (the structural fingerprint) may skip the call.
+REORDERED = frozenset({"interp", *(name for name, op in OPS.items() if op.commutative)})
 
 
 def normal_call(

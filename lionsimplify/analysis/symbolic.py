@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,38 +36,50 @@ class Term:
     """`op(args...)` with `op` a name from the operator table; leaves are IR operands.
 
     Terms are hash-consed: constructing a term equal to one that exists returns that object, so
-    "the same value" is identity (`==` is `is`, O(1) however deep the terms), a term's hash is
-    computed once from its children's, and memo tables keyed by terms cost O(1) per lookup.
+    "the same value" is identity (`==` is `is`, O(1) however deep the terms), and a term's hash
+    is its identity's (the interpreter's own, no Python call), so memo tables keyed by terms cost
+    O(1) per lookup.
     Literals are told apart by their bits (`0.0` and `-0.0` are different terms' arguments).
+    This is the one node type of every dataflow graph: the rules', the facts', the canonical
+    form's (`analysis/canonical.py`, whose leaves are inputs named by role) and the structural
+    fingerprint's (`analysis/fingerprint.py`). `depth` (1 + the deepest argument's, leaves 0)
+    orders the canonical form's sums, deepest term first.
     """
 
-    __slots__ = ("op", "args", "_hash", "__weakref__")
+    __slots__ = ("op", "args", "depth", "__weakref__")
     op: str
     args: tuple[Node, ...]
+    depth: int
 
-    _table: weakref.WeakValueDictionary[tuple, Term] = weakref.WeakValueDictionary()
     _lock = threading.Lock()
 
     def __new__(cls, op: str, args: tuple[Node, ...]) -> Term:
-        key = (op, *(_leaf_key(a) for a in args))
-        found = cls._table.get(key)
+        key = (op, *map(_key, args))
+        ref = _TABLE.get(key)
+        found = ref() if ref is not None else None
         if found is not None:
             return found
         with cls._lock:
-            found = cls._table.get(key)
+            ref = _TABLE.get(key)
+            found = ref() if ref is not None else None
             if found is None:
+                depth = 0
+                for a in args:
+                    if type(a) is Term and a.depth > depth:
+                        depth = a.depth
                 found = object.__new__(cls)
-                object.__setattr__(found, "op", op)
-                object.__setattr__(found, "args", tuple(args))
-                object.__setattr__(found, "_hash", hash((op, found.args)))
-                cls._table[key] = found
+                init = object.__setattr__
+                init(found, "op", op)
+                init(found, "args", tuple(args))
+                init(found, "depth", depth + 1)
+                _TABLE[key] = weakref.ref(found)
+                _RECENT.append(found)
+                if len(_TABLE) >= _sweep_at:
+                    _sweep()
         return found
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("terms are immutable")
-
-    def __hash__(self) -> int:
-        return self._hash  # type: ignore[no-any-return]
 
     def __reduce__(self) -> tuple[type[Term], tuple[str, tuple[Node, ...]]]:
         return (Term, (self.op, self.args))  # unpickling interns again
@@ -75,11 +88,39 @@ class Term:
         return f"Term({format_term(self, 3)!r})"
 
 
-def _leaf_key(a: Node) -> object:
-    """How an argument takes part in a term's identity: terms by identity, literals by bits."""
-    if isinstance(a, Const):
-        return ("c", float(a.value).hex())
-    return a
+#: The hash-consing table: key -> weak reference to the one live term with that key. (A
+#: `WeakValueDictionary` runs Python code on every lookup, insert and death, which was a third of
+#: fingerprinting a program; here a lookup is a dict read.) Entries of dead terms stay until the
+#: table has doubled since the last sweep, so memory stays within twice the live terms' entries.
+#: Keys hold argument terms by `id`, never alive: a dead entry whose id is reused reads as a miss.
+_TABLE: dict[tuple, weakref.ref[Term]] = {}
+_sweep_at = 1024
+
+#: The last terms made stay alive a little longer, so that one made again soon after its last
+#: holder dropped it is found rather than made anew: the next program of a search output shares
+#: most terms with the previous one, the next rule pass most terms with the last (on
+#: `benchmarks/bench_dedup.py`'s mutants the structural hash is about 10% faster with it).
+_RECENT: deque[Term] = deque(maxlen=256)
+
+
+def _sweep() -> None:
+    """Drop the entries of dead terms (called under `Term._lock`)."""
+    global _sweep_at
+    for key in [k for k, ref in _TABLE.items() if ref() is None]:
+        del _TABLE[key]
+    _sweep_at = max(1024, 2 * len(_TABLE))
+
+
+def _key(a: Node) -> object:
+    """How an argument takes part in a term's identity: a term by its `id` (alive while the
+    term that holds it is), an input by its name, a literal by its bits (`Const(0.0) ==
+    Const(-0.0)`), a hyperparameter as itself."""
+    kind = type(a)
+    if kind is Term:
+        return id(a)
+    if kind is Hyper:
+        return a
+    return a.name if kind is Var else ("c", float(a.value).hex())  # type: ignore[union-attr]
 
 
 #: A node of the dataflow: an operation, or a leaf (an input `Var`, a `Const`, a `Hyper`).
@@ -92,6 +133,9 @@ class Dataflow:
 
     program: Program
     outputs: tuple[Node, ...]
+    terms: tuple[Term, ...]
+    """Every distinct term the body computes, in statement order: a term after its arguments
+    (of a live program, exactly `subterms(outputs)` in another order)."""
 
 
 @lru_cache(maxsize=8)
@@ -100,15 +144,24 @@ def dataflow(program: Program) -> Dataflow:
 
     Remembered for the last few programs: each rule pass of a round starts from the program the
     previous one left, usually unchanged."""
-    env: dict[str, Node] = {name: Var(name) for name in program.inputs}
+    return fresh_dataflow(program)
 
-    def leaf(a: Operand) -> Node:
-        return env[a.name] if isinstance(a, Var) else a
 
+def fresh_dataflow(program: Program) -> Dataflow:
+    """`dataflow` without the memo, for callers that see each program once (the structural
+    fingerprint): looking a program up in the memo hashes every statement of it."""
+    env: dict[str, Node] = {}  # an input not assigned yet is its own operand, `Var(name)`
+    value = env.get
+    terms: dict[Term, None] = {}
     for s in program.body:
-        args = tuple(leaf(a) for a in s.args)
-        env[s.target] = args[0] if s.op == COPY else Term(s.op, args)
-    return Dataflow(program, tuple(env[r] for r in program.returns))
+        args = tuple([value(a.name, a) if type(a) is Var else a for a in s.args])
+        if s.op == COPY:
+            env[s.target] = args[0]
+        else:
+            env[s.target] = t = Term(s.op, args)
+            terms[t] = None
+    outputs = tuple(env.get(r) or Var(r) for r in program.returns)
+    return Dataflow(program, outputs, tuple(terms))
 
 
 def subterms(nodes: Iterable[Node]) -> list[Term]:

@@ -37,7 +37,6 @@ import numpy as np
 from lionsimplify.analysis.absexec import analyse
 from lionsimplify.analysis.canonical import (
     Canonical,
-    Graph,
     assign_names,
     canonicalize,
     emit,
@@ -46,6 +45,7 @@ from lionsimplify.analysis.canonical import (
 from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash
 from lionsimplify.analysis.interp import require_params
 from lionsimplify.analysis.liveness import eliminate_dead_code, live_statements
+from lionsimplify.analysis.symbolic import Node, Term
 from lionsimplify.lang.ir import Const, Hyper, Program, Stmt, Var
 from lionsimplify.lang.ops import Semantics
 from lionsimplify.lang.printer import format_operand, format_stmt, print_program
@@ -358,76 +358,83 @@ def _same_as_written(
 # Alignment.
 
 
-def align(ca: Canonical, cb: Canonical) -> dict[int, int]:
-    """Match A's computed values to B's (node of A -> node of B), by dataflow."""
-    ga, gb = ca.graph, cb.graph
-    match: dict[int, int] = {}
-    taken: set[int] = set()
+def align(ca: Canonical, cb: Canonical) -> dict[Term, Term]:
+    """Match A's computed values to B's (term of A -> term of B), by dataflow.
 
-    def pair(x: int, y: int) -> None:
+    The two sides' terms are the shared hash-consed terms, but a value of A is only ever looked
+    up in A's tables and a value of B in B's: which inputs a term's leaves are differs between
+    the two programs' graphs, so keys (`Graph.full`), not identity, say what corresponds."""
+    ga, gb = ca.graph, cb.graph
+    match: dict[Term, Term] = {}
+    taken: set[Term] = set()
+
+    def pair(x: Term, y: Term) -> None:
         match[x] = y
         taken.add(y)
 
     # 1. values computed identically (same operations on the same inputs and literals)
-    by_full = {gb.full[n]: n for n in cb.order}
+    full_a, full_b = ga.full, gb.full
+    by_full = {full_b[n]: n for n in cb.order}
     for n in ca.order:
-        m = by_full.get(ga.full[n])
+        m = by_full.get(full_a[n])
         if m is not None and m not in taken:
             pair(n, m)
     # 2. from the outputs down: the same operation, possibly on changed operands
-    queue = deque(zip(ca.outputs + ca.unused, cb.outputs + cb.unused, strict=False))
+    queue: deque[tuple[Node, Node]] = deque(
+        zip(ca.outputs + ca.unused, cb.outputs + cb.unused, strict=False)
+    )
     while queue:
         x, y = queue.popleft()
-        nx, ny = ga.nodes[x], gb.nodes[y]
-        if x in match or y in taken or nx.kind != "op" or ny.kind != "op" or nx.name != ny.name:
+        if not isinstance(x, Term) or not isinstance(y, Term):
+            continue
+        if x in match or y in taken or x.op != y.op:
             continue
         pair(x, y)
-        queue.extend(zip(nx.args, ny.args, strict=True))
+        queue.extend(zip(x.args, y.args, strict=True))
     # 3. bottom-up: the same operation on corresponding arguments (literals may differ)
     grew = True
     while grew:
         grew = False
-        index: dict[tuple, int] = {}
+        index: dict[tuple, Term] = {}
         for n in ca.order:
             if n not in match:
-                key = _corr_key(ga, ga.nodes[n].args, lambda x: match.get(x))
+                key = _corr_key(n.args, match.get)
                 if key is not None:
-                    index.setdefault((ga.nodes[n].name, key), n)
+                    index.setdefault((n.op, key), n)
         for m in cb.order:
             if m in taken:
                 continue
-            key = _corr_key(gb, gb.nodes[m].args, lambda y: y if y in taken else None)
-            x = index.pop((gb.nodes[m].name, key), None) if key is not None else None
+            key = _corr_key(m.args, lambda y: y if y in taken else None)
+            x = index.pop((m.op, key), None) if key is not None else None
             if x is not None:
                 pair(x, m)
                 grew = True
     return match
 
 
-def _corr_key(g: Graph, args: tuple[int, ...], partner: Any) -> tuple | None:
-    """Arguments as (B node of a matched value | input role | `literal`); None if unmatched."""
+def _corr_key(args: tuple[Node, ...], partner: Any) -> tuple | None:
+    """Arguments as (B term of a matched value | input role | `literal`); None if unmatched."""
     key = []
     for a in args:
-        node = g.nodes[a]
-        if node.kind == "op":
+        if isinstance(a, Term):
             p = partner(a)
             if p is None:
                 return None
             key.append(("value", p))
-        elif node.kind == "input":
-            key.append(("input", node.name))
+        elif isinstance(a, Var):
+            key.append(("input", a.name))
         else:
             key.append(("literal",))
     return tuple(key)
 
 
 def _rows(
-    ca: Canonical, cb: Canonical, match: dict[int, int]
+    ca: Canonical, cb: Canonical, match: dict[Term, Term]
 ) -> tuple[list[Row], Program, Program]:
     """The aligned rows in a merged order, and both canonical programs with joint names."""
     back = {y: x for x, y in match.items()}
     pos_a = {n: k for k, n in enumerate(ca.order)}
-    entries: list[tuple[tuple[int, int, int], int | None, int | None]] = []
+    entries: list[tuple[tuple[int, int, int], Term | None, Term | None]] = []
     for n in ca.order:
         entries.append(((pos_a[n], 0, 0), n, match.get(n)))
     anchor = -1
@@ -439,12 +446,12 @@ def _rows(
     entries.sort(key=lambda e: e[0])
 
     # joint names: a value and its partner share `tK`; outputs keep their role names
-    outs_a = output_names(ca.program, ca.graph, list(ca.order), list(ca.outputs), ca.state_order)
-    outs_b = output_names(cb.program, cb.graph, list(cb.order), list(cb.outputs), cb.state_order)
+    outs_a = output_names(ca.program, list(ca.order), list(ca.outputs), ca.state_order)
+    outs_b = output_names(cb.program, list(cb.order), list(cb.outputs), cb.state_order)
     reserved = set(outs_a.values()) | set(outs_b.values())
     reserved |= set(ca.program.hyperparams()) | set(cb.program.hyperparams())
-    temp_a: dict[int, str] = {}
-    temp_b: dict[int, str] = {}
+    temp_a: dict[Term, str] = {}
+    temp_b: dict[Term, str] = {}
     counter = 0
     for _, x, y in entries:
         if (x is None or x in outs_a) and (y is None or y in outs_b):
@@ -456,14 +463,10 @@ def _rows(
             temp_a[x] = f"t{counter}"
         if y is not None:
             temp_b[y] = f"t{counter}"
-    na = assign_names(
-        ca.program, ca.graph, list(ca.order), list(ca.outputs), ca.state_order, temp_a
-    )
-    nb = assign_names(
-        cb.program, cb.graph, list(cb.order), list(cb.outputs), cb.state_order, temp_b
-    )
-    ja = emit(ca.program, ca.graph, list(ca.order), list(ca.outputs), ca.state_order, na)
-    jb = emit(cb.program, cb.graph, list(cb.order), list(cb.outputs), cb.state_order, nb)
+    na = assign_names(ca.program, list(ca.order), list(ca.outputs), ca.state_order, temp_a)
+    nb = assign_names(cb.program, list(cb.order), list(cb.outputs), cb.state_order, temp_b)
+    ja = emit(ca.program, list(ca.order), list(ca.outputs), ca.state_order, na)
+    jb = emit(cb.program, list(cb.order), list(cb.outputs), cb.state_order, nb)
     stmt_a = dict(zip(ca.order, ja.body, strict=False))
     stmt_b = dict(zip(cb.order, jb.body, strict=False))
 
@@ -480,19 +483,18 @@ def _rows(
 
 
 def _operand_changes(
-    ca: Canonical, cb: Canonical, x: int, y: int, match: dict[int, int], sa: Stmt, sb: Stmt
+    ca: Canonical, cb: Canonical, x: Term, y: Term, match: dict[Term, Term], sa: Stmt, sb: Stmt
 ) -> tuple[OperandChange, ...]:
     ga, gb = ca.graph, cb.graph
     out = []
-    for i, (p, q) in enumerate(zip(ga.nodes[x].args, gb.nodes[y].args, strict=True)):
-        np_, nq = ga.nodes[p], gb.nodes[q]
-        if np_.kind == "op" or nq.kind == "op":
-            same = match.get(p) == q
+    for i, (p, q) in enumerate(zip(x.args, y.args, strict=True)):
+        if isinstance(p, Term) or isinstance(q, Term):
+            same = isinstance(p, Term) and match.get(p) is q
         else:
             same = ga.full[p] == gb.full[q]
         if same:
             continue
-        literal = np_.kind in ("const", "hyper") and nq.kind in ("const", "hyper")
+        literal = isinstance(p, Const | Hyper) and isinstance(q, Const | Hyper)
         out.append(
             OperandChange(
                 i,
