@@ -98,3 +98,24 @@ def test_missing_hyperparameter_names_it_with_its_line(monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, "reduce", P1)
     assert code == 2
     assert "program1_lion.txt:2:" in err and "`β1`" in err
+
+
+def test_a_long_program_prints_plain_and_reads_back(monkeypatch, capsys, tmp_path):
+    """Past `HIGHLIGHT_LINES` the program is not lexed for colour (seconds at 10k statements):
+    the text printed is the program, statement for statement."""
+    from lionsimplify.cli.render import HIGHLIGHT_LINES, program_syntax
+    from lionsimplify.lang.mutate import long_chain
+    from lionsimplify.lang.parse import parse_text
+    from lionsimplify.lang.printer import print_program
+
+    program = long_chain(HIGHLIGHT_LINES + 10)
+    assert not program_syntax(program).spans
+    assert program_syntax(long_chain(20)).spans
+    path = tmp_path / "chain.txt"
+    path.write_text(print_program(program))
+    code, out, _ = cli(monkeypatch, capsys, "reduce", "--until", "dce", str(path))
+    assert code == 0
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("def train("))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("  return "))
+    assert parse_text("\n".join(lines[start : end + 1]) + "\n", "<out>") == program

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from lionsimplify.analysis.codegen import Compiled, Unfusable, ValueKind, compile_step
+from lionsimplify.analysis.codegen import Compiled, StepPlan, Unfusable, ValueKind, compile_step
 from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Const, Hyper, Program, Var
 from lionsimplify.lang.ops import OPS, Semantics
@@ -125,7 +126,7 @@ def run(
     require_params(program, params)
     if trajectory.steps * len(program.body) < GENERATE_FROM:
         return _interpret(program, trajectory, semantics, params)
-    return _run_compiled(compile_step(program, semantics, params), trajectory)
+    return _run_compiled(_compiled(program, semantics, _key(params), None), trajectory)
 
 
 def run_many(
@@ -149,7 +150,7 @@ def run_many(
         ends = np.cumsum(sizes).tolist()
         bounds = list(zip([0, *ends[:-1]], ends, strict=True))
         try:
-            compiled = compile_step(program, semantics, params, bounds)
+            compiled = _compiled(program, semantics, _key(params), tuple(bounds))
         except Unfusable:
             pass
         else:
@@ -162,6 +163,22 @@ def run_many(
                 for lo, hi in bounds
             )
     return tuple(run(program, t, semantics=semantics, params=params) for t in trajectories)
+
+
+def _key(params: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((k, float(v)) for k, v in params.items()))
+
+
+@lru_cache(maxsize=8)
+def _compiled(
+    program: Program,
+    semantics: Semantics,
+    params: tuple[tuple[str, float], ...],
+    bounds: tuple[tuple[int, int], ...] | None,
+) -> Compiled:
+    """`compile_step`, remembered: callers run one program on several trajectories in turn
+    (`explain`'s properties run it five times), and generating code for a long one is not free."""
+    return compile_step(program, semantics, dict(params), bounds)
 
 
 def _side_by_side(trajectories: Sequence[Trajectory], sizes: list[int]) -> Trajectory:
@@ -215,22 +232,78 @@ def _interpret(
 
 
 def _run_compiled(compiled: Compiled, trajectory: Trajectory) -> Outputs:
+    """Run the state's statements step by step, then the rest over each stretch of steps whose
+    state has the same kinds, all steps of it at once (see `codegen`)."""
     program = compiled.program
     steps, batch, size = trajectory.grads.shape
     step_shape = (batch, size) if compiled.bounds is not None else (batch, 1)
-    state: list[Any] = [np.zeros((batch, size)) for _ in program.state]
-    kinds: tuple[ValueKind, ...] = ("tensor",) * len(program.state)
+    n_state = len(program.state)
+    state: Sequence[Any] = [np.zeros((batch, size)) for _ in program.state]
+    kinds: tuple[ValueKind, ...] = ("tensor",) * n_state
     updates = np.empty((steps, batch, size))
     states = [np.empty((steps, batch, size)) for _ in program.state]
+    counts = None  # the `step` input of every step, when the program reads it
+    if compiled.reads_step:
+        counts = np.arange(1.0, steps + 1.0)[:, None, None] * np.ones(step_shape)
+    stretch: _Stretch | None = None
     with np.errstate(all="ignore"):
         for t in range(steps):
-            fn, kinds_next = compiled.step_for(kinds)
+            plan = compiled.step_for(kinds)
+            if stretch is not None and plan is not stretch.plan:
+                updates[stretch.start : t] = stretch.update(trajectory, counts, t)
+                stretch = None
+            if stretch is None and plan.rest is not None:
+                stretch = _Stretch(plan, t)
             inputs = [trajectory.weights[t], trajectory.grads[t], trajectory.lrs[t], *state]
-            if compiled.reads_step:
-                inputs.append(np.full(step_shape, float(t + 1)))
-            update, *state = fn(*inputs)
-            kinds = kinds_next
-            updates[t] = update
+            if counts is not None:
+                inputs.append(counts[t])
+            out = plan.step(*inputs)
+            state = out[:n_state]
+            if stretch is None:
+                updates[t] = out[n_state]
+            else:
+                stretch.record(t, steps, out[n_state:])
+            kinds = plan.new_kinds
             for i, value in enumerate(state):
                 states[i][t] = value
+        if stretch is not None:
+            updates[stretch.start :] = stretch.update(trajectory, counts, steps)
     return Outputs(updates=updates, states=tuple(states))
+
+
+class _Stretch:
+    """Steps from `start` on that share one plan: what their steps exported, stacked."""
+
+    def __init__(self, plan: StepPlan, start: int) -> None:
+        self.plan, self.start = plan, start
+        self.exports: list[Any] = []
+        self.stacked: list[tuple[int, np.ndarray]] = []  # (export index, its steps)
+
+    def record(self, t: int, steps: int, values: tuple[Any, ...]) -> None:
+        if t == self.start:
+            # a `const` value is the same on every step (it reads literals only): kept once
+            self.exports = [
+                value if kind == "const" else np.empty((steps - t, *np.shape(value)))
+                for value, kind in zip(values, self.plan.export_kinds, strict=True)
+            ]
+            self.stacked = [
+                (j, held)
+                for j, (held, kind) in enumerate(
+                    zip(self.exports, self.plan.export_kinds, strict=True)
+                )
+                if kind != "const"
+            ]
+        row = t - self.start
+        for j, held in self.stacked:
+            held[row] = values[j]
+
+    def update(self, trajectory: Trajectory, counts: np.ndarray | None, end: int) -> Any:
+        """The update of steps `start:end`, from their stacked inputs and exports."""
+        part = slice(self.start, end)
+        args = [trajectory.weights[part], trajectory.grads[part], trajectory.lrs[part]]
+        if counts is not None:
+            args.append(counts[part])
+        n = end - self.start
+        for held, kind in zip(self.exports, self.plan.export_kinds, strict=True):
+            args.append(held if kind == "const" else held[:n])
+        return self.plan.rest(*args)

@@ -355,7 +355,5 @@ def render_reduction(
         f"statements {s['statements_in']} -> {s['statements_out']}, "
         f"state {s['state_in']} -> {s['state_out']}, overall label [bold]{result.label}[/]"
     )
-    if lifted is not None:
-        console.print(program_syntax(lifted.text() + lifted.params_text()), soft_wrap=True)
-    else:
-        console.print(program_syntax(result.program), soft_wrap=True)
+    text = lifted.text() + lifted.params_text() if lifted is not None else result.program
+    console.print(program_syntax(text, highlight=console.color_system is not None), soft_wrap=True)

@@ -18,12 +18,20 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-def program_syntax(program: Program | str) -> Text:
+#: Programs longer than this are shown without highlighting, even where colour shows: lexing
+#: takes about 0.2 ms a line (2 s for 10,000 statements) and the characters are the same.
+HIGHLIGHT_LINES = 2000
+
+
+def program_syntax(program: Program | str, highlight: bool = True) -> Text:
     """Highlighted program text; print it with `soft_wrap=True` so no line is cut or wrapped at
-    the terminal's width: what a user copies (or pipes) must read back as the same program."""
+    the terminal's width: what a user copies (or pipes) must read back as the same program.
+    Pass `highlight=False` for a console without colour, where styles are dropped anyway."""
+    text = program if isinstance(program, str) else print_program(program)
+    if not highlight or text.count("\n") > HIGHLIGHT_LINES:
+        return Text(text.rstrip("\n") + "\n")  # as `highlight` returns it
     from rich.syntax import Syntax  # imported when a program is shown: not cheap
 
-    text = program if isinstance(program, str) else print_program(program)
     syntax = Syntax("", "python", theme="ansi_dark", background_color="default")
     return syntax.highlight(text.rstrip("\n"))
 

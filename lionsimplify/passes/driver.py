@@ -238,7 +238,7 @@ class _Driver:
         self.failed: set[tuple[str, Program]] = set()
 
     def step(self, p: Pass) -> bool:
-        if (p.name, self.current) in self.failed:
+        if self.failed and (p.name, self.current) in self.failed:  # (hashing a program costs)
             return False
         rec = run_pass(p, self.current, self.ctx)
         if rec is None:

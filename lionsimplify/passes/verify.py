@@ -170,8 +170,19 @@ def outputs_on(
     `diff` then runs the reduced programs once more. Programs are values (equality ignores
     source locations), so their outputs can be shared; the arrays are read-only.
     """
+    return outputs(program, semantics=semantics, params=params, steps=steps)[index]
+
+
+def outputs(
+    program: Program,
+    *,
+    semantics: Semantics = "math",
+    params: Mapping[str, float] | None = None,
+    steps: int = STEPS,
+) -> tuple[Outputs, ...]:
+    """`outputs_on` for every trajectory: one look-up (a long program's hash is not free)."""
     key = tuple(sorted((params or {}).items()))
-    return _outputs_cached(program, semantics, key, steps)[index]
+    return _outputs_cached(program, semantics, key, steps)
 
 
 @lru_cache(maxsize=32)
@@ -250,9 +261,10 @@ def verify(
     exact_ok, direction_ok = True, True
     fmin, fmax = np.inf, -np.inf
     trajs = trajectories(steps)
+    outs_before = outputs(before, semantics=semantics, params=params, steps=steps)
+    outs_after = outputs(after, semantics=semantics, params=params, steps=steps)
     for k in range(len(trajs)):
-        a = outputs_on(before, k, semantics=semantics, params=params, steps=steps).updates
-        b = outputs_on(after, k, semantics=semantics, params=params, steps=steps).updates
+        a, b = outs_before[k].updates, outs_after[k].updates
         samples += a.size
         original_nan += int(np.isnan(a).sum())
         if excuse_lr_zero:
