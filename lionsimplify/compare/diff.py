@@ -339,6 +339,7 @@ def _same_as_written(
     """`identical` means the same program up to names, order, dead code and arithmetic form:
     canonicalisation alone, not rewriting. Two programs that only a rewrite pass (e.g. dropping
     a positive factor inside `sign`) brings together are `equivalent`."""
+
     # hyperparameters' default values are compared by running (the evidence), not as text
     def same(x: Program, y: Program) -> bool:
         return replace(x, defaults=()) == replace(y, defaults=())
