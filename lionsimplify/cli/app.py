@@ -134,6 +134,25 @@ def parse_params(items: tuple[str, ...] | list[str] | None) -> dict[str, float]:
     return params
 
 
+def positive_number(value: float, option: str) -> float:
+    """A positive finite option value (`--base-lr`), or a usage error."""
+    if not (0 < value < math.inf):
+        fail(f"{option} {value}: must be a positive finite number")
+    return value
+
+
+def positive_numbers(text: str, option: str, example: str) -> list[float]:
+    """A comma-separated list of positive finite numbers (`--lr-grid`), or a usage error that
+    shows `example`."""
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        fail(f"{option} {text!r}: expected comma-separated numbers, e.g. {example}")
+    if not values or any(not (0 < v < math.inf) for v in values):
+        fail(f"{option} {text!r}: every value must be a positive finite number")
+    return values
+
+
 def check_param_names(params: dict[str, float], *programs: Program) -> None:
     """Every `--param` must name a hyperparameter of at least one program: a typo (`--param
     beta1=0.9` for `β1`) would otherwise be silently ignored."""

@@ -18,21 +18,13 @@ from lionsimplify.cli.app import (
     json_option,
     param_option,
     parse_params,
+    positive_number,
+    positive_numbers,
     print_json,
     semantics_option,
 )
 from lionsimplify.cli.render import fitted_table, heading, training_progress
 from lionsimplify.lang.files import Outputs
-
-
-def _floats(text: str, option: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        fail(f"{option} {text!r}: expected comma-separated numbers, e.g. 0.3,1,3")
-    if not values or any(not (v > 0 and v < float("inf")) for v in values):
-        fail(f"{option} {text!r}: every value must be a positive finite number")
-    return values
 
 
 @command("eval")
@@ -114,9 +106,8 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: str, base_lr: float,
     from lionsimplify.proxies.baselines import BASELINES
     from lionsimplify.proxies.tasks import get_proxy
 
-    if not (base_lr > 0 and base_lr < float("inf")):
-        fail(f"--base-lr {base_lr}: must be a positive finite number")
-    multipliers = _floats(lr_grid, "--lr-grid")
+    positive_number(base_lr, "--base-lr")
+    multipliers = positive_numbers(lr_grid, "--lr-grid", "0.3,1,3")
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     unknown = [b for b in names if b not in BASELINES or b == "random"]
     if unknown:

@@ -19,6 +19,8 @@ from lionsimplify.cli.app import (
     json_option,
     param_option,
     parse_params,
+    positive_number,
+    positive_numbers,
     print_json,
     semantics_option,
 )
@@ -170,15 +172,15 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         fail("--validate decides which ablations to apply; do not combine it with --ablate")
     if not (0 <= margin < 1):
         fail(f"--margin {margin}: expected a relative margin in [0, 1), e.g. 0.01")
-    if not (0 < base_lr < float("inf")):
-        fail(f"--base-lr {base_lr}: must be a positive finite number")
+    positive_number(base_lr, "--base-lr")
     values = parse_params(param)
     outputs = Outputs([("-o", output), ("--jax", jax), ("--report", report)], force=force)
     program = parse_file(file)
     check_param_names(values, program)
     options = None
     if validate is not None:
-        options = dict(seeds=tuple(range(seeds)), margin=margin, lr_multipliers=tuple(_multipliers(lr_grid)),
+        grid = tuple(positive_numbers(lr_grid, "--lr-grid", "1,3,10"))
+        options = dict(seeds=tuple(range(seeds)), margin=margin, lr_multipliers=grid,
                        base_lr=base_lr, time_limit_s=time_limit, proxy_module=proxy_module)  # fmt: skip
     with training_progress(console, validate is not None and not json_out) as progress:
         try:
@@ -217,16 +219,6 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
             render_validation(validation)
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
-
-
-def _multipliers(text: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        fail(f"--lr-grid {text!r}: expected comma-separated numbers, e.g. 1,3,10")
-    if not values or any(not (0 < v < float("inf")) for v in values):
-        fail(f"--lr-grid {text!r}: every value must be a positive finite number")
-    return values
 
 
 def render_validation(v) -> None:  # noqa: ANN001
