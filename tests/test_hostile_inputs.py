@@ -14,15 +14,13 @@ from __future__ import annotations
 import os
 import re
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 import session_counts
+from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from lionsimplify.cli import main
 
 MARKER = "/tmp/lionsimplify-hostile-marker"
 
@@ -175,18 +173,8 @@ WHOLE_FILE = re.compile(r"^(?P<file>[^:]+(?::\d+)?): error: ")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    old = sys.argv
-    sys.argv = ["lionsimplify", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    out, err = capsys.readouterr()
     session_counts.add("hostile command runs (exit 3 in none)")
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 def assert_clean(code: int, out: str, err: str, data: bytes | None, command: str) -> None:
