@@ -33,9 +33,17 @@ PARALLEL_MIN = 100_000
 _CHUNK = 1_000
 
 
+def available_cores() -> list[int]:
+    """The cores this process may run on (all of them where the OS cannot say); the funnel's
+    local pool shares them out among its workers."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
 def cores() -> int:
-    """Cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """How many cores this process may run on."""
+    return len(available_cores())
 
 
 def _structural_chunk(

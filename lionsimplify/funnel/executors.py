@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from lionsimplify.analysis.fingerprint_pool import available_cores
 from lionsimplify.funnel.jobs import Job, failed_result, run_job
 from lionsimplify.lang.errors import ProgramError
 
@@ -59,13 +60,6 @@ def _finish(result: dict[str, Any], attempts: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # Local process pool.
-
-
-def available_cores() -> list[int]:
-    """The cores this process may run on (all of them where the OS cannot say)."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
 
 
 def core_shares(cores: list[int], workers: int) -> list[list[int]]:
