@@ -146,3 +146,23 @@ def test_the_memo_gives_the_hashes_computed_afresh() -> None:
     afresh = [structural_hash(p) for p in programs]
     assert remembered == afresh + afresh
     assert remembered[3] != remembered[4]  # 0.0 and -0.0
+
+
+def test_dedup_leaves_no_dead_entries_in_the_term_table() -> None:
+    """The memo of terms `dedup` keeps for a batch must not leave the hash-consing table full
+    of entries of dead terms once the batch is done (memory held after `dedup`)."""
+    import random
+
+    from lionsimplify.analysis import symbolic
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+    from lionsimplify.lang.sources import Source
+
+    rng = random.Random(5)
+    program, texts = adamw(), []
+    for k in range(300):
+        program = mutate(adamw() if k % 10 == 0 else program, rng, mutations=1)
+        texts.append(print_program(program))
+    dedup([Source(f"p{i}", t, "<test>", {}) for i, t in enumerate(texts)])
+    dead = [key for key, ref in symbolic._TABLE.items() if ref() is None]
+    assert not dead
