@@ -604,10 +604,8 @@ def _simple_program(lines: list[str], path: str) -> Program | None:
     this lane builds the program from the line caches alone: the very statements and locations
     `_lower_function` would (both take them from `_simple_stmt`). Anything else, errors
     included, is None: the general path reads (and words) it."""
-    n = 0
-    while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith("#")):
-        n += 1
-    if n == len(lines) or not lines[n].startswith("def "):
+    n = _header_index(lines)
+    if n is None:
         return None
     signature = _header_signature(lines[n].rstrip())
     if signature is None or signature[5]:
@@ -638,7 +636,7 @@ def _simple_program(lines: list[str], path: str) -> Program | None:
                 body=tuple(body),
                 returns=names,
                 extras=extras,
-                name=_header_name(lines[n]),
+                name=_header_name(lines[n].rstrip()),
                 path=path,
                 return_loc=Location(path, k + 1, width + 1),
             )
@@ -662,9 +660,17 @@ def _return_names(line: str) -> tuple[str, ...] | None:
     return tuple(e.id for e in elts)  # type: ignore[attr-defined]
 
 
+def _header_index(lines: list[str]) -> int | None:
+    """The index of the `def` line, after blank and comment lines; None if none is there."""
+    n = 0
+    while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith("#")):
+        n += 1
+    return n if n < len(lines) and lines[n].startswith("def ") else None
+
+
 @lru_cache(maxsize=1 << 12)
 def _header_name(header: str) -> str:
-    fn = _parse_line(header.rstrip() + " pass")
+    fn = _parse_line(header + " pass")
     assert isinstance(fn, ast.FunctionDef), "only a header `_header_signature` read comes here"
     return fn.name
 
@@ -673,10 +679,8 @@ def _fast_function(lines: list[str]) -> tuple[ast.FunctionDef, int, list[_Line]]
     """Read the common layout (a `def` line, then one statement per equally indented line)
     line by line: simple lines through the shape cache, others through the line cache.
     None when the text needs a whole-file parse (continuation lines, odd indentation, ...)."""
-    n = 0
-    while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith("#")):
-        n += 1
-    if n == len(lines) or not lines[n].startswith("def ") or not lines[n].rstrip().endswith(":"):
+    n = _header_index(lines)
+    if n is None or not lines[n].rstrip().endswith(":"):
         return None
     header = _parse_line(lines[n].rstrip() + " pass")
     if not isinstance(header, ast.FunctionDef):
