@@ -212,12 +212,12 @@ def test_cli_bad_input_is_one_line_and_exit_2(
             {
                 "r1/programs.jsonl": '{"program": "def train(w, g, lr):\\n  u = foo(g)", "fitness": 1}\n'
             },
-            "error: no valid candidate (1 read, all invalid)  [E401]",
+            "error: no candidate can enter the funnel (1 read, 1 invalid)  [E401]",
             "programs.jsonl:1: error: in `program`, line 2, col 7: unknown function `foo`",
         ),
         (
             {"a/p.txt": "# fitness: 1\ndef train(w, g, lr):\n  return sgn(g)\n", "b/q.txt": "x"},
-            "error: no valid candidate (2 read, all invalid)  [E401]",
+            "error: no candidate can enter the funnel (2 read, 2 invalid)  [E401]",
             "p.txt:3:10: error: unknown function `sgn`",
         ),
         ({}, "error: no candidates found  [E401]", "a run is a folder holding programs.jsonl"),

@@ -191,7 +191,7 @@ def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) ->
             code="E401",
         )
     raise ProgramError(
-        f"no valid candidate ({taken.read} read, all invalid)",
+        f"no candidate can enter the funnel ({taken.read} read, {len(taken.invalid)} invalid)",
         where,
         help=f"the first: {taken.invalid[0].reason}; correct the candidates (`lionsimplify "
         "check FILE` shows a program's errors with their lines, `lionsimplify dedup RUNS_DIR` "
