@@ -4,8 +4,10 @@ Programs come from search-style mutation of AdamW (`lang/mutate.py`) and from ho
 (the learning rate inside `sign`, `m / sqrt(m * m)` with `m` stuck at 0, literals that overflow,
 divisions by zero). Each is reduced under both semantics; then every applied `exact` pass and
 every reduction labelled `exact` is run again, original against result, on fresh trajectories:
-other seeds and sizes than the verifier's, gradient scales from 1e-8 to 1e6, and the learning
-rate 0 on random steps (not only at the end). The comparison here is written out on its own
+other seeds and sizes than the verifier's, gradient scales from 1e-12 to 1e12, exact zeros of
+both signs in gradients and weights, and the learning rate 0 on random steps (not only at the
+end); the slow sweep runs 200 steps. Programs also come from mutating every shipped example
+(`examples/programs`, hyperparameters given values), not only AdamW. The comparison here is written out on its own
 (no code shared with `passes/verify.py`): where the printed side conditions hold (`lr > 0`
 steps when that is a condition; elements where the original is a number), every update must
 agree to 1e-7 relative to the step's largest element. The counts are printed at the end of the
@@ -15,6 +17,8 @@ session (`exact re-check: verdicts re-checked: N`, `... failed: 0`).
 from __future__ import annotations
 
 import random
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,35 +28,56 @@ from hypothesis import strategies as st
 
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.lang.domains import relies_on_lr_positive
-from lionsimplify.lang.ir import Program
+from lionsimplify.lang.ir import Const, Hyper, Program
 from lionsimplify.lang.mutate import adamw, mutate
 from lionsimplify.lang.parse import parse_text
+from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.driver import reduce
+from lionsimplify.passes.verify import trajectories
 
 RTOL = 1e-7
 
 
-def fresh_trajectories() -> list[Trajectory]:
-    """Seeds, sizes and lr = 0 steps the verifier does not use."""
+def fresh_trajectories(steps: int = 30) -> list[Trajectory]:
+    """Seeds, sizes, gradient scales, zeros and lr = 0 steps the verifier does not use."""
     out = []
     for seed, size in ((1001, 3), (1002, 16), (1003, 5)):
-        t = random_trajectory(seed, steps=30, size=size, grad_scales=(1e-8, 1e-3, 1.0, 1e3, 1e6))
+        t = random_trajectory(seed, steps=steps, size=size, grad_scales=GRAD_SCALES)
         rng = np.random.default_rng(seed)
         lrs = t.lrs.copy()
         lrs[rng.random(lrs.shape[0]) < 0.25] = 0.0  # lr = 0 on random steps
-        out.append(Trajectory(t.weights * 10.0 ** rng.uniform(-3, 3), t.grads, lrs))
+        weights = t.weights * 10.0 ** rng.uniform(-3, 3)
+        out.append(Trajectory(signed_zeros(weights, rng), signed_zeros(t.grads, rng), lrs))
+    return out
+
+
+GRAD_SCALES = (1e-12, 1e-8, 1e-3, 1.0, 1e3, 1e6, 1e12)
+
+
+def signed_zeros(x: np.ndarray, rng: np.random.Generator, share: float = 0.05) -> np.ndarray:
+    """`x` with `share` of its elements set to 0.0 and as many to -0.0 (own draw, not the
+    verifier's positions)."""
+    u = rng.random(x.shape)
+    out = x.copy()
+    out[u < share] = 0.0
+    out[(u >= share) & (u < 2 * share)] = -0.0
     return out
 
 
 TRAJECTORIES = fresh_trajectories()
+LONG_TRAJECTORIES = fresh_trajectories(steps=200)
 
 
 def disagreement(
-    before: Program, after: Program, semantics: str, conditions: tuple[str, ...]
+    before: Program,
+    after: Program,
+    semantics: str,
+    conditions: tuple[str, ...],
+    trajectories: list[Trajectory] = TRAJECTORIES,
 ) -> str | None:
     """Where the two programs differ under the side conditions, or None."""
     excuse_lr = relies_on_lr_positive(before, conditions)
-    for k, traj in enumerate(TRAJECTORIES):
+    for k, traj in enumerate(trajectories):
         a = run(before, traj, semantics=semantics).updates  # type: ignore[arg-type]
         b = run(after, traj, semantics=semantics).updates  # type: ignore[arg-type]
         with np.errstate(all="ignore"):
@@ -78,7 +103,9 @@ def disagreement(
     return None
 
 
-def recheck(program: Program, semantics: str) -> None:
+def recheck(
+    program: Program, semantics: str, trajectories: list[Trajectory] = TRAJECTORIES
+) -> None:
     session_counts.add("exact re-check: programs reduced")
     result = reduce(program, semantics=semantics)  # type: ignore[arg-type]
     checks = [
@@ -90,7 +117,7 @@ def recheck(program: Program, semantics: str) -> None:
         checks.append(("whole reduction", program, result.program, result.side_conditions))
     for name, before, after, conditions in checks:
         session_counts.add("exact re-check: verdicts re-checked")
-        problem = disagreement(before, after, semantics, conditions)
+        problem = disagreement(before, after, semantics, conditions, trajectories)
         session_counts.add("exact re-check: verdicts failed", problem is not None)
         assert problem is None, (name, semantics, conditions, problem)
 
@@ -113,6 +140,20 @@ HOSTILE = {
     "  u = u * lr\n  v = interp(square(g), v, 0.999)\n  return u, m, v\n",
     "interp-chain": "def train(w, g, m, lr):\n  a = interp(g, m, 0.9)\n  b = interp(g, a, 0.5)\n"
     "  u = sign(b)\n  m = interp(g, m, 0.99)\n  u = u * lr\n  return u, m\n",
+    # `x + 0 → x` keeps a -0.0 that `x + 0.0` makes +0.0; `lr / ·` turns it into -inf vs +inf
+    # (the verifier used to sample no exact zeros, so the rewrite was kept as `exact`)
+    "negative-zero-divisor": "def train(w, g, m, lr):\n  t = g * -1.0\n  t = t + 0.0\n"
+    "  u = lr / t\n  u = sign(u)\n  return u, m\n",
+    "negative-zero-literal": "def train(w, g, m, lr):\n  z = 0.0 * -1.0\n  t = w + z\n"
+    "  t = t * -1.0\n  t = t + 0.0\n  u = reciprocal(t)\n  u = tanh(u)\n  return u, m\n",
+    "literals-only": "def train(w, g, m, lr):\n  a = 2.0 * 3.0\n  b = sqrt(a)\n"
+    "  c = get_pi()\n  c = c * b\n  u = c * lr\n  return u, m\n",
+    "state-becomes-scalar": "def train(w, g, m, lr):\n  m = lr * 0.5\n  u = g * m\n  return u, m\n",
+    "hyperparameter-defaults": "def train(w, g, m, lr, a=0.5, b=0.7, c=1.0):\n"
+    "  x = interp(g, m, a)\n  y = interp(g, x, b)\n  y = y * c\n  u = sign(y)\n"
+    "  m = interp(g, m, 0.9)\n  return u, m\n",
+    "interp-increment": "def train(w, g, m, lr):\n  t = m + g\n  m = interp(m, t, 0.5)\n"
+    "  u = m * lr\n  return u, m\n",
     "huge-weights": "def train(w, g, m, lr):\n  d = w * 1e300\n  u = sign(g)\n  u = u + d\n"
     "  u = u * lr\n  return u, m\n",
 }
@@ -124,12 +165,66 @@ def test_hostile_programs_exact_holds_on_fresh_trajectories(name: str, semantics
     recheck(parse_text(HOSTILE[name], f"{name}.txt"), semantics)
 
 
+def example_programs() -> list[Program]:
+    """The shipped example programs, each hyperparameter without a default given a value in
+    [0.5, 0.9999] (mutation keeps only programs without free hyperparameters)."""
+    out = []
+    for path in sorted((Path(__file__).parent.parent / "examples" / "programs").rglob("*.txt")):
+        program = parse_text(path.read_text(), str(path))
+        values = {h: 0.5 + 0.4999 * (i + 1) / 8 for i, h in enumerate(program.hyperparams())}
+        values.update(program.defaults)
+        body = [
+            replace(
+                s, args=tuple(Const(values[a.name]) if isinstance(a, Hyper) else a for a in s.args)
+            )
+            for s in program.body
+        ]
+        out.append(program.with_body(body, defaults=()))
+    return out
+
+
+EXAMPLES = example_programs()
+
+
+@pytest.mark.parametrize("semantics", ["math", "hero"])
+def test_examples_exact_holds_on_long_trajectories(semantics: str) -> None:
+    for program in EXAMPLES:
+        recheck(program, semantics, LONG_TRAJECTORIES)
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     seed=st.integers(0, 10**6), n=st.integers(1, 10), semantics=st.sampled_from(["math", "hero"])
 )
 def test_search_mutants_exact_holds_on_fresh_trajectories(seed: int, n: int, semantics: str):  # noqa: ANN201
     recheck(mutate(adamw(), random.Random(seed), mutations=n), semantics)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(1, 10),
+    base=st.integers(0, len(EXAMPLES) - 1),
+    semantics=st.sampled_from(["math", "hero"]),
+)
+def test_example_mutants_exact_holds_on_fresh_trajectories(  # noqa: ANN201
+    seed: int, n: int, base: int, semantics: str
+):
+    recheck(mutate(EXAMPLES[base], random.Random(seed), mutations=n), semantics)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(1, 20),
+    base=st.integers(0, len(EXAMPLES) - 1),
+    semantics=st.sampled_from(["math", "hero"]),
+)
+def test_example_mutants_exact_holds_long_sweep(  # noqa: ANN201
+    seed: int, n: int, base: int, semantics: str
+):
+    recheck(mutate(EXAMPLES[base], random.Random(seed), mutations=n), semantics, LONG_TRAJECTORIES)
 
 
 @pytest.mark.slow
@@ -139,3 +234,16 @@ def test_search_mutants_exact_holds_on_fresh_trajectories(seed: int, n: int, sem
 )
 def test_search_mutants_exact_holds_big_sweep(seed: int, n: int, semantics: str):  # noqa: ANN201
     recheck(mutate(adamw(), random.Random(seed), mutations=n), semantics)
+
+
+def test_verifier_samples_signed_zeros_and_rolls_back_what_they_break() -> None:
+    """The verifier's own trajectories hold 0.0 and -0.0 in gradients and weights, so
+    `t + 0.0 → t` is rolled back where a division sees the sign of the zero."""
+    for traj in trajectories():
+        for x in (traj.grads, traj.weights):
+            zeros = x[x == 0]
+            assert np.any(np.signbit(zeros)) and np.any(~np.signbit(zeros))
+    result = reduce(parse_text(HOSTILE["negative-zero-divisor"], "nz.txt"))
+    neutral = [r for r in result.passes if r.name == "neutral-elements"]
+    assert neutral and all(r.status == "rolled back" for r in neutral)
+    assert "+ 0.0" in print_program(result.program)  # the addition that makes -0.0 into 0.0

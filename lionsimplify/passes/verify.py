@@ -48,6 +48,9 @@ SIZES = (1, 7, 64)
 STEPS = 50
 GRAD_SCALES = tuple(sorted((1e-4, 1e-2, 1.0, 1e2, *EXTREME_GRAD_SCALES)))
 
+#: Share of gradient and weight elements set to 0.0, and again to -0.0, in the trajectories.
+ZERO_SHARE = 0.02
+
 #: Share of the original's update elements that may be NaN before a verification says that the
 #: original is undefined on the sampled inputs (so "exact" says little there).
 UNDEFINED_SHARE = 0.5
@@ -147,11 +150,28 @@ def trajectories(steps: int = STEPS) -> tuple[Trajectory, ...]:
 
 
 def seed_trajectory(seed: int, steps: int, size: int) -> Trajectory:
-    """One seed's verification trajectory: every gradient scale, and lr = 0 on the last steps."""
+    """One seed's verification trajectory: every gradient scale, lr = 0 on the last steps, and
+    exact zeros of both signs scattered in the gradients and weights."""
     t = random_trajectory(seed, steps=steps, size=size, grad_scales=GRAD_SCALES)
     lrs = t.lrs.copy()
     lrs[max(steps - LR_ZERO_STEPS, steps // 2) :] = 0.0  # the schedule's end
-    return Trajectory(weights=t.weights, grads=t.grads, lrs=lrs)
+    rng = np.random.default_rng((seed, size))
+    return Trajectory(
+        weights=with_signed_zeros(t.weights, rng), grads=with_signed_zeros(t.grads, rng), lrs=lrs
+    )
+
+
+def with_signed_zeros(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`x` with a few elements set to 0.0 and a few to -0.0 (ZERO_SHARE of each).
+
+    Exact zeros are ordinary inputs (a dead unit's gradient, a weight never moved), and the
+    sign of a zero is what a rewrite like `x + 0 → x` changes: `g * -1.0 + 0.0` is +0.0 where
+    `g * -1.0` is -0.0, and `lr / ·` turns that into +inf against -inf."""
+    u = rng.random(x.shape)
+    out = x.copy()
+    out[u < ZERO_SHARE] = 0.0
+    out[(u >= ZERO_SHARE) & (u < 2 * ZERO_SHARE)] = -0.0
+    return out
 
 
 def outputs_on(
