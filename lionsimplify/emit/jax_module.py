@@ -171,7 +171,8 @@ def jax_module_source(
         if not valid_identifier(h) or h in RESERVED:
             raise ValueError(f"hyperparameter name {h!r} cannot be written as a Python name")
     ident = _identifiers(program, set(lifted.values))
-    kinds = _tree_kinds(program)
+    kinds = _input_kinds(program)
+    assigned = _assigned_kinds(program)
     body: list[str] = []
     helpers: set[str] = set()
 
@@ -182,7 +183,7 @@ def jax_module_source(
             return a.name
         return format_number(a.value)
 
-    for stmt in program.body:
+    for stmt, tree in zip(program.body, assigned, strict=True):
         target = ident[stmt.target]
         args = [ref(a) for a in stmt.args]
         trees = [ref(a) for a in stmt.args if isinstance(a, Var) and kinds[a.name]]
@@ -201,8 +202,27 @@ def jax_module_source(
         else:
             line = _elementwise(stmt.op, args, semantics)
         body.append(f"{target} = {line}")
-
-    return _render(lifted, name, semantics, source, ident, body, helpers, learning_rate, notes)
+        kinds[stmt.target] = tree
+    # a returned scalar (an update or a state that does not depend on the parameters) is spread
+    # over the gradient's tree, as the interpreter broadcasts it to the parameter's shape
+    returns = {
+        ident[r]: ident[r]
+        if kinds[r]
+        else f"jax.tree.map(lambda x: jnp.full_like(x, {ident[r]}), {ident[program.grad]})"
+        for r in program.returns
+    }
+    return _render(
+        lifted,
+        name,
+        semantics,
+        source,
+        ident,
+        body,
+        helpers,
+        learning_rate,
+        notes,
+        returned=returns,
+    )
 
 
 def _identifiers(program: Program, hypers: set[str]) -> dict[str, str]:
@@ -217,14 +237,20 @@ def _identifiers(program: Program, hypers: set[str]) -> dict[str, str]:
     return out
 
 
-def _tree_kinds(program: Program) -> dict[str, bool]:
-    """Variable -> True when it is a tree of arrays (tensor), False for one scalar."""
+def _input_kinds(program: Program) -> dict[str, bool]:
+    """Input -> True when it is a tree of arrays (tensor), False for one scalar."""
     kinds = {n: True for n in (program.weight, program.grad, *program.state)}
     kinds.update({program.lr: False, **{e: False for e in program.extras}})
-    facts = analyse(program).facts
-    for s, f in zip(program.body, facts, strict=True):
-        kinds[s.target] = s.op == "norm" or f.kind == "tensor"
     return kinds
+
+
+def _assigned_kinds(program: Program) -> list[bool]:
+    """For each statement, whether the value it assigns is a tree of arrays.
+
+    Per statement, not per name: a name may change kind when it is assigned again (`lr = lr + g`
+    makes the scalar `lr` a tensor), and each use must see the kind it has at that point."""
+    facts = analyse(program).facts
+    return [s.op == "norm" or f.kind == "tensor" for s, f in zip(program.body, facts, strict=True)]
 
 
 def _render(
@@ -237,6 +263,7 @@ def _render(
     helpers: set[str],
     learning_rate: float | None = None,
     notes: tuple[str, ...] = (),
+    returned: Mapping[str, str] | None = None,
 ) -> str:
     p = lifted.program
     flow = dataflow(p)
@@ -263,7 +290,7 @@ def _render(
     )
     if "step" in p.extras:
         inputs.append(f"{ident['step']} = (count + 1).astype(jnp.float32)")
-    returns = [ident[r] for r in p.returns]
+    returns = [(returned or {}).get(ident[r], ident[r]) for r in p.returns]
     init_state = [f'"{k}": optax.tree.zeros_like(params, dtype=mu_dtype),' for k in state_keys]
     new_state = [
         f'"{k}": optax.tree.cast({r}, mu_dtype),'
