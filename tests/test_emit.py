@@ -206,6 +206,8 @@ KIND_CHANGES = {
     "scalar-update": "def train(w, g, lr, *, step):\n  p = power(0.5, step)\n  c = 1.0 - p\n"
     "  u = arctan(c)\n  u = u * lr\n  return u\n",
     "scalar-state": "def train(w, g, m, lr):\n  m = lr * 0.5\n  u = g * m\n  return u, m\n",
+    "cosine-of-a-scalar": "def train(w, g, lr):\n  c = cosine_sim(-1.5, g)\n  u = g * c\n"
+    "  u = u * lr\n  return u\n",
 }
 
 
@@ -253,3 +255,24 @@ def test_module_of_example_mutants_computes_what_the_interpreter_computes(tmp_pa
     rng = random.Random(seed)
     program = mutate(EXAMPLES[rng.randrange(len(EXAMPLES))], rng, mutations=rng.randint(1, 6))
     _module_against_interpreter(tmp_path, program, f"mutant{seed}", steps=3, rtol=1e-3)
+
+
+def test_cosine_of_a_scalar_is_a_cosine_in_interpreter_and_training_runtime() -> None:
+    """`cosine_sim(c, g)`: the scalar stands for the constant tensor, so the value is
+    sign(c)·Σg / (√n·‖g‖), within [-1, 1], in the interpreter and in `program_to_optax` (the
+    interpreter used to give Σg / ‖g‖, the training runtime the cosine)."""
+    jax = pytest.importorskip("jax")
+    import numpy as np
+
+    from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
+    from lionsimplify.emit.optax_runtime import program_to_optax
+
+    program = parse_text(KIND_CHANGES["cosine-of-a-scalar"], "cos.txt")
+    traj = random_trajectory(1, steps=1, size=8, grad_scales=(1.0,))
+    traj = Trajectory(traj.weights, traj.grads, np.ones_like(traj.lrs))
+    g = traj.grads[0, 0]
+    want = -np.sum(g) / (np.sqrt(8) * np.linalg.norm(g)) * g
+    np.testing.assert_allclose(run(program, traj).updates[0, 0], want, rtol=1e-12)
+    opt = program_to_optax(program, learning_rate=1.0, params={})
+    updates, _ = opt.update([jax.numpy.asarray(g, jax.numpy.float32)], opt.init([g]))
+    np.testing.assert_allclose(-np.asarray(updates[0]), want, rtol=1e-5)

@@ -191,6 +191,12 @@ def jax_module_source(
         if stmt.op == "copy":
             line = args[0]
         elif stmt.op in _GLOBAL:
+            if trees:  # a scalar reduced with a tree stands for the constant tree (see ops.py)
+                spread = f"jax.tree.map(lambda x: jnp.full_like(x, {{}}), {trees[0]})"
+                args = [
+                    spread.format(text) if want == "any" and text not in trees else text
+                    for text, want in zip(args, op.kinds_ok(), strict=True)
+                ]
             line = _GLOBAL[stmt.op].format(*args)
             helpers.update(h for h in _HELPERS if h in line)
         elif stmt.op == "norm":

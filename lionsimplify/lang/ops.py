@@ -256,6 +256,9 @@ def _interp(xp: Any, x: Any, y: Any, a: Any) -> Any:
 
 
 def _cosine_sim(xp: Any, x: Any, y: Any) -> Any:
+    # a scalar against a tensor stands for the constant tensor (as in `x * y`), so its norm is
+    # taken over the tensor's shape: without this, `cosine_sim(c, g)` was Σg / ‖g‖, not a cosine
+    x, y = xp.broadcast_arrays(x, y)
     return _sum(xp, x * y) / (_norm(xp, x) * _norm(xp, y))
 
 
