@@ -7,7 +7,16 @@ every reduction labelled `exact` is run again, original against result, on fresh
 other seeds and sizes than the verifier's, gradient scales from 1e-12 to 1e12, exact zeros of
 both signs in gradients and weights, and the learning rate 0 on random steps (not only at the
 end); the slow sweep runs 200 steps. Programs also come from mutating every shipped example
-(`examples/programs`, hyperparameters given values), not only AdamW. The comparison here is written out on its own
+(`examples/programs`, hyperparameters given values), not only AdamW. `diff`'s `identical` /
+`equivalent` verdicts and `explain`'s matches (the program against the instantiated reference)
+are re-checked the same way, both ways round.
+
+Not checked, on purpose: inputs whose intermediate values leave the float64 range. With
+weights near ±1e6 or products beyond 1e308, `exp(w)` underflows to 0 (so `sign(u * exp(w))` is
+0 where the rewrite's `sign(u)` is the real-number answer), `sqrt(x * x)` overflows to inf for
+|x| > 1.3e154 where `|x|` does not, and `(x * y) / |x|` overflows where `sign(x) * y` does not.
+There the rewritten program computes the real-number value and the original does not, so
+those are range limits of the original's arithmetic, stated in the README next to `exact`. The comparison here is written out on its own
 (no code shared with `passes/verify.py`): where the printed side conditions hold (`lr > 0`
 steps when that is a condition; elements where the original is a number), every update must
 agree to 1e-7 relative to the step's largest element. The counts are printed at the end of the
@@ -27,6 +36,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
+from lionsimplify.compare.diff import diff_programs
+from lionsimplify.explain.recognize import recognize
+from lionsimplify.explain.references import references
 from lionsimplify.lang.domains import relies_on_lr_positive
 from lionsimplify.lang.ir import Const, Hyper, Program
 from lionsimplify.lang.mutate import adamw, mutate
@@ -165,21 +177,24 @@ def test_hostile_programs_exact_holds_on_fresh_trajectories(name: str, semantics
     recheck(parse_text(HOSTILE[name], f"{name}.txt"), semantics)
 
 
+def with_values(program: Program, values: dict[str, float]) -> Program:
+    """`program` with each hyperparameter replaced by its value (mutation keeps only programs
+    without free hyperparameters)."""
+    body = [
+        replace(s, args=tuple(Const(values[a.name]) if isinstance(a, Hyper) else a for a in s.args))
+        for s in program.body
+    ]
+    return program.with_body(body, defaults=())
+
+
 def example_programs() -> list[Program]:
     """The shipped example programs, each hyperparameter without a default given a value in
-    [0.5, 0.9999] (mutation keeps only programs without free hyperparameters)."""
+    [0.5, 0.9999]."""
     out = []
     for path in sorted((Path(__file__).parent.parent / "examples" / "programs").rglob("*.txt")):
         program = parse_text(path.read_text(), str(path))
         values = {h: 0.5 + 0.4999 * (i + 1) / 8 for i, h in enumerate(program.hyperparams())}
-        values.update(program.defaults)
-        body = [
-            replace(
-                s, args=tuple(Const(values[a.name]) if isinstance(a, Hyper) else a for a in s.args)
-            )
-            for s in program.body
-        ]
-        out.append(program.with_body(body, defaults=()))
+        out.append(with_values(program, {**values, **dict(program.defaults)}))
     return out
 
 
@@ -247,3 +262,68 @@ def test_verifier_samples_signed_zeros_and_rolls_back_what_they_break() -> None:
     neutral = [r for r in result.passes if r.name == "neutral-elements"]
     assert neutral and all(r.status == "rolled back" for r in neutral)
     assert "+ 0.0" in print_program(result.program)  # the addition that makes -0.0 into 0.0
+
+
+def recheck_match(a: Program, b: Program, semantics: str, trajectories: list[Trajectory]) -> None:
+    """An `identical` or `equivalent` verdict (no side conditions) holds both ways: neither
+    program is NaN where the other is a number, and the updates agree."""
+    session_counts.add("exact re-check: verdicts re-checked")
+    problem = disagreement(a, b, semantics, (), trajectories) or disagreement(
+        b, a, semantics, (), trajectories
+    )
+    session_counts.add("exact re-check: verdicts failed", problem is not None)
+    assert problem is None, (semantics, problem)
+
+
+def diff_pair(seed: int) -> tuple[Program, Program]:
+    """A mutant of an example, and one more mutation of it, its reduction, or an example."""
+    rng = random.Random(seed)
+    a = mutate(EXAMPLES[rng.randrange(len(EXAMPLES))], rng, mutations=rng.randint(0, 5))
+    kind = rng.choice(("mutant", "reduced", "example"))
+    if kind == "mutant":
+        return a, mutate(a, rng, mutations=1)
+    if kind == "reduced":
+        return a, reduce(a).program
+    return a, EXAMPLES[rng.randrange(len(EXAMPLES))]
+
+
+def recheck_diff(seed: int, semantics: str, trajectories: list[Trajectory]) -> None:
+    a, b = diff_pair(seed)
+    d = diff_programs(a, b, semantics=semantics)  # type: ignore[arg-type]
+    if d.verdict in ("identical", "equivalent"):
+        recheck_match(a, b, semantics, trajectories)
+
+
+def recheck_explain(seed: int, semantics: str, trajectories: list[Trajectory]) -> None:
+    """A reference optimizer with drawn constants (0, 1 and 1e-8 included), or a mutant of an
+    example: each `identical` / `equivalent` match is the program and the instantiated
+    reference side by side."""
+    rng = random.Random(seed)
+    if rng.random() < 0.5:
+        ref = REFERENCES[rng.randrange(len(REFERENCES))].program
+        choices = (0.0, 1e-8, 0.01, 0.5, 0.9, 0.999, 1.0)
+        program = with_values(ref, {h: rng.choice(choices) for h in ref.hyperparams()})
+    else:
+        program = mutate(EXAMPLES[rng.randrange(len(EXAMPLES))], rng, mutations=rng.randint(0, 3))
+    reduced = reduce(program, semantics=semantics).program  # type: ignore[arg-type]
+    for rec in recognize(reduced, semantics=semantics, nearest=False).matches:  # type: ignore[arg-type]
+        if rec.verdict in ("identical", "equivalent"):
+            recheck_match(rec.diff.a, rec.diff.b, semantics, trajectories)
+
+
+REFERENCES = references()
+
+
+@pytest.mark.parametrize("semantics", ["math", "hero"])
+@pytest.mark.parametrize("seed", range(6))
+def test_diff_and_explain_matches_hold_on_fresh_trajectories(seed: int, semantics: str) -> None:
+    recheck_diff(seed, semantics, TRAJECTORIES)
+    recheck_explain(seed, semantics, TRAJECTORIES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("semantics", ["math", "hero"])
+def test_diff_and_explain_matches_hold_long_sweep(semantics: str) -> None:
+    for seed in range(6, 206):
+        recheck_diff(seed, semantics, LONG_TRAJECTORIES)
+        recheck_explain(seed, semantics, LONG_TRAJECTORIES)
