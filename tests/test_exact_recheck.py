@@ -158,6 +158,9 @@ HOSTILE = {
     "  u = lr / t\n  u = sign(u)\n  return u, m\n",
     "negative-zero-literal": "def train(w, g, m, lr):\n  z = 0.0 * -1.0\n  t = w + z\n"
     "  t = t * -1.0\n  t = t + 0.0\n  u = reciprocal(t)\n  u = tanh(u)\n  return u, m\n",
+    # `interp(x, y, 0) → x`: (1 - 0)·(-0.0) + 0·y is +0.0 for y >= 0
+    "interp-endpoint-negative-zero": "def train(w, g, m, lr):\n  t = interp(g, w, 0.0)\n"
+    "  u = lr / t\n  u = sign(u)\n  return u, m\n",
     "literals-only": "def train(w, g, m, lr):\n  a = 2.0 * 3.0\n  b = sqrt(a)\n"
     "  c = get_pi()\n  c = c * b\n  u = c * lr\n  return u, m\n",
     "state-becomes-scalar": "def train(w, g, m, lr):\n  m = lr * 0.5\n  u = g * m\n  return u, m\n",
