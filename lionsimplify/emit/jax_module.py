@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lionsimplify.analysis.absexec import analyse
@@ -171,8 +171,7 @@ def jax_module_source(
         if not valid_identifier(h) or h in RESERVED:
             raise ValueError(f"hyperparameter name {h!r} cannot be written as a Python name")
     ident = _identifiers(program, set(lifted.values))
-    kinds = _input_kinds(program)
-    assigned = _assigned_kinds(program)
+    kinds, results = _tree_kinds(program)
     body: list[str] = []
     helpers: set[str] = set()
 
@@ -183,7 +182,7 @@ def jax_module_source(
             return a.name
         return format_number(a.value)
 
-    for stmt, tree in zip(program.body, assigned, strict=True):
+    for stmt in program.body:
         target = ident[stmt.target]
         args = [ref(a) for a in stmt.args]
         trees = [ref(a) for a in stmt.args if isinstance(a, Var) and kinds[a.name]]
@@ -208,26 +207,13 @@ def jax_module_source(
         else:
             line = _elementwise(stmt.op, args, semantics)
         body.append(f"{target} = {line}")
-        kinds[stmt.target] = tree
-    # a returned scalar (an update or a state that does not depend on the parameters) is spread
-    # over the gradient's tree, as the interpreter broadcasts it to the parameter's shape
-    returns = {
-        ident[r]: ident[r]
-        if kinds[r]
-        else f"jax.tree.map(lambda x: jnp.full_like(x, {ident[r]}), {ident[program.grad]})"
-        for r in program.returns
-    }
+        kinds[stmt.target] = next(results)  # after the reads: `m = norm(m)` reads the tree
+
+    # An update or new state that no tensor reaches (`return lr`, `m = 0.5`) is one number: it is
+    # returned as a tree shaped like the parameters, as optax and the state's zeros expect.
+    scalar = frozenset(ident[r] for r in program.returns if not kinds[r])
     return _render(
-        lifted,
-        name,
-        semantics,
-        source,
-        ident,
-        body,
-        helpers,
-        learning_rate,
-        notes,
-        returned=returns,
+        lifted, name, semantics, source, ident, body, helpers, learning_rate, notes, scalar
     )
 
 
@@ -243,20 +229,17 @@ def _identifiers(program: Program, hypers: set[str]) -> dict[str, str]:
     return out
 
 
-def _input_kinds(program: Program) -> dict[str, bool]:
-    """Input -> True when it is a tree of arrays (tensor), False for one scalar."""
+def _tree_kinds(program: Program) -> tuple[dict[str, bool], Iterator[bool]]:
+    """The inputs' kinds (True: a tree of arrays, a tensor; False: one scalar), and each
+    statement's result's kind in order: a name may change kind when it is assigned again
+    (`u = dot(g, m)`, then `u = u * g`), so kinds are followed statement by statement."""
     kinds = {n: True for n in (program.weight, program.grad, *program.state)}
     kinds.update({program.lr: False, **{e: False for e in program.extras}})
-    return kinds
-
-
-def _assigned_kinds(program: Program) -> list[bool]:
-    """For each statement, whether the value it assigns is a tree of arrays.
-
-    Per statement, not per name: a name may change kind when it is assigned again (`lr = lr + g`
-    makes the scalar `lr` a tensor), and each use must see the kind it has at that point."""
     facts = analyse(program).facts
-    return [s.op == "norm" or f.kind == "tensor" for s, f in zip(program.body, facts, strict=True)]
+    results = [
+        s.op == "norm" or f.kind == "tensor" for s, f in zip(program.body, facts, strict=True)
+    ]
+    return kinds, iter(results)
 
 
 def _render(
@@ -269,7 +252,7 @@ def _render(
     helpers: set[str],
     learning_rate: float | None = None,
     notes: tuple[str, ...] = (),
-    returned: Mapping[str, str] | None = None,
+    scalar: frozenset[str] = frozenset(),
 ) -> str:
     p = lifted.program
     flow = dataflow(p)
@@ -296,7 +279,10 @@ def _render(
     )
     if "step" in p.extras:
         inputs.append(f"{ident['step']} = (count + 1).astype(jnp.float32)")
-    returns = [(returned or {}).get(ident[r], ident[r]) for r in p.returns]
+    returns = [
+        f"optax.tree.full_like(updates, {r})" if r in scalar else r
+        for r in (ident[r] for r in p.returns)
+    ]
     init_state = [f'"{k}": optax.tree.zeros_like(params, dtype=mu_dtype),' for k in state_keys]
     new_state = [
         f'"{k}": optax.tree.cast({r}, mu_dtype),'
