@@ -4,9 +4,10 @@ Both programs run on the same random multi-step trajectories (several seeds, sev
 sizes, one batch row per gradient scale from 1e-8 to 1e6) under the chosen semantics, and their
 updates are compared step by step. The trajectories sample what the input domains
 (`lang/domains.py`) allow and rewrites are tempted to assume away: the learning rate is 0 on the
-last steps (a schedule's end), and gradients are tiny and huge. A rewrite that prints the side
-condition `lr > 0` is judged on the steps where lr > 0; the steps with lr = 0 where it differs
-are counted and shown. Three labels (DESIGN.md §3):
+last steps (a schedule's end), gradients are tiny and huge, and a few weights and gradients
+are exactly 0.0 or -0.0 (`x + 0.0` is not `x` at x = -0.0 when a division follows). A rewrite
+that prints the side condition `lr > 0` is judged on the steps where lr > 0; the steps with
+lr = 0 where it differs are counted and shown. Three labels (DESIGN.md §3):
 
 - `exact`: every update agrees to floating-point tolerance (NaN where the original is NaN too;
   a rewrite may turn the original's NaN into a number, which is how side conditions such as
