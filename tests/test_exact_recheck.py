@@ -7,7 +7,8 @@ every reduction labelled `exact` is run again, original against result, on fresh
 other seeds and sizes than the verifier's, gradient scales from 1e-12 to 1e12, exact zeros of
 both signs in gradients and weights, and the learning rate 0 on random steps (not only at the
 end); the slow sweep runs 200 steps. Programs also come from mutating every shipped example
-(`examples/programs`, hyperparameters given values), not only AdamW. `diff`'s `identical` /
+(`examples/programs`, hyperparameters given values), not only AdamW, and from those mutants
+with extreme literals (±0.0, 5e-324, 1e-300, 1e300, ...). `diff`'s `identical` /
 `equivalent` verdicts and `explain`'s matches (the program against the instantiated reference)
 are re-checked the same way, both ways round.
 
@@ -19,8 +20,9 @@ There the rewritten program computes the real-number value and the original does
 those are range limits of the original's arithmetic, stated in the README next to `exact`.
 `disagreement` tells them apart by running both programs again on the same inputs in extended
 precision (`np.longdouble`, 15-bit exponent): a mismatch that goes away there is counted
-(`exact re-check: float64 range cases`), one that stays fails the test. The comparison here is written out on its own
-(no code shared with `passes/verify.py`): where the printed side conditions hold (`lr > 0`
+(`exact re-check: float64 range cases`), one that stays fails the test.
+
+The comparison here is written out on its own (no code shared with `passes/verify.py`): where the printed side conditions hold (`lr > 0`
 steps when that is a condition; elements where the original is a number), every update must
 agree to 1e-7 relative to the step's largest element. The counts are printed at the end of the
 session (`exact re-check: verdicts re-checked: N`, `... failed: 0`).
@@ -44,7 +46,7 @@ from lionsimplify.explain.recognize import recognize
 from lionsimplify.explain.references import references
 from lionsimplify.lang.domains import relies_on_lr_positive
 from lionsimplify.lang.ir import Const, Hyper, Program
-from lionsimplify.lang.mutate import adamw, mutate
+from lionsimplify.lang.mutate import adamw, is_valid, mutate
 from lionsimplify.lang.parse import parse_text
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.driver import reduce
@@ -263,6 +265,42 @@ def test_example_mutants_exact_holds_on_fresh_trajectories(  # noqa: ANN201
     seed: int, n: int, base: int, semantics: str
 ):
     recheck(mutate(EXAMPLES[base], random.Random(seed), mutations=n), semantics)
+
+
+#: Literals that rewrites are tempted to treat as ordinary numbers.
+EXTREME_LITERALS = (0.0, -0.0, 5e-324, 1e-300, 1e-8, 0.5, 1.0, -1.0, 2.0, 1e8, 1e300)
+
+
+def with_extreme_literals(program: Program, rng: random.Random) -> Program:
+    """`program` with about half of its literals replaced by extreme ones (when still valid)."""
+    body = [
+        replace(
+            s,
+            args=tuple(
+                Const(rng.choice(EXTREME_LITERALS))
+                if isinstance(a, Const) and rng.random() < 0.5
+                else a
+                for a in s.args
+            ),
+        )
+        for s in program.body
+    ]
+    out = program.with_body(body)
+    return out if is_valid(out) else program
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    seed=st.integers(0, 10**6),
+    base=st.integers(0, len(EXAMPLES) - 1),
+    semantics=st.sampled_from(["math", "hero"]),
+)
+def test_extreme_literals_exact_holds_on_fresh_trajectories(  # noqa: ANN201
+    seed: int, base: int, semantics: str
+):
+    rng = random.Random(seed)
+    program = mutate(EXAMPLES[base], rng, mutations=rng.randint(1, 8))
+    recheck(with_extreme_literals(program, rng), semantics)
 
 
 @pytest.mark.slow
