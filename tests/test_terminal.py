@@ -5,6 +5,7 @@ width, carries no colour codes when piped, and keeps program text whole so it ca
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -141,3 +142,36 @@ def test_funnel_progress_is_printed_once_and_ends_its_line_when_piped(monkeypatc
     text = buf.getvalue()
     assert text.count("vision-s") == 1 and text.endswith("\n")
     assert "3 read" in text
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly_with_141(tmp_path: Path) -> None:
+    """`lionsimplify dedup ... | head -1`: not a negative finding (exit 1), no BrokenPipeError."""
+    program = (ROOT / PROGRAMS / "program1_lion.txt").read_text()
+    runs = tmp_path / "programs.jsonl"
+    runs.write_text(
+        "".join(json.dumps({"program": program, "id": f"p{i}"}) + "\n" for i in range(2000))
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lionsimplify", "dedup", str(runs), "--param", "β1=0.9",
+         "--param", "β2=0.99", "--param", "λ=0.01"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"2000 programs")
+    proc.stdout.close()  # the table that follows is far larger than the pipe's buffer
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == ""
+
+
+def test_ctrl_c_is_interrupted_with_exit_130_not_a_negative_finding(monkeypatch, capsys) -> None:
+    from cli_runner import run_cli
+
+    from lionsimplify.cli import dedup_cmd
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dedup_cmd, "dedup", interrupted)
+    code, out, err = run_cli(capsys, "dedup", PROGRAMS)
+    assert (code, out, err) == (130, "", "interrupted\n")

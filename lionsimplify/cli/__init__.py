@@ -9,15 +9,35 @@ The group runs in click's standalone mode, which prints usage errors with exit c
 adds the rest of the contract: `ProgramError` (bad input) becomes a compiler-style message with
 exit code 2, and any other unexpected exception a one-line internal error (set
 LIONSIMPLIFY_DEBUG=1 for the traceback), so a user never sees a Python traceback.
+
+Two ways a command stops early are not findings, so they must not exit 1 (a negative finding
+here), which is what click's standalone mode would make of them: Ctrl-C prints `interrupted` and
+exits 130, and a reader that closes the pipe early (`| head`) ends the command quietly with 141,
+the status of a process ended by SIGPIPE. `LazyGroup.invoke` takes both before click does.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
 
 import click
+
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as a shell reports a process stopped by Ctrl-C."""
+EXIT_PIPE_CLOSED = 141
+"""128 + SIGPIPE, as a shell reports a process whose reader closed the pipe."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C inside a command, carried past click (which would turn it into exit code 1)."""
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away, carried past click (which would exit 1)."""
+
 
 #: name -> (module under lionsimplify.cli defining `command`, its help's first line)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -74,6 +94,16 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted from None
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise PipeClosed from None
+
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
@@ -117,9 +147,15 @@ def main() -> None:
 
         err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except PipeClosed:
+        # Whatever is still buffered for stdout cannot be written: send it nowhere, so the
+        # interpreter's final flush does not print a BrokenPipeError of its own.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_PIPE_CLOSED)
     except Exception as exc:  # the last line of defence: never show a traceback
         if os.environ.get("LIONSIMPLIFY_DEBUG"):
             raise

@@ -9,6 +9,7 @@ types (`<list[Path]>`) as metavars. No analysis logic lives here.
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
 import math
@@ -24,8 +25,18 @@ from rich.console import Console
 
 from lionsimplify.lang.ir import Program
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class _Console(Console):
+    """Rich's console, except that a closed pipe (`| head`) is left to `cli.main` (exit 141):
+    rich's own handler exits 1, which here means a negative finding."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+
+
+console = _Console(highlight=False)
+err_console = _Console(stderr=True, highlight=False)
 
 EXIT_OK = 0
 EXIT_NEGATIVE = 1
