@@ -294,6 +294,21 @@ def test_cli_explain_json_and_exit_codes(tmp_path, capsys):
     assert code == 2 and "bad.txt:2:7: error: unknown function `sgn`" in err
 
 
+def test_cli_explain_several_files_takes_a_param_any_of_them_reads(capsys):
+    """As in `diff` and `check`: `--param λ=0.01` is for the programs that read `λ`, not an
+    error because the first file (Adam) has no weight decay."""
+    from cli_runner import run_cli
+
+    variants = EXAMPLES / "variants"
+    code, out, err = run_cli(capsys, "explain", str(variants / "adam.txt"),
+                             str(variants / "lion_bias_corrected.txt"), "--param", "β1=0.9",
+                             "--param", "β2=0.99", "--param", "λ=0.01")  # fmt: skip
+    assert code == 0, err
+    assert "identical: Adam without bias correction" in out and "equivalent: Lion" in out
+    code, _, err = run_cli(capsys, "explain", str(variants / "adam.txt"), "--param", "λ2=0.01")
+    assert code == 2 and "--param λ2: no such hyperparameter" in err
+
+
 def test_explain_reduction_reuses_the_reduction():
     r = reduce(parse_file(EXAMPLES / "program8.txt"), ablate=True)
     assert explain_reduction(r).best.reference.key == "lion"
