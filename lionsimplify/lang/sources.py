@@ -104,6 +104,7 @@ def iter_jsonl(path: Path) -> Iterator[Source]:
     """One `Source` per non-empty line; a bad line is a `Source` with an `error`."""
     data = read_bytes(path, limit=MAX_DATA_BYTES)
     where = str(path)
+    named: set[str] = set()
     for n, line in split_lines(data, where):
         if isinstance(line, ProgramError):
             yield Source(f"{where}:{n}", "", where, error=line, jsonl_line=n)
@@ -126,6 +127,9 @@ def iter_jsonl(path: Path) -> Iterator[Source]:
             continue
         program = obj.pop("program")
         sid = f"{where}:{obj['id']}" if "id" in obj else f"{where}:{n}"
+        if sid in named:  # a repeated `id` (a restarted search): the line tells them apart
+            sid = f"{sid} (line {n})"
+        named.add(sid)
         yield Source(sid, program, where, obj, jsonl_line=n)
 
 
