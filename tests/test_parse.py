@@ -216,3 +216,20 @@ def test_line_cache_agrees_with_a_whole_file_parse(line: str) -> None:
         except ProgramError as exc:
             outcomes.append((exc.message, exc.location.line, exc.location.col))
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_hyperparameter_written_last_in_the_signature_is_explained() -> None:
+    """`def train(w, g, m, lr, b1)` makes `b1` the learning rate and `lr` a state the body never
+    sets; the help says so instead of only asking to return `lr` as state."""
+    text = (
+        "def train(w, g, m, lr, b1):\n  m = interp(g, m, b1)\n  u = sign(m) * lr\n  return u, m\n"
+    )
+    with pytest.raises(ProgramError) as e:
+        parse_text(text)
+    assert e.value.code == "E104" and e.value.help is not None
+    assert "`b1`, the last, is the learning rate and `lr` is state" in e.value.help
+    assert "give it a value (`b1=0.9`)" in e.value.help
+    # a forgotten state in `return` keeps the plain help
+    with pytest.raises(ProgramError) as e:
+        parse_text("def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  return m\n")
+    assert e.value.help == "write `return update, m`"

@@ -760,7 +760,7 @@ def _lower_function(
             code="E104",
         )
     low.base_line, low.base_col = ret_offset
-    returns = _returns(ret, low, state)
+    returns = _returns(ret, low, state, lr)
     return Program(
         weight=weight,
         grad=grad,
@@ -866,7 +866,7 @@ def _signature(fn: ast.FunctionDef, low: _Lowerer) -> _Signature:
     return weight, grad, tuple(state), lr, extras, tuple(values)
 
 
-def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[str, ...]:
+def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...], lr: str) -> tuple[str, ...]:
     value = ret.value
     if value is None:
         raise low.error(ret, "`return` must give the update and the new state", code="E104")
@@ -874,11 +874,21 @@ def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[st
     want = 1 + len(state)
     if len(elts) != want:
         names = ", ".join(["update", *state])
+        help = f"write `return {names}`"
+        unset = [s for s in state if s not in low.all_targets]
+        if len(elts) < want and unset:
+            # Roles go by position: a hyperparameter written last (`def train(w, g, m, lr, b1)`)
+            # becomes the learning rate and the real learning rate a state the body never sets.
+            help = (
+                f"parameters are read by position: `{lr}`, the last, is the learning rate and "
+                f"`{unset[-1]}` is state; if `{lr}` is a hyperparameter, give it a value "
+                f"(`{lr}=0.9`) or leave it out of the signature; otherwise {help}"
+            )
         raise low.error(
             ret,
             f"`return` gives {len(elts)} value(s); this program needs {want}: the update, "
             "then the new value of every state variable in parameter order",
-            help=f"write `return {names}`",
+            help=help,
             code="E104",
         )
     names: list[str] = []
