@@ -95,6 +95,31 @@ def test_tables_fit_without_ellipsis(columns: int) -> None:
     assert ("┃" in out) == (columns == 200)  # borders only where they fit
 
 
+def test_unboxed_tables_are_never_cropped_at_any_width() -> None:
+    """`reduce --validate`'s table at 80 columns was laid out wider than the terminal (the blank
+    column separators uncounted, pinned columns narrowed past their width), so rich cropped the
+    verdicts to `ac`/`re` and the title mid-word."""
+    from rich.text import Text
+
+    from lionsimplify.cli.render import fitted_table
+
+    title = "--validate convex-s: objective (lower is better), lr = 1 × schedule, best of [1,10]"
+    headers = ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict")
+    rows = [
+        ("drop-clip", "diverged", "-", "-", "- -", "", Text("reject", "red")),
+        ("drop-arcsin", "ok", "10", "126.2202 ± 0.2424", "126.463 125.978", "+0.0000",
+         Text("accept", "green")),
+    ]  # fmt: skip
+    for columns in range(60, 101):
+        buf = io.StringIO()
+        console = Console(file=buf, width=columns)
+        console.print(fitted_table(console, headers, rows, wrap=("per seed",), title=title))
+        out = buf.getvalue()
+        _table_lines(out, columns)
+        for word in ("reject", "accept", "verdict", "schedule,", "126.2202", "+0.0000"):
+            assert word in out, (columns, word, out)
+
+
 def test_diff_matrix_keeps_program_names_at_60_columns() -> None:
     columns = 60
     args = ["diff", f"{PROGRAMS}/variants", "--against", f"{PROGRAMS}/variants/adam.txt",
