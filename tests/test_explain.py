@@ -360,8 +360,8 @@ EMA_WRITTEN_OUT = (
 
 def test_constant_left_open_by_unification_is_fitted_on_trajectories():
     """`m * 0.93 + g * 0.07` does not unify with `interp(g, m, b)`: b is fitted numerically,
-    and the run then confirms the match."""
-    program = reduce(parse_text(EMA_WRITTEN_OUT)).program
+    and the run then confirms the match. (As written: `reduce` makes it an `interp`.)"""
+    program = parse_text(EMA_WRITTEN_OUT)
     best = recognize(program, library=(reference("ema_momentum"),)).best
     assert best.verdict == "equivalent"
     (b,) = best.constants
@@ -369,11 +369,31 @@ def test_constant_left_open_by_unification_is_fitted_on_trajectories():
 
 
 def test_a_constant_factor_is_read_as_a_learning_rate_scale():
-    best = explain(parse_text(EMA_WRITTEN_OUT)).best
+    best = recognize(parse_text(EMA_WRITTEN_OUT)).best
     assert best.verdict == "equivalent"
     assert best.reference.key in ("heavy_ball", "ema_momentum")
     if best.reference.key == "heavy_ball":  # m_hb = m / 0.07: the same steps at lr × 0.07
         assert best.lr_scale == pytest.approx(0.07)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        EMA_WRITTEN_OUT,
+        # Adam as a Python user writes it: the averages spelt out, `**` for square and sqrt
+        "def train(w, g, m, v, lr, *, step):\n  m = 0.9 * m + (1 - 0.9) * g\n"
+        "  v = 0.999 * v + (1 - 0.999) * g ** 2\n  m_hat = m / (1 - 0.9 ** step)\n"
+        "  v_hat = v / (1 - 0.999 ** step)\n  update = m_hat / (v_hat ** 0.5 + 1e-8) * lr\n"
+        "  return update, m, v\n",
+    ],
+    ids=["ema-momentum", "adam"],
+)
+def test_averages_written_out_are_recognised_as_identical(text):
+    """Reduced, `a·m + (1 - a)·g` is `interp(g, m, a)` and `x ** 2`, `x ** 0.5` are `square`,
+    `sqrt`: the program is its reference, not merely near it (Adam's nearest was heavy-ball)."""
+    best = explain(parse_text(text)).best
+    assert best is not None and best.verdict == "identical", best and best.headline()
+    assert best.reference.key in ("ema_momentum", "adam")
 
 
 def test_reduce_says_what_the_result_is_in_text_json_and_report(tmp_path, capsys):

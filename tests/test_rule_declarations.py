@@ -93,7 +93,11 @@ def test_law_holds_numerically(rule: Rule, law: Pattern) -> None:
 
 
 #: interpolation weights (what the interp rules fold) drawn in [0, 1], as programs use them
-_LITERAL_WEIGHTS = {"fold-interp-chain": ("a", "b"), "interp-increment": ("a",)}
+_LITERAL_WEIGHTS = {
+    "fold-interp-chain": ("a", "b"),
+    "interp-increment": ("a",),
+    "ema-as-interp": ("a",),
+}
 
 
 def _instance(rule: Rule, law: Pattern) -> dict[str, Node]:
