@@ -191,3 +191,13 @@ def test_module_computes_what_the_interpreter_computes(tmp_path, path):
         w = {"p": jnp.asarray(traj.weights[t, 0], jnp.float32)}
         updates, state = step(g, state, w)
         np.testing.assert_allclose(-np.asarray(updates["p"]), expected[t], rtol=2e-4, atol=1e-9)
+
+
+def test_report_states_the_gradient_scales_the_verifier_used():
+    """The derivation said "gradient scales 1e-4 to 1e2" while verification ran 1e-8 to 1e6."""
+    from lionsimplify.emit.derivation import derivation_markdown
+    from lionsimplify.lang.domains import EXTREME_GRAD_SCALES
+
+    text = derivation_markdown(reduce(parse_file(PROGRAMS / "program8.txt")))
+    low, high = min(EXTREME_GRAD_SCALES), max(EXTREME_GRAD_SCALES)
+    assert f"(gradient scales {low:g} to {high:g})" in text
