@@ -101,7 +101,7 @@ def _split(texts: list[str]) -> dict:
     import ast
 
     from lionsimplify.analysis.absexec import check_kinds
-    from lionsimplify.analysis.fingerprint import behavioural_hashes, structural_hash
+    from lionsimplify.analysis.fingerprint import HashMemo, behavioural_hashes, structural_hash
     from lionsimplify.analysis.liveness import live_program
     from lionsimplify.compare.dedup import _gc_policy
     from lionsimplify.lang.parse import parse_text
@@ -119,7 +119,10 @@ def _split(texts: list[str]) -> dict:
         programs = stage("parse", lambda t: parse_text(t, "<bench>"), texts)
         stage("kind check", check_kinds, programs)
         live = stage("liveness", live_program, programs)
-        hashes = stage("structural hash", lambda p: structural_hash(p, reduced=True), live)
+        memo = HashMemo()  # as `Fingerprinter` keeps one
+        hashes = stage(
+            "structural hash", lambda p: structural_hash(p, reduced=True, memo=memo), live
+        )
         firsts = list({h: p for h, p in reversed(list(zip(hashes, live, strict=True)))}.values())
         start = time.perf_counter()
         behavioural_hashes(firsts)

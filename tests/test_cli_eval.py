@@ -88,6 +88,7 @@ def test_eval_diverging_program_exits_1(tmp_path, capsys):
         (["--proxy", "chess-s", *LION_PARAMS], "unknown proxy task `chess`"),
         (["--proxy", "convex-s", *LION_PARAMS, "--param", "β3=1"], "no such hyperparameter"),
         (["--proxy", "convex-s", *LION_PARAMS, "--lr-grid", "1,x"], "comma-separated numbers"),
+        (["--proxy", "convex-s", *LION_PARAMS, "--time-limit", "0"], "--time-limit 0.0: must be"),
         (["--proxy", "convex-s", *LION_PARAMS, "--baselines", "adam"], "unknown baseline adam"),
         (["--proxy", "convex-s", *LION_PARAMS, "--plot", "c.pdf"], "PNG"),
     ],

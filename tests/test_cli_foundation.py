@@ -83,6 +83,31 @@ def test_dedup_command(tmp_path, capsys) -> None:
     assert code == 0 and len(data["classes"]) == 1 and data["classes"][0]["size"] == 2
 
 
+def test_dedup_exit_code_says_whether_any_program_was_valid(tmp_path, capsys) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("def train(w, g, lr):\n  u = foo(g)\n  return u\n")
+    (tmp_path / "bad2.txt").write_text("def train(w, g, lr):\n  return g +\n")
+    # some valid: exit 0, the invalid listed
+    code, out, err = cli(["dedup", str(bad), P8], capsys)
+    assert code == 0 and "2 programs, 1 valid, 1 classes" in out
+    assert err.strip() == f"skipped: {bad}:2:7: error: unknown function `foo`  [E201]"
+    # none valid: the JSON is still printed, then exit 2
+    code, out, err = cli(["dedup", "--json", str(tmp_path)], capsys)
+    data = json.loads(out)
+    assert code == 2 and data["programs"] == 2 and data["valid"] == 0 and not data["classes"]
+    assert err.strip() == (
+        "error: no valid program: all 2 programs read are invalid (each error is in the JSON's "
+        "`invalid`); correct them and run again (`lionsimplify check FILE` shows each error "
+        "with its line)"
+    )
+    # no program at all
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = cli(["dedup", str(empty)], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: no programs found in {empty}: name program files")
+
+
 BAD_FILES = {
     "empty.txt": b"",
     "junk.bin": bytes(range(256)),
@@ -98,8 +123,12 @@ def test_bad_input_one_line_exit_2_no_traceback(command, name, tmp_path, capsys)
     f.write_bytes(BAD_FILES[name])
     code, out, err = cli([command, str(f)], capsys)
     if command == "dedup":
-        # dedup skips invalid programs (unreadable or binary ones too) and says so
-        assert code == 0 and "skipped" in err and str(f) in err
+        # dedup lists each invalid program (unreadable or binary ones too) as skipped; with no
+        # valid one left it says so last and exits 2 (it printed an empty table, exit 0)
+        lines = err.strip().splitlines()
+        assert code == 2 and out == "" and "Traceback" not in err
+        assert lines[0].startswith(f"skipped: {f}") and len(lines) == 2
+        assert lines[1].startswith("error: no valid program: the only program read is invalid")
         return
     assert code == 2
     assert "Traceback" not in err + out

@@ -127,3 +127,51 @@ def test_structural_hash_values_are_stable() -> None:
     }
     for name, value in expected.items():
         assert structural_hash(parse_text((root / f"{name}.txt").read_text())) == value
+
+
+def test_the_memo_gives_the_hashes_computed_afresh() -> None:
+    """`HashMemo` (kept by `Fingerprinter` across a batch) must never hand one program another's
+    hash: checked on search-like mutants sharing most terms, with renamed inputs and reordered
+    state, and on literal outputs that compare equal but hash apart (0.0 and -0.0)."""
+    import random
+
+    from lionsimplify.analysis.fingerprint import HashMemo
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+
+    rng = random.Random(3)
+    texts = [A, B, A.replace("(w, g, m, lr)", "(g, w, m, lr)")]
+    texts += [
+        f"def train(w, g, m, lr):\n  u = m * g\n  m = {z}\n  return u, m\n" for z in ["0.0", "-0.0"]
+    ]
+    program = adamw()
+    for k in range(300):
+        program = mutate(adamw() if k % 10 == 0 else program, rng, mutations=1)
+        texts.append(print_program(program))
+        texts.append(texts[-1].replace("(w, g, m, v, lr)", "(w, g, v, m, lr)"))
+    programs = [parse_text(t) for t in texts]
+    memo = HashMemo()
+    remembered = [structural_hash(p, memo=memo) for p in programs + programs]
+    afresh = [structural_hash(p) for p in programs]
+    assert remembered == afresh + afresh
+    assert remembered[3] != remembered[4]  # 0.0 and -0.0
+
+
+def test_dedup_leaves_no_dead_entries_in_the_term_table() -> None:
+    """The memo of terms `dedup` keeps for a batch must not leave the hash-consing table full
+    of entries of dead terms once the batch is done (memory held after `dedup`)."""
+    import random
+
+    from lionsimplify.analysis import symbolic
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+    from lionsimplify.lang.sources import Source
+
+    rng = random.Random(5)
+    program, texts = adamw(), []
+    for k in range(300):
+        program = mutate(adamw() if k % 10 == 0 else program, rng, mutations=1)
+        texts.append(print_program(program))
+    dedup([Source(f"p{i}", t, "<test>", {}) for i, t in enumerate(texts)])
+    dead = [key for key, ref in symbolic._TABLE.items() if ref() is None]
+    assert not dead

@@ -93,6 +93,10 @@ def test_default_config_is_documented_and_valid() -> None:
         ("[[level]]\nproxy = 'convex-s'\ncolour = 1\n", "level[1].colour: unknown key"),
         ("[[level]]\nproxy = 'convex-s'\ntop_fraction = 2\n", "must be between 0 and 1"),
         ("winners = 3\n", "level: at least one [[level]]"),
+        (
+            "[entry]\nper_run_top_k = 0\noverall_top_k = 0\n[[level]]\nproxy = 'convex-s'\n",
+            "entry.overall_top_k: with per_run_top_k = 0 no candidate would enter",
+        ),
         ("[[level]\n", "invalid TOML"),
     ],
 )
@@ -199,6 +203,46 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists(), "nothing is written on bad input"
+
+
+@pytest.mark.parametrize(
+    ("runs", "message", "help"),
+    [
+        (
+            {
+                "r1/programs.jsonl": '{"program": "def train(w, g, lr):\\n  u = foo(g)", "fitness": 1}\n'
+            },
+            "error: no candidate can enter the funnel (1 read, 1 invalid)  [E401]",
+            "programs.jsonl:1: error: in `program`, line 2, col 7: unknown function `foo`",
+        ),
+        (
+            {"a/p.txt": "# fitness: 1\ndef train(w, g, lr):\n  return sgn(g)\n", "b/q.txt": "x"},
+            "error: no candidate can enter the funnel (2 read, 2 invalid)  [E401]",
+            "p.txt:3:10: error: unknown function `sgn`",
+        ),
+        ({}, "error: no candidates found  [E401]", "a run is a folder holding programs.jsonl"),
+        ({"r1/notes.md": "hi"}, "error: no candidates found  [E401]", "README.md"),
+    ],
+)
+def test_funnel_without_a_valid_candidate_is_bad_input(
+    runs: dict[str, str], message: str, help: str, tmp_path: Path, capsys
+) -> None:
+    """Nothing to select is exit 2 with one line that says why, before anything is written
+    (it was an empty leaderboard and exit 0)."""
+    from cli_runner import run_cli
+
+    root = tmp_path / "runs"
+    root.mkdir()
+    for name, text in runs.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "funnel", str(root), "--out", str(out), "--json")
+    assert code == 2 and stdout == "" and "Traceback" not in err
+    first, helpline = err.splitlines()
+    assert first == f"{root}: {message}"
+    assert helpline.startswith("  = help: ") and help in helpline
+    assert not out.exists(), "nothing is written on bad input"
 
 
 def test_parallel_intake_gives_what_one_process_gives(tmp_path: Path) -> None:

@@ -67,6 +67,23 @@ def test_help_has_plain_metavars_and_examples_that_parse(name: str, capsys) -> N
         cmd.make_context(name, words[2:], resilient_parsing=False)
 
 
+def test_an_option_shared_by_commands_is_the_same_option_in_each() -> None:
+    """`--seeds`, `--lr-grid`, `--proxy-module`, ... come from one factory each (cli/app.py):
+    the same metavar, type and check wherever they appear; only defaults and help may differ."""
+    seen: dict[str, tuple[str, click.Option]] = {}
+    for name in COMMANDS:
+        for opt in load_command(name).params:
+            if not isinstance(opt, click.Option) or opt.name == "help":
+                continue
+            first = seen.setdefault(opt.opts[0], (name, opt))[1]
+            where = f"{opt.opts[0]} in {seen[opt.opts[0]][0]} and {name}"
+            assert opt.opts == first.opts and opt.metavar == first.metavar, where
+            assert type(opt.type) is type(first.type) and opt.is_flag == first.is_flag, where
+            assert (opt.callback is None) == (first.callback is None), where
+    shared = {"--seeds", "--lr-grid", "--base-lr", "--time-limit", "--proxy-module", "--ablate"}
+    assert shared <= set(seen)
+
+
 def test_docstrings_render_as_written(capsys) -> None:
     """Prose is re-flowed as whole paragraphs (no ragged lines), examples kept verbatim."""
     out = _help(capsys, "reduce")

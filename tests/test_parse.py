@@ -233,3 +233,51 @@ def test_a_hyperparameter_written_last_in_the_signature_is_explained() -> None:
     with pytest.raises(ProgramError) as e:
         parse_text("def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  return m\n")
     assert e.value.help == "write `return update, m`"
+
+
+def _read_fully(text: str) -> object:
+    """Everything the parser gives, locations included (they take no part in `==`)."""
+    try:
+        p = parse_text(text, "f.txt")
+    except ProgramError as exc:
+        return exc.message, exc.location
+    return p, p.name, p.return_loc, [s.loc for s in p.body]
+
+
+def test_simple_lane_reads_what_the_general_path_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_simple_program` (the one-pass lane for plain search outputs) must give the very
+    program, names and locations the general path gives, and leave every other text to it:
+    search-like programs with comments, blank lines, defaults, tabs, odd returns and trailing
+    statements mixed in."""
+    import random
+
+    from lionsimplify.lang import parse as module
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+
+    rng = random.Random(7)
+    edits = [
+        lambda ls, i: ls.insert(i, "  # a comment"),
+        lambda ls, i: ls.insert(i, ""),
+        lambda ls, i: ls.__setitem__(i, ls[i] + "  # trailing"),
+        lambda ls, i: ls.append("  u = 1"),
+        lambda ls, i: ls.__setitem__(0, ls[0].replace("lr)", "lr, b=0.5)")),
+        lambda ls, i: ls.__setitem__(-1, ls[-1] + ", m"),
+        lambda ls, i: ls.__setitem__(-1, ls[-1].replace("return ", "return (") + ")"),
+        lambda ls, i: ls.__setitem__(i, "\t" + ls[i].lstrip()),
+        lambda ls, i: ls.__setitem__(i, ls[i].replace("g", "hyper_g", 1)),
+        lambda ls, i: ls.__setitem__(-1, ls[-1].replace("update", "ü")),
+    ]
+    texts, taken = [], 0
+    program = adamw()
+    for k in range(400):
+        program = mutate(adamw() if k % 10 == 0 else program, rng, mutations=1)
+        lines = print_program(program).splitlines()
+        if rng.random() < 0.6:
+            rng.choice(edits)(lines, rng.randrange(1, len(lines)))
+        texts.append("\n".join(lines) + "\n")
+    lane = [_read_fully(t) for t in texts]
+    taken = sum(module._simple_program(t.splitlines(), "f.txt") is not None for t in texts)
+    monkeypatch.setattr(module, "_simple_program", lambda lines, path: None)
+    assert lane == [_read_fully(t) for t in texts]
+    assert 100 < taken < len(texts)  # both paths exercised

@@ -85,6 +85,11 @@ def test_jax_module_with_params_for_program1(monkeypatch, capsys, tmp_path):
         (["--semantics", "ieee"], "--semantics"),
         (["--until", "sympy"], "--until"),
         (["--param", "β1"], "expected NAME=VALUE"),
+        # checked as parsed, even when --validate (which uses them) is not given
+        (["--lr-grid", "1,x"], "--lr-grid '1,x': expected comma-separated numbers, e.g. 1,3,10"),
+        (["--base-lr", "0"], "--base-lr 0.0: must be a positive finite number"),
+        (["--time-limit", "-3"], "--time-limit -3.0: must be a positive finite number"),
+        (["--validate", "convex-s", "--time-limit", "nan"], "--time-limit nan: must be"),
     ],
 )
 def test_bad_options_exit_2_with_one_clear_line(monkeypatch, capsys, args, message):

@@ -30,7 +30,7 @@ from lionsimplify.analysis.batch_interp import run_batch
 from lionsimplify.analysis.interp import Trajectory, random_trajectory, run
 from lionsimplify.analysis.liveness import live_program
 from lionsimplify.analysis.normalise import REORDERED, normal_call
-from lionsimplify.analysis.symbolic import Node, Term, fresh_dataflow
+from lionsimplify.analysis.symbolic import Dataflow, Node, Term, fresh_dataflow
 from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Const, Program, Var
 from lionsimplify.lang.ops import Semantics
@@ -59,13 +59,42 @@ def _literal(v: float) -> tuple[str, float | None]:
     return (_const(v), v)
 
 
-def structural_hash(program: Program, *, reduced: bool = False) -> str:
+class HashMemo:
+    """What `structural_hash` may remember between programs: the hash of each dataflow (its
+    outputs as hash-consed terms, under one naming of the inputs by role), and for each naming
+    of the leaves (the inputs' roles and the state labels of a round) the text of each term
+    hashed under it. It holds the terms alive: keep one per batch of programs."""
+
+    __slots__ = ("flows", "terms")
+
+    def __init__(self) -> None:
+        self.flows: dict[tuple, str] = {}
+        self.terms: dict[tuple, dict[Term, str]] = {}
+
+
+def structural_hash(
+    program: Program, *, reduced: bool = False, memo: HashMemo | None = None
+) -> str:
     """Hash of the live dataflow; pass `reduced=True` if dead code is already gone.
 
     Each term of the program's dataflow (`symbolic.fresh_dataflow`) is hashed from its op and
-    its arguments' hashes in `normal_call` order, once per round of state labels."""
+    its arguments' hashes in `normal_call` order, once per round of state labels. Terms are
+    hash-consed, so a term's hash under one naming of the leaves is the same in every program:
+    with a `memo` (one per batch of programs, as `Fingerprinter` keeps) each is computed once;
+    search outputs share most terms between programs."""
     prog = program if reduced else live_program(program)
     flow = fresh_dataflow(prog)
+    roles = (prog.weight, prog.grad, prog.lr, prog.extras, prog.state)
+    if memo is not None:  # (a literal output by its bits: `Const(0.0) == Const(-0.0)`)
+        key = (roles, *[o if type(o) is not Const else o.value.hex() for o in flow.outputs])
+        done = memo.flows.get(key)
+        if done is None:
+            done = memo.flows[key] = _structural_hash(prog, flow, roles, memo)
+        return done
+    return _structural_hash(prog, flow, roles, None)
+
+
+def _structural_hash(prog: Program, flow: Dataflow, roles: tuple, memo: HashMemo | None) -> str:
     # leaves: inputs by role, state variable i as `state[label i]`; literals to 12 digits
     leaves = {prog.weight: "weight", prog.grad: "grad", prog.lr: "lr"}
     leaves.update({e: e for e in prog.extras})
@@ -84,13 +113,20 @@ def structural_hash(program: Program, *, reduced: bool = False) -> str:
             if a.name in states if type(a) is Var else type(a) is Term and a in stateful:
                 stateful[t] = None
                 break
-    labels = ["s"] * len(prog.state)
+    labels = ("s",) * len(prog.state)
     terms: Iterable[Term] = flow.terms
     hashes: list[str] = []
     for _ in range(_ROUNDS if prog.state else 1):
         leaves.update({s: f"state[{labels[i]}]" for i, s in enumerate(prog.state)})
+        known = {} if memo is None else memo.terms.get((roles, labels))
+        if known is None:
+            known = memo.terms[roles, labels] = {}  # type: ignore[union-attr]
         for t in terms:  # arguments first: each term once, from its arguments' hashes
             # (loops, not comprehensions: this is the hot loop of `dedup`)
+            done = known.get(t)
+            if done is not None:
+                texts[t] = done
+                continue
             items = []
             for a in t.args:
                 kind = type(a)
@@ -104,9 +140,9 @@ def structural_hash(program: Program, *, reduced: bool = False) -> str:
                     items.append((f"h{a.name}", None))
             if t.op in REORDERED:
                 items = normal_call(t.op, items, _text, _weight, _literal)
-            texts[t] = _h(f"{t.op}({','.join(map(_text, items))})")
+            texts[t] = known[t] = _h(f"{t.op}({','.join(map(_text, items))})")
         hashes = [texts[o] if type(o) is Term else text(o) for o in flow.outputs]
-        labels = hashes[1:]
+        labels = tuple(hashes[1:])
         terms = stateful
     return _h("|".join([hashes[0], *sorted(hashes[1:])]))
 
@@ -209,6 +245,7 @@ class Fingerprinter:
         self.params = dict(params or {})
         self._by_text: dict[str, Fingerprinted] = {}
         self._by_structure: dict[str, str] = {}
+        self._terms = HashMemo()
 
     def structural(self, text: str, path: str) -> Fingerprinted:
         """Read `text` (errors name `path`); raises `ProgramError` for an invalid program."""
@@ -217,7 +254,9 @@ class Fingerprinter:
             parsed = parse_text(text, path)
             check_kinds(parsed)
             live = live_program(parsed)
-            done = Fingerprinted(live, structural_hash(live, reduced=True), len(parsed.body))
+            done = Fingerprinted(
+                live, structural_hash(live, reduced=True, memo=self._terms), len(parsed.body)
+            )
             self._by_text[text] = done
         return done
 

@@ -111,6 +111,13 @@ def _sweep() -> None:
     _sweep_at = max(1024, 2 * len(_TABLE))
 
 
+def sweep() -> None:
+    """Drop the entries of dead terms now: for a caller that held many terms at once and let
+    them go (`dedup`'s `HashMemo`), so that their entries do not outlive the batch."""
+    with Term._lock:
+        _sweep()
+
+
 def _key(a: Node) -> object:
     """How an argument takes part in a term's identity: a term by its `id` (alive while the
     term that holds it is), an input by its name, a literal by its bits (`Const(0.0) ==

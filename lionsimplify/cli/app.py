@@ -109,6 +109,59 @@ def force_option(help: str) -> Callable[[F], F]:
     return click.option("--force", is_flag=True, help=help)
 
 
+def ablate_option(help: str) -> Callable[[F], F]:
+    return click.option("--ablate", is_flag=True, help=help)
+
+
+def proxy_module_option(help: str) -> Callable[[F], F]:
+    return click.option("--proxy-module", metavar="MODULE:NAME", help=help)
+
+
+def seeds_option(minimum: int, help: str) -> Callable[[F], F]:
+    """`--seeds N`: seeds 0..N-1 (at least `minimum`: a paired comparison needs two)."""
+    kind = click.IntRange(minimum, 64)
+    return click.option("--seeds", type=kind, default=3, show_default=True, metavar="N", help=help)
+
+
+def lr_grid_option(default: str, example: str, help: str) -> Callable[[F], F]:
+    """`--lr-grid X,Y,...`, handed to the command as a list of positive multipliers."""
+    return click.option(
+        "--lr-grid",
+        default=default,
+        show_default=True,
+        metavar="X,Y,...",
+        help=help,
+        callback=_checked(lambda text: positive_numbers(text, "--lr-grid", example)),
+    )
+
+
+def base_lr_option(help: str) -> Callable[[F], F]:
+    return _positive_option("--base-lr", 1.0, "LR", help)
+
+
+def time_limit_option(help: str) -> Callable[[F], F]:
+    return _positive_option("--time-limit", 1800.0, "SECONDS", help)
+
+
+def _positive_option(name: str, default: float, metavar: str, help: str) -> Callable[[F], F]:
+    return click.option(
+        name,
+        type=float,
+        default=default,
+        show_default=True,
+        metavar=metavar,
+        help=help,
+        callback=_checked(lambda value: positive_number(value, name)),
+    )
+
+
+def _checked(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """An option callback that checks (and converts) the value as it is parsed, so a bad value
+    is reported by the option's own message, whatever else the command line holds; skipped
+    while the shell completes a command line (an error there would print into the prompt)."""
+    return lambda ctx, _param, value: value if ctx.resilient_parsing else check(value)
+
+
 def print_json(obj: Any) -> None:
     """Deterministic JSON on stdout (sorted keys), so results can be diffed and cached."""
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 from lionsimplify.cli.app import (
     command,
     console,
     err_console,
+    fail,
     file_argument,
     json_option,
     param_option,
@@ -17,7 +19,7 @@ from lionsimplify.cli.app import (
     semantics_option,
 )
 from lionsimplify.cli.render import print_table
-from lionsimplify.compare.dedup import dedup
+from lionsimplify.compare.dedup import DedupResult, dedup
 from lionsimplify.lang.sources import load_sources
 
 
@@ -33,7 +35,8 @@ def command(
 
     `structural`: same live dataflow up to names, order, dead code and commutative arguments.
     `behavioural`: same updates on fixed random trajectories (e.g. `a * 2` and `a + a`).
-    Invalid programs are listed with their error and skipped.
+    Invalid programs are listed with their error and skipped. Exit code 0 when at least one
+    program is valid, 2 when none is (or none was found).
 
     Examples:
 
@@ -44,7 +47,34 @@ def command(
     result = dedup(load_sources(paths), semantics=semantics, params=parse_params(param))  # type: ignore[arg-type]
     if json_out:
         print_json(result.to_json())
-        return
+    elif result.classes:
+        _render(result)
+    for bad in [] if json_out else result.invalid:
+        err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)
+    if not result.classes:
+        _nothing_valid(
+            paths, result.total, "is in the JSON's `invalid`" if json_out else "is listed above"
+        )
+
+
+def _nothing_valid(paths: tuple[Path, ...], total: int, listed: str) -> NoReturn:
+    """Classes of no program are no answer: bad input, exit 2, as `check` on an invalid one."""
+    if total == 0:
+        where = ", ".join(str(p) for p in paths)
+        fail(
+            f"no programs found in {where}: name program files (.txt, .py, .prog, .hero), "
+            "folders of them or .jsonl files with a `program` field"
+        )
+    one = total == 1
+    fail(
+        f"no valid program: {'the only program' if one else f'all {total} programs'} read "
+        f"{'is' if one else 'are'} invalid ({'its' if one else 'each'} error {listed}); "
+        f"correct {'it' if one else 'them'} and run again (`lionsimplify check FILE` shows "
+        "each error with its line)"
+    )
+
+
+def _render(result: DedupResult) -> None:
     valid = result.total - len(result.invalid)
     console.print(f"{result.total} programs, {valid} valid, {len(result.classes)} classes")
     ids = [m.source.id for cls in result.classes for m in cls.members]
@@ -68,5 +98,3 @@ def command(
         ends.append(len(rows) - 1)
     headers = ("class", "size", "member", "matched")
     print_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
-    for bad in result.invalid:
-        err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)

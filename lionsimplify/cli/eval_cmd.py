@@ -9,6 +9,7 @@ import click
 
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
+    base_lr_option,
     check_param_names,
     command,
     console,
@@ -16,12 +17,14 @@ from lionsimplify.cli.app import (
     file_argument,
     force_option,
     json_option,
+    lr_grid_option,
     param_option,
     parse_params,
-    positive_number,
-    positive_numbers,
     print_json,
+    proxy_module_option,
+    seeds_option,
     semantics_option,
+    time_limit_option,
 )
 from lionsimplify.cli.render import fitted_table, heading, training_progress
 from lionsimplify.lang.files import Outputs
@@ -32,30 +35,12 @@ from lionsimplify.lang.files import Outputs
 @click.option(
     "--proxy", required=True, metavar="NAME", help="Proxy task, <task>-<scale>, e.g. vision-s."
 )
-@click.option(
-    "--seeds",
-    type=click.IntRange(1, 64),
-    default=3,
-    show_default=True,
-    metavar="N",
-    help="Number of seeds (0..N-1).",
-)
-@click.option(
-    "--lr-grid",
-    default="1",
-    show_default=True,
-    metavar="X,Y,...",
-    help="Learning-rate multipliers, comma-separated (e.g. 0.3,1,3).",
-)
-@click.option(
-    "--base-lr",
-    type=float,
-    default=1.0,
-    show_default=True,
-    metavar="LR",
-    help="The program is fed lr = base_lr * schedule(step) and its update is scaled by the "
+@seeds_option(1, "Number of seeds (0..N-1).")
+@lr_grid_option("1", "0.3,1,3", "Learning-rate multipliers, comma-separated (e.g. 0.3,1,3).")
+@base_lr_option(
+    "The program is fed lr = base_lr * schedule(step) and its update is scaled by the "
     "multiplier. Programs from search scale lr themselves (keep 1); hand-written ones such "
-    "as Program 1 need e.g. 3e-4.",
+    "as Program 1 need e.g. 3e-4."
 )
 @param_option
 @semantics_option
@@ -66,14 +51,7 @@ from lionsimplify.lang.files import Outputs
     metavar="NAME,...",
     help="Baselines at their tuned lr, comma-separated (adamw, lion, sgd).",
 )
-@click.option(
-    "--time-limit",
-    type=float,
-    default=1800.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Wall seconds per evaluation, compilation included.",
-)
+@time_limit_option("Wall seconds per evaluation, compilation included.")
 @click.option(
     "--plot",
     type=click.Path(path_type=Path),
@@ -81,11 +59,9 @@ from lionsimplify.lang.files import Outputs
     help="Write learning curves to this PNG.",
 )
 @force_option("Overwrite the --plot file if it already exists.")
-@click.option(
-    "--proxy-module", metavar="MODULE:NAME", help="Look the proxy up in pkg.module:NAME first."
-)
+@proxy_module_option("Look the proxy up in pkg.module:NAME first.")
 @json_option("the result")
-def command(file: Path, proxy: str, seeds: int, lr_grid: str, base_lr: float,
+def command(file: Path, proxy: str, seeds: int, lr_grid: list[float], base_lr: float,
             param: tuple[str, ...], semantics: str, baselines: str, time_limit: float,
             plot: Path | None, force: bool, proxy_module: str | None, json_out: bool) -> None:  # fmt: skip
     """Train a program on a proxy task and compare it with tuned AdamW and Lion.
@@ -106,8 +82,6 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: str, base_lr: float,
     from lionsimplify.proxies.baselines import BASELINES
     from lionsimplify.proxies.tasks import get_proxy
 
-    positive_number(base_lr, "--base-lr")
-    multipliers = positive_numbers(lr_grid, "--lr-grid", "0.3,1,3")
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     unknown = [b for b in names if b not in BASELINES or b == "random"]
     if unknown:
@@ -124,7 +98,7 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: str, base_lr: float,
     require_params(program, params)
     task = get_proxy(proxy, module=proxy_module)
 
-    result = _run(program, task, params, semantics, seeds, multipliers, base_lr, names,
+    result = _run(program, task, params, semantics, seeds, lr_grid, base_lr, names,
                   time_limit, show_progress=not json_out)  # fmt: skip
     if plot is not None:
         outputs.write("--plot", _plot(result))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 from rich.table import Table
 
 from lionsimplify.cli.app import (
+    ablate_option,
     check_param_names,
     command,
     console,
@@ -31,9 +31,7 @@ VERDICT_STYLE = {
 @file_argument("files", nargs=-1, required=True)
 @semantics_option
 @param_option
-@click.option(
-    "--ablate", is_flag=True, help="Apply the approximate ablations first (as `reduce --ablate`)."
-)
+@ablate_option("Apply the approximate ablations first (as `reduce --ablate`).")
 @json_option("the result (a list)")
 def command(
     files: tuple[Path, ...], semantics: str, param: tuple[str, ...], ablate: bool, json_out: bool

@@ -17,6 +17,7 @@ from lionsimplify.cli.app import (
     console,
     err_console,
     file_argument,
+    force_option,
     json_option,
     print_json,
 )
@@ -214,9 +215,7 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
     metavar="N",
     help="Local worker processes (Ray uses the cluster's CPUs).",
 )
-@click.option(
-    "--force", is_flag=True, help="Use an --out that holds another config's ledger or other files."
-)
+@force_option("Use an --out that holds another config's ledger or other files.")
 @json_option("the final result")
 def command(runs_dir: Path, config: Path | None, out: Path, executor: str, address: str | None,
             workers: int, force: bool, json_out: bool) -> None:  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from lionsimplify.cli.app import command, console, json_option, print_json
+from lionsimplify.cli.app import command, console, json_option, print_json, proxy_module_option
 from lionsimplify.cli.render import fitted_table
 
 
@@ -13,9 +13,7 @@ from lionsimplify.cli.render import fitted_table
     "--measure", is_flag=True, help="Time one evaluation (AdamW, 3 seeds) of each proxy here."
 )
 @click.option("--only", metavar="PREFIX", help="Only proxies whose name starts with PREFIX.")
-@click.option(
-    "--proxy-module", metavar="MODULE:NAME", help="Also list the tasks of pkg.module:NAME."
-)
+@proxy_module_option("Also list the tasks of pkg.module:NAME.")
 @json_option("a list")
 def command(measure: bool, only: str | None, proxy_module: str | None, json_out: bool) -> None:
     """List the proxy tasks: name, task, scale, parameters, steps, fitness metric.

@@ -10,6 +10,8 @@ from rich.text import Text
 
 from lionsimplify.api import EmitError, simplify
 from lionsimplify.cli.app import (
+    ablate_option,
+    base_lr_option,
     check_param_names,
     command,
     console,
@@ -17,12 +19,14 @@ from lionsimplify.cli.app import (
     file_argument,
     force_option,
     json_option,
+    lr_grid_option,
     param_option,
     parse_params,
-    positive_number,
-    positive_numbers,
     print_json,
+    proxy_module_option,
+    seeds_option,
     semantics_option,
+    time_limit_option,
 )
 from lionsimplify.cli.render import (
     fitted_table,
@@ -62,9 +66,7 @@ SHOWN_CHANGES = 4
 )
 @semantics_option
 @param_option
-@click.option(
-    "--ablate", is_flag=True, help="Also apply the approximate ablations (result is `approximate`)."
-)
+@ablate_option("Also apply the approximate ablations (result is `approximate`).")
 @click.option(
     "--params",
     "show_params",
@@ -94,20 +96,9 @@ SHOWN_CHANGES = 4
     help="Settle the ablations on this proxy task (e.g. vision-s): apply each one only "
     "if training with it is not worse than without, beyond --margin.",
 )
-@click.option(
-    "--seeds",
-    type=click.IntRange(2, 64),
-    default=3,
-    show_default=True,
-    metavar="N",
-    help="Seeds for --validate.",
-)
-@click.option(
-    "--lr-grid",
-    default="1,3,10",
-    show_default=True,
-    metavar="X,Y,...",
-    help="--validate: learning-rate multipliers; each variant is scored at its best.",
+@seeds_option(2, "Seeds for --validate.")
+@lr_grid_option(
+    "1,3,10", "1,3,10", "--validate: learning-rate multipliers; each variant is scored at its best."
 )
 @click.option(
     "--margin",
@@ -117,32 +108,14 @@ SHOWN_CHANGES = 4
     metavar="FRACTION",
     help="--validate: tolerated loss of quality, relative to the metric.",
 )
-@click.option(
-    "--base-lr",
-    type=float,
-    default=1.0,
-    show_default=True,
-    metavar="LR",
-    help="--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).",
-)
-@click.option(
-    "--time-limit",
-    type=float,
-    default=1800.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="--validate: wall seconds per evaluation.",
-)
-@click.option(
-    "--proxy-module",
-    metavar="MODULE:NAME",
-    help="--validate: look the proxy up in pkg.module:NAME first.",
-)
+@base_lr_option("--validate: lr = base_lr * schedule(step) (keep 1 for search outputs).")
+@time_limit_option("--validate: wall seconds per evaluation.")
+@proxy_module_option("--validate: look the proxy up in pkg.module:NAME first.")
 @force_option("Overwrite output files that already exist.")
 @json_option("the result")
 def command(file: Path, output: Path | None, until: str, semantics: str, param: tuple[str, ...],
             ablate: bool, show_params: bool, jax: Path | None, name: str | None,
-            report: Path | None, validate: str | None, seeds: int, lr_grid: str, margin: float,
+            report: Path | None, validate: str | None, seeds: int, lr_grid: list[float], margin: float,
             base_lr: float, time_limit: float, proxy_module: str | None, force: bool,
             json_out: bool) -> None:  # fmt: skip
     """Reduce a program: remove dead code and state, simplify, verify every step, emit.
@@ -172,15 +145,13 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         fail("--validate decides which ablations to apply; do not combine it with --ablate")
     if not (0 <= margin < 1):
         fail(f"--margin {margin}: expected a relative margin in [0, 1), e.g. 0.01")
-    positive_number(base_lr, "--base-lr")
     values = parse_params(param)
     outputs = Outputs([("-o", output), ("--jax", jax), ("--report", report)], force=force)
     program = parse_file(file)
     check_param_names(values, program)
     options = None
     if validate is not None:
-        grid = tuple(positive_numbers(lr_grid, "--lr-grid", "1,3,10"))
-        options = dict(seeds=tuple(range(seeds)), margin=margin, lr_multipliers=grid,
+        options = dict(seeds=tuple(range(seeds)), margin=margin, lr_multipliers=tuple(lr_grid),
                        base_lr=base_lr, time_limit_s=time_limit, proxy_module=proxy_module)  # fmt: skip
     with training_progress(console, validate is not None and not json_out) as progress:
         try:

@@ -19,6 +19,7 @@ from typing import Any
 
 from lionsimplify.analysis.fingerprint import Fingerprinter
 from lionsimplify.analysis.fingerprint_pool import PARALLEL_MIN, precompute
+from lionsimplify.analysis.symbolic import sweep
 from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.ops import Semantics
@@ -130,7 +131,10 @@ def dedup(
         if len(texts) >= parallel_min:
             fingerprints = precompute(texts, semantics, params, workers)
     with _gc_policy():
-        return _group(sources, fingerprints)
+        result = _group(sources, fingerprints)
+    del fingerprints  # with its memo of terms,
+    sweep()  # whose entries in the term table go too
+    return result
 
 
 def _group(sources: list[Source], fingerprints: Fingerprinter) -> DedupResult:

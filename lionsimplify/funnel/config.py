@@ -244,6 +244,8 @@ def parse_config(text: str, path: str = "<config>") -> FunnelConfig:
         step_buckets=entry_reader.integer("step_buckets", 2, lo=1),
         overall_top_k=entry_reader.integer("overall_top_k", 8, lo=0),
     )
+    if entry.per_run_top_k == entry.overall_top_k == 0:
+        raise entry_reader.fail("overall_top_k", "with per_run_top_k = 0 no candidate would enter")
     entry_reader.done()
     raw_levels = top.table.pop("level", None)
     if not isinstance(raw_levels, list) or not raw_levels:

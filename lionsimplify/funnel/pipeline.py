@@ -174,6 +174,32 @@ def _reduce_entrants(
     return kept, reductions
 
 
+def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) -> None:
+    """No candidate entering level 1 leaves nothing to select: bad input (exit 2, before
+    anything is written or trained), not an empty leaderboard. The config's entry takes at
+    least one candidate, so an empty entry means that no candidate was valid."""
+    if chosen:
+        return
+    where = Location.file(str(runs_dir))
+    if not taken.read:
+        raise ProgramError(
+            "no candidates found",
+            where,
+            help="a run is a folder holding programs.jsonl (one JSON object with `program` and "
+            "`fitness` per line) or program files (.txt, .py, .prog, .hero) with a "
+            "`# fitness:` comment; README.md, 'Search runs', has the layout",
+            code="E401",
+        )
+    raise ProgramError(
+        f"no candidate can enter the funnel ({taken.read} read, {len(taken.invalid)} invalid)",
+        where,
+        help=f"the first: {taken.invalid[0].reason}; correct the candidates (`lionsimplify "
+        "check FILE` shows a program's errors with their lines, `lionsimplify dedup RUNS_DIR` "
+        "lists every program's error)",
+        code="E401",
+    )
+
+
 def _jobs(
     level_index: int,
     level: Level,
@@ -269,6 +295,7 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
     chosen, reductions = _reduce_entrants(
         entrants(taken.candidates, config.entry), config, taken.invalid
     )
+    _require_entrants(opts.runs_dir, taken, chosen)
     show.intake_done(taken, len(chosen))
     code = code_version()
     stale = _stale_counts(state, config, code)

@@ -95,7 +95,8 @@ CODES: dict[str, Code] = {
              "def train(w, g, lr):\n  u = clip(g, g)\n  return u"),
         Code("E401", "bad-data", _E, "a runs directory or program collection is malformed",
              "Runs directories, `.jsonl` files (one JSON object with a `program` string per "
-             "line) and run metadata must have the documented layout."),
+             "line) and run metadata must have the documented layout, and `funnel` needs at "
+             "least one valid candidate to select from."),
         Code("E402", "bad-setting", _E, "a config file or setting is invalid",
              "A funnel config (TOML) or a library setting such as the semantics names an "
              "unknown key or value, or a number out of range."),

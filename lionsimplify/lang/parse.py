@@ -371,6 +371,9 @@ def parse_text(text: str, path: str = "<string>") -> Program:
             help="a program is one function: `def train(w, g, m, lr): ... return update, m`",
             code="E001",
         )
+    simple = _simple_program(lines, path)
+    if simple is not None:
+        return simple
     fast = _fast_function(lines)
     if fast is not None:
         fn, header_line, items = fast
@@ -594,14 +597,90 @@ def _parse_line(source: str) -> ast.stmt | None:
     return body[0] if len(body) == 1 else None
 
 
+def _simple_program(lines: list[str], path: str) -> Program | None:
+    """The commonest program in one pass: a `def` line without defaults, then only simple
+    lines (`x = f(a, 0.5)`, every name read already assigned), then `return a, b` of assigned
+    names. Search outputs are nearly all like this, and `dedup` reads them by the thousand, so
+    this lane builds the program from the line caches alone: the very statements and locations
+    `_lower_function` would (both take them from `_simple_stmt`). Anything else, errors
+    included, is None: the general path reads (and words) it."""
+    n = _header_index(lines)
+    if n is None:
+        return None
+    signature = _header_signature(lines[n].rstrip())
+    if signature is None or signature[5]:
+        return None
+    weight, grad, state, lr, extras, _ = signature
+    assigned = {weight, grad, *state, lr, *extras}
+    body: list[Stmt] = []
+    indent = 0
+    for k in range(n + 1, len(lines)):
+        info = _body_line(lines[k])
+        if info is None:
+            continue
+        width, stripped, simple = info
+        if width <= 0 or (indent and width != indent):
+            return None
+        indent = width
+        if simple is None:
+            names = _return_names(stripped)
+            if names is None or not assigned.issuperset(names) or len(names) != len(state) + 1:
+                return None
+            if any(_body_line(rest) is not None for rest in lines[k + 1 :]):
+                return None  # a statement after `return`: the general path words it
+            return Program(
+                weight=weight,
+                grad=grad,
+                state=state,
+                lr=lr,
+                body=tuple(body),
+                returns=names,
+                extras=extras,
+                name=_header_name(lines[n].rstrip()),
+                path=path,
+                return_loc=Location(path, k + 1, width + 1),
+            )
+        if not assigned.issuperset(simple.reads):
+            return None
+        body.append(_simple_stmt(stripped, path, k + 1, width + simple.col + 1))
+        assigned.add(simple.target)
+    return None
+
+
+@lru_cache(maxsize=1 << 12)
+def _return_names(line: str) -> tuple[str, ...] | None:
+    """The names of `return a, b, c` (or `return a`), ASCII names only; None for anything else."""
+    node = _parse_line(line)
+    if not isinstance(node, ast.Return) or node.value is None or not line.isascii():
+        return None
+    value = node.value
+    elts = value.elts if isinstance(value, ast.Tuple) else [value]
+    if not all(isinstance(e, ast.Name) for e in elts):
+        return None
+    return tuple(e.id for e in elts)  # type: ignore[attr-defined]
+
+
+def _header_index(lines: list[str]) -> int | None:
+    """The index of the `def` line, after blank and comment lines; None if none is there."""
+    n = 0
+    while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith("#")):
+        n += 1
+    return n if n < len(lines) and lines[n].startswith("def ") else None
+
+
+@lru_cache(maxsize=1 << 12)
+def _header_name(header: str) -> str:
+    fn = _parse_line(header + " pass")
+    assert isinstance(fn, ast.FunctionDef), "only a header `_header_signature` read comes here"
+    return fn.name
+
+
 def _fast_function(lines: list[str]) -> tuple[ast.FunctionDef, int, list[_Line]] | None:
     """Read the common layout (a `def` line, then one statement per equally indented line)
     line by line: simple lines through the shape cache, others through the line cache.
     None when the text needs a whole-file parse (continuation lines, odd indentation, ...)."""
-    n = 0
-    while n < len(lines) and (not lines[n].strip() or lines[n].lstrip().startswith("#")):
-        n += 1
-    if n == len(lines) or not lines[n].startswith("def ") or not lines[n].rstrip().endswith(":"):
+    n = _header_index(lines)
+    if n is None or not lines[n].rstrip().endswith(":"):
         return None
     header = _parse_line(lines[n].rstrip() + " pass")
     if not isinstance(header, ast.FunctionDef):
