@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lionsimplify.analysis.absexec import analyse
@@ -171,7 +171,7 @@ def jax_module_source(
         if not valid_identifier(h) or h in RESERVED:
             raise ValueError(f"hyperparameter name {h!r} cannot be written as a Python name")
     ident = _identifiers(program, set(lifted.values))
-    kinds = _tree_kinds(program)
+    kinds, results = _tree_kinds(program)
     body: list[str] = []
     helpers: set[str] = set()
 
@@ -201,8 +201,14 @@ def jax_module_source(
         else:
             line = _elementwise(stmt.op, args, semantics)
         body.append(f"{target} = {line}")
+        kinds[stmt.target] = next(results)  # after the reads: `m = norm(m)` reads the tree
 
-    return _render(lifted, name, semantics, source, ident, body, helpers, learning_rate, notes)
+    # An update or new state that no tensor reaches (`return lr`, `m = 0.5`) is one number: it is
+    # returned as a tree shaped like the parameters, as optax and the state's zeros expect.
+    scalar = frozenset(ident[r] for r in program.returns if not kinds[r])
+    return _render(
+        lifted, name, semantics, source, ident, body, helpers, learning_rate, notes, scalar
+    )
 
 
 def _identifiers(program: Program, hypers: set[str]) -> dict[str, str]:
@@ -217,14 +223,17 @@ def _identifiers(program: Program, hypers: set[str]) -> dict[str, str]:
     return out
 
 
-def _tree_kinds(program: Program) -> dict[str, bool]:
-    """Variable -> True when it is a tree of arrays (tensor), False for one scalar."""
+def _tree_kinds(program: Program) -> tuple[dict[str, bool], Iterator[bool]]:
+    """The inputs' kinds (True: a tree of arrays, a tensor; False: one scalar), and each
+    statement's result's kind in order: a name may change kind when it is assigned again
+    (`u = dot(g, m)`, then `u = u * g`), so kinds are followed statement by statement."""
     kinds = {n: True for n in (program.weight, program.grad, *program.state)}
     kinds.update({program.lr: False, **{e: False for e in program.extras}})
     facts = analyse(program).facts
-    for s, f in zip(program.body, facts, strict=True):
-        kinds[s.target] = s.op == "norm" or f.kind == "tensor"
-    return kinds
+    results = [
+        s.op == "norm" or f.kind == "tensor" for s, f in zip(program.body, facts, strict=True)
+    ]
+    return kinds, iter(results)
 
 
 def _render(
@@ -237,6 +246,7 @@ def _render(
     helpers: set[str],
     learning_rate: float | None = None,
     notes: tuple[str, ...] = (),
+    scalar: frozenset[str] = frozenset(),
 ) -> str:
     p = lifted.program
     flow = dataflow(p)
@@ -263,7 +273,10 @@ def _render(
     )
     if "step" in p.extras:
         inputs.append(f"{ident['step']} = (count + 1).astype(jnp.float32)")
-    returns = [ident[r] for r in p.returns]
+    returns = [
+        f"optax.tree.full_like(updates, {r})" if r in scalar else r
+        for r in (ident[r] for r in p.returns)
+    ]
     init_state = [f'"{k}": optax.tree.zeros_like(params, dtype=mu_dtype),' for k in state_keys]
     new_state = [
         f'"{k}": optax.tree.cast({r}, mu_dtype),'
