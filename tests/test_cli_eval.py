@@ -80,6 +80,23 @@ def test_eval_diverging_program_exits_1(tmp_path, capsys):
     assert json.loads(out)["candidate"]["status"] == "diverged"
 
 
+def test_eval_divergence_points_at_the_hazard_that_explains_it(tmp_path, capsys):
+    """Program 3 (AdamW without eps) divides 0 by 0 on vision-s, where some gradient
+    coordinates stay 0: a divergence names the hazards that explain it and the semantics that
+    guards them, instead of leaving a bare 'diverged'. (Here the divisor is 0 everywhere.)"""
+    prog = tmp_path / "no_eps.txt"
+    prog.write_text("def train(w, g, lr):\n  z = g - g\n  u = g / z\n  u = u * lr\n  return u\n")
+    ok = tmp_path / "ok.txt"  # no hazard, no note (it diverges by its step size)
+    ok.write_text("def train(w, g, lr):\n  u = g * 1e30\n  u = u * lr\n  return u\n")
+    code, out, _ = cli(["eval", str(prog), "--proxy", "convex-s", "--seeds", "1", "--baselines",
+                        "", "--base-lr", "0.1", "--lr-grid", "1"], capsys)  # fmt: skip
+    assert code == 1 and "candidate: diverged" in out, out
+    assert "no_eps.txt:3:7: warning: division by" in out and "--semantics hero" in out
+    code, out, _ = cli(["eval", str(ok), "--proxy", "convex-s", "--seeds", "1", "--baselines",
+                        "", "--lr-grid", "1"], capsys)  # fmt: skip
+    assert code == 1 and "candidate: diverged" in out and "hazards" not in out, out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
