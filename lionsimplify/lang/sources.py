@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +55,16 @@ class Source:
         )
 
     def parse(self) -> Program:
-        """The program, or the entry's error as a `ProgramError` at its real location."""
+        """The program, or the entry's error as a `ProgramError` at its real location. A
+        JSON-lines entry's program is named by its id (`runs.jsonl:lion-003`), not by the
+        file that holds every entry, so outputs that name programs tell them apart."""
         if self.error is not None:
             raise self.error
         try:
-            return parse_text(self.text, self.path)
+            program = parse_text(self.text, self.path)
         except ProgramError as exc:
             raise self.program_error(exc) from None
+        return program if self.jsonl_line is None else replace(program, path=self.id)
 
 
 #: What `bytes.strip()` strips (str.strip() would strip Unicode spaces as well).
