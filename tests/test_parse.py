@@ -281,3 +281,13 @@ def test_simple_lane_reads_what_the_general_path_reads(monkeypatch: pytest.Monke
     monkeypatch.setattr(module, "_simple_program", lambda lines, path: None)
     assert lane == [_read_fully(t) for t in texts]
     assert 100 < taken < len(texts)  # both paths exercised
+
+
+def test_a_jsonl_file_given_as_one_program_says_what_reads_it(tmp_path: Path) -> None:
+    """`check runs.jsonl` said "a statement outside the function" at the first JSON line."""
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text('{"program": "def train(w, g, lr):\\n  return g\\n"}\n')
+    with pytest.raises(ProgramError) as e:
+        parse_file(runs)
+    assert e.value.message == "a JSON-lines file of programs, not one program"
+    assert e.value.help is not None and "`dedup`, `diff` and `funnel` read .jsonl" in e.value.help

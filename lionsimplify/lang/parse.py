@@ -345,6 +345,14 @@ def parse_file(path: str | Path) -> Program:
     too (see `lang/files.py`)."""
     from lionsimplify.lang.files import read_bytes  # files imports errors only; no cycle
 
+    if Path(path).suffix == ".jsonl" and Path(path).exists():  # not: "a statement outside..."
+        raise ProgramError(
+            "a JSON-lines file of programs, not one program",
+            Location.file(str(path)),
+            help="`dedup`, `diff` and `funnel` read .jsonl files; for one entry, save its "
+            "`program` text as a .txt file",
+            code="E001",
+        )
     return parse_text(decode_source(read_bytes(path), str(path)), str(path))
 
 
