@@ -165,6 +165,20 @@ def test_rerun_resumes_without_redoing_work(tmp_path: Path) -> None:
     assert len(headers) == 2, "the ledger is appended to, never rewritten"
 
 
+@pytest.mark.parametrize("layout", ["one-run-folder", "runs-folder"])
+def test_an_out_inside_the_runs_is_not_read_as_a_run(tmp_path: Path, layout: str) -> None:
+    """`lionsimplify funnel .` in a run's folder writes ./funnel-out; re-running it read that
+    folder (its ledger lines, its winners) as the only run, and resuming failed."""
+    runs = make_runs(tmp_path, hang=False)
+    root = runs / "r1" if layout == "one-run-folder" else runs
+    out = root / "funnel-out"
+    _, first = _run(tmp_path, root, out)
+    n = len(_evals(out))
+    _, second = _run(tmp_path, root, out)
+    assert second["intake"] == first["intake"] and len(_evals(out)) == n
+    assert first["leaderboard"] == second["leaderboard"]
+
+
 def test_a_worker_that_dies_is_retried_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

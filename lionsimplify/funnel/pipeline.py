@@ -291,7 +291,9 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
         from lionsimplify.funnel.proxy_evaluator import check_proxies
 
         check_proxies(config)
-    taken = intake(opts.runs_dir, semantics=config.semantics, params=config.params)
+    taken = intake(
+        opts.runs_dir, semantics=config.semantics, params=config.params, exclude=opts.out
+    )
     chosen, reductions = _reduce_entrants(
         entrants(taken.candidates, config.entry), config, taken.invalid
     )
