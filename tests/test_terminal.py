@@ -200,3 +200,14 @@ def test_ctrl_c_is_interrupted_with_exit_130_not_a_negative_finding(monkeypatch,
     monkeypatch.setattr(dedup_cmd, "dedup", interrupted)
     code, out, err = run_cli(capsys, "dedup", PROGRAMS)
     assert (code, out, err) == (130, "", "interrupted\n")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_a_one_line_error_not_an_internal_error() -> None:
+    """`> /dev/full` said "internal error ... please report it" with exit 3."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "lionsimplify", "dedup", PROGRAMS, "--json"],
+            cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, "error: No space left on device\n")

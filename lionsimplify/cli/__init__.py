@@ -14,6 +14,7 @@ Two ways a command stops early are not findings, so they must not exit 1 (a nega
 here), which is what click's standalone mode would make of them: Ctrl-C prints `interrupted` and
 exits 130, and a reader that closes the pipe early (`| head`) ends the command quietly with 141,
 the status of a process ended by SIGPIPE. `LazyGroup.invoke` takes both before click does.
+A failure of the system itself (`> /dev/full`) is a one-line error with exit 2, not a bug.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports a process stopped by Ctrl-C."""
 EXIT_PIPE_CLOSED = 141
 """128 + SIGPIPE, as a shell reports a process whose reader closed the pipe."""
+EXIT_SYSTEM = 2
+"""The operating system refused what the command needed (disk full): a one-line error, as for
+bad input, not the internal-error exit 3 that asks for a bug report."""
 
 
 class Interrupted(Exception):
@@ -156,6 +160,12 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(EXIT_PIPE_CLOSED)
+    except OSError as exc:
+        # The system refused a write or read the command needed (`> /dev/full`, a disk that
+        # fills up): not a bug to report, and nothing a retry of the same command would fix.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        sys.exit(EXIT_SYSTEM)
     except Exception as exc:  # the last line of defence: never show a traceback
         if os.environ.get("LIONSIMPLIFY_DEBUG"):
             raise
