@@ -211,3 +211,24 @@ def test_a_full_disk_is_a_one_line_error_not_an_internal_error() -> None:
             cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
         )  # fmt: skip
     assert (done.returncode, done.stderr) == (2, "error: No space left on device\n")
+
+
+def test_ctrl_c_in_a_funnel_says_how_to_resume(monkeypatch, capsys, tmp_path: Path) -> None:
+    from cli_runner import run_cli
+
+    from lionsimplify.cli import funnel_cmd
+
+    out = tmp_path / "out"
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        out.mkdir()
+        (out / "ledger.jsonl").write_text("")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(funnel_cmd, "funnel", interrupted)
+    code, _, err = run_cli(capsys, "funnel", str(ROOT / "examples" / "runs"), "--out", str(out))
+    assert code == 130
+    assert err.endswith(
+        f"interrupted: the evaluations that finished are in {out / 'ledger.jsonl'}; run the "
+        "same command again to resume\n"
+    )
