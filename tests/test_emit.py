@@ -217,3 +217,17 @@ def test_report_states_the_gradient_scales_the_verifier_used():
     text = derivation_markdown(reduce(parse_file(PROGRAMS / "program8.txt")))
     low, high = min(EXTREME_GRAD_SCALES), max(EXTREME_GRAD_SCALES)
     assert f"(gradient scales {low:g} to {high:g})" in text
+
+
+def test_the_optax_builtin_module_refuses_a_name_that_hides_optax(tmp_path, capsys):
+    """`--name optax` wrote `def optax(...): return optax.lion(...)`, which calls itself."""
+    from cli_runner import run_cli
+
+    out = tmp_path / "m.py"
+    args = ["reduce", str(PROGRAMS / "program1_lion.txt"), "--param", "β1=0.9", "--param",
+            "β2=0.99", "--param", "λ=0.01", "--jax", str(out), "--name"]  # fmt: skip
+    code, _, err = run_cli(capsys, *args, "optax")
+    assert code == 2 and "'optax' is not a usable Python function name" in err
+    assert not out.exists()
+    code, _, _ = run_cli(capsys, *args, "lion")
+    assert code == 0 and "return optax.lion(" in out.read_text()
