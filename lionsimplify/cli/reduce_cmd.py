@@ -168,7 +168,10 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
     )
     written: dict[str, str] = {}
     if output is not None:
-        written["program"] = outputs.write("-o", lifted.text() if show_params else _text(result))
+        text = lifted.text() if show_params else _text(result)
+        if result.semantics == "hero":  # the text alone reads as math: `c / abs_c` is then NaN at 0
+            text = f"# {HERO_NOTE}\n{text}"
+        written["program"] = outputs.write("-o", text)
     if jax is not None and jax_text is not None:
         written["jax"] = outputs.write("--jax", jax_text)
     if report is not None:
@@ -190,6 +193,12 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
             render_validation(validation)
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
+
+
+HERO_NOTE = (
+    "hero semantics (x / y is x / (y + 1e-8), sqrt and log act on |x|): read it with "
+    "--semantics hero"
+)
 
 
 def render_validation(v) -> None:  # noqa: ANN001
