@@ -35,6 +35,18 @@ def test_proxies_json_lists_every_task_and_scale(capsys):
         assert row["name"] == f"{row['task']}-{row['scale']}" and row["params"] > 0
 
 
+def test_proxies_only_with_a_prefix_no_proxy_has_is_an_error(capsys):
+    """`--only vison` printed an empty table with exit 0."""
+    code, out, err = cli(["proxies", "--only", "vison"], capsys)
+    assert code == 2 and out == "" and "--only vison: no proxy's name starts with it" in err
+    code, out, _ = cli(["proxies", "--only", "vision", "--json"], capsys)
+    assert code == 0 and {p["name"] for p in json.loads(out)} == {
+        "vision-s",
+        "vision-m",
+        "vision-l",
+    }
+
+
 def test_proxies_measure_times_an_evaluation(capsys):
     code, out, _ = cli(["proxies", "--measure", "--only", "convex-s", "--json"], capsys)
     assert code == 0
