@@ -179,6 +179,17 @@ def test_an_out_inside_the_runs_is_not_read_as_a_run(tmp_path: Path, layout: str
     assert first["leaderboard"] == second["leaderboard"]
 
 
+def test_a_params_value_no_candidate_reads_is_refused_before_training(tmp_path: Path) -> None:
+    """`[params] beta1 = 0.9` for programs that read `β1` was silently unused."""
+    from lionsimplify.lang.errors import ProgramError
+
+    runs = make_runs(tmp_path, hang=False)
+    config = parse_config(FAKE_TOML + "[params]\nbeta1 = 0.9\n", "typo.toml")
+    with pytest.raises(ProgramError, match=r"\[params\] beta1: no valid candidate reads it"):
+        run_funnel(FunnelOptions(runs, tmp_path / "out", config))
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_worker_that_dies_is_retried_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
