@@ -232,3 +232,14 @@ def test_ctrl_c_in_a_funnel_says_how_to_resume(monkeypatch, capsys, tmp_path: Pa
         f"interrupted: the evaluations that finished are in {out / 'ledger.jsonl'}; run the "
         "same command again to resume\n"
     )
+
+
+def test_funnel_address_without_the_ray_executor_is_refused(capsys, tmp_path: Path) -> None:
+    """`--address HOST:PORT` without `--executor ray` ran locally, silently."""
+    from cli_runner import run_cli
+
+    out, runs = tmp_path / "out", tmp_path / "runs"  # no runs: nothing would train either way
+    runs.mkdir()
+    code, _, err = run_cli(capsys, "funnel", str(runs), "--out", str(out), "--address", "h:6379")
+    assert code == 2 and "--address h:6379 is a Ray cluster's: add --executor ray" in err
+    assert not out.exists()

@@ -17,6 +17,7 @@ from lionsimplify.cli.app import (
     command,
     console,
     err_console,
+    fail,
     file_argument,
     force_option,
     json_option,
@@ -239,6 +240,8 @@ def command(runs_dir: Path, config: Path | None, out: Path, executor: str, addre
 
       lionsimplify funnel runs/ --executor ray --address auto --json
     """
+    if address is not None and executor != "ray":  # else the run is local, though asked not to be
+        fail(f"--address {address} is a Ray cluster's: add --executor ray")
     try:
         with LiveProgress() as progress:
             result = funnel(runs_dir, out, config=config, executor=executor, workers=workers,
