@@ -13,13 +13,12 @@ LIONSIMPLIFY_DEBUG=1 for the traceback), so a user never sees a Python traceback
 Two ways a command stops early are not findings, so they must not exit 1 (a negative finding
 here), which is what click's standalone mode would make of them: Ctrl-C prints `interrupted` and
 exits 130, and a reader that closes the pipe early (`| head`) ends the command quietly with 141,
-the status of a process ended by SIGPIPE. `LazyGroup.invoke` takes both before click does.
+the status of a process ended by SIGPIPE. Both are taken before click sees them.
 A failure of the system itself (`> /dev/full`) is a one-line error with exit 2, not a bug.
 """
 
 from __future__ import annotations
 
-import errno
 import importlib
 import os
 import sys
@@ -40,7 +39,8 @@ class Interrupted(Exception):
 
 
 class PipeClosed(Exception):
-    """The reader of stdout went away, carried past click (which would exit 1)."""
+    """The reader of stdout went away (raised where the commands write stdout: `app.console`,
+    `app.print_json`), so that a broken pipe elsewhere (a worker's) is never taken for it."""
 
 
 #: name -> (module under lionsimplify.cli defining `command`, its help's first line)
@@ -103,10 +103,6 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             raise Interrupted from None
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-            raise PipeClosed from None
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

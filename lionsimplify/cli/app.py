@@ -9,7 +9,6 @@ types (`<list[Path]>`) as metavars. No analysis logic lives here.
 
 from __future__ import annotations
 
-import errno
 import inspect
 import json
 import math
@@ -23,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from lionsimplify.cli import PipeClosed
 from lionsimplify.lang.ir import Program
 
 
@@ -32,7 +32,7 @@ class _Console(Console):
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
-        raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+        raise PipeClosed
 
 
 console = _Console(highlight=False)
@@ -164,7 +164,11 @@ def _checked(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Para
 
 def print_json(obj: Any) -> None:
     """Deterministic JSON on stdout (sorted keys), so results can be diffed and cached."""
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    try:
+        sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `--json | head`: see `cli.main`
+        raise PipeClosed from None
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
