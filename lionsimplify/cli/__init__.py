@@ -19,9 +19,11 @@ A failure of the system itself (`> /dev/full`) is a one-line error with exit 2, 
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -29,6 +31,7 @@ EXIT_INTERRUPTED = 130
 """128 + SIGINT, as a shell reports a process stopped by Ctrl-C."""
 EXIT_PIPE_CLOSED = 141
 """128 + SIGPIPE, as a shell reports a process whose reader closed the pipe."""
+SYSTEM_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 EXIT_SYSTEM = 2
 """The operating system refused what the command needed (disk full): a one-line error, as for
 bad input, not the internal-error exit 3 that asks for a bug report."""
@@ -157,17 +160,23 @@ def main() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(EXIT_PIPE_CLOSED)
     except OSError as exc:
-        # The system refused a write or read the command needed (`> /dev/full`, a disk that
-        # fills up): not a bug to report, and nothing a retry of the same command would fix.
+        # The system refused a write the command needed (`> /dev/full`, a disk or quota that
+        # fills up, a read-only or failing disk): not a bug to report. Any other OSError is one.
+        if exc.errno not in SYSTEM_FAILURES:
+            _internal_error(exc)
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         sys.exit(EXIT_SYSTEM)
     except Exception as exc:  # the last line of defence: never show a traceback
-        if os.environ.get("LIONSIMPLIFY_DEBUG"):
-            raise
-        print(
-            f"error: internal error: {type(exc).__name__}: {exc} "
-            "(please report it; set LIONSIMPLIFY_DEBUG=1 to see the traceback)",
-            file=sys.stderr,
-        )
-        sys.exit(3)
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    if os.environ.get("LIONSIMPLIFY_DEBUG"):
+        raise exc
+    print(
+        f"error: internal error: {type(exc).__name__}: {exc} "
+        "(please report it; set LIONSIMPLIFY_DEBUG=1 to see the traceback)",
+        file=sys.stderr,
+    )
+    sys.exit(3)

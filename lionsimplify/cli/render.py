@@ -215,7 +215,11 @@ def print_table(
         if i in breaks and i != len(rows) - 1:
             out.append(separator)
     out.append(grid.get_bottom(padded))
-    console.file.write("\n".join(out) + "\n")
+    try:  # written past rich (fast for long tables), so its closed-pipe policy is applied here
+        console.file.write("\n".join(out) + "\n")
+        console.file.flush()
+    except BrokenPipeError:
+        console.on_broken_pipe()
 
 
 def heading(console: Console, text: str) -> None:
