@@ -90,6 +90,9 @@ def test_jax_module_with_params_for_program1(monkeypatch, capsys, tmp_path):
         (["--base-lr", "0"], "--base-lr 0.0: must be a positive finite number"),
         (["--time-limit", "-3"], "--time-limit -3.0: must be a positive finite number"),
         (["--validate", "convex-s", "--time-limit", "nan"], "--time-limit nan: must be"),
+        # one of the two was silently ignored: --ablate did nothing, --until dce did nothing
+        (["--until", "dce", "--ablate"], "--until dce stops before the ablations that --ablate"),
+        (["--until", "dce", "--validate", "convex-s"], "that --validate applies; use one"),
     ],
 )
 def test_bad_options_exit_2_with_one_clear_line(monkeypatch, capsys, args, message):

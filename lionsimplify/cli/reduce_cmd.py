@@ -143,6 +143,9 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
     if validate is not None and ablate:
         fail("--validate decides which ablations to apply; do not combine it with --ablate")
+    if until != "exact" and (ablate or validate is not None):  # else one of them is ignored
+        wanted = "--ablate" if ablate else "--validate"
+        fail(f"--until {until} stops before the ablations that {wanted} applies; use one of them")
     if not (0 <= margin < 1):
         fail(f"--margin {margin}: expected a relative margin in [0, 1), e.g. 0.01")
     values = parse_params(param)
