@@ -93,6 +93,10 @@ def test_jax_module_with_params_for_program1(monkeypatch, capsys, tmp_path):
         # one of the two was silently ignored: --ablate did nothing, --until dce did nothing
         (["--until", "dce", "--ablate"], "--until dce stops before the ablations that --ablate"),
         (["--until", "dce", "--validate", "convex-s"], "that --validate applies; use one"),
+        # options for --validate or --jax alone did nothing
+        (["--seeds", "5"], "--seeds only applies with --validate PROXY"),
+        (["--margin", "0.1", "--base-lr", "3"], "--margin, --base-lr only apply with --validate"),
+        (["--name", "lion8"], "--name names the function of the --jax module: add --jax"),
     ],
 )
 def test_bad_options_exit_2_with_one_clear_line(monkeypatch, capsys, args, message):

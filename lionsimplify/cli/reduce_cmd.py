@@ -143,6 +143,15 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
     if validate is not None and ablate:
         fail("--validate decides which ablations to apply; do not combine it with --ablate")
+    given = click.get_current_context().get_parameter_source
+    unused = [f"--{n.replace('_', '-')}" for n in _VALIDATE_ONLY if given(n) is COMMANDLINE]
+    if validate is None and unused:  # given for nothing: say so rather than ignore them
+        fail(
+            f"{', '.join(unused)} only {'apply' if len(unused) > 1 else 'applies'} with "
+            "--validate PROXY"
+        )
+    if name is not None and jax is None:
+        fail("--name names the function of the --jax module: add --jax FILE.py")
     if until != "exact" and (ablate or validate is not None):  # else one of them is ignored
         wanted = "--ablate" if ablate else "--validate"
         fail(f"--until {until} stops before the ablations that {wanted} applies; use one of them")
@@ -197,6 +206,10 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
 
+
+#: Options that only `--validate` reads.
+_VALIDATE_ONLY = ("seeds", "lr_grid", "margin", "base_lr", "time_limit", "proxy_module")
+COMMANDLINE = click.core.ParameterSource.COMMANDLINE
 
 HERO_NOTE = (
     "hero semantics (x / y is x / (y + 1e-8), sqrt and log act on |x|): read it with "
