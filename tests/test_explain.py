@@ -413,3 +413,21 @@ def test_reduce_says_what_the_result_is_in_text_json_and_report(tmp_path, capsys
     code, _, _ = run_cli(capsys, "reduce", p8, "--ablate", "--report", str(report))
     text = report.read_text()
     assert "## What this is" in text and "identical: Lion (β1 = 0.9, β2 = 0.99822" in text
+
+
+@pytest.mark.parametrize(
+    "update",
+    ["lr * m_hat / d", "m_hat * lr / d", "m_hat / d * lr", "lr * (m_hat / d)"],
+)
+def test_a_learning_rate_before_the_division_still_unifies(update):
+    """`reduce` looks for matches only (no fitting): it said "no reference optimizer matches"
+    for `update = lr * m_hat / d` while `explain` found Adam, identical."""
+    text = (
+        "def train(w, g, m, v, lr, *, step):\n  m = interp(g, m, 0.9)\n"
+        "  v = interp(square(g), v, 0.999)\n  m_hat = m / (1 - power(0.9, step))\n"
+        "  v_hat = v / (1 - power(0.999, step))\n  d = sqrt(v_hat) + 1e-8\n"
+        f"  update = {update}\n  return update, m, v\n"
+    )
+    program = reduce(parse_text(text)).program
+    best = recognize(program, nearest=False).best
+    assert best is not None and best.reference.key == "adam" and best.verdict == "identical"
