@@ -243,3 +243,21 @@ def test_funnel_address_without_the_ray_executor_is_refused(capsys, tmp_path: Pa
     code, _, err = run_cli(capsys, "funnel", str(runs), "--out", str(out), "--address", "h:6379")
     assert code == 2 and "--address h:6379 is a Ray cluster's: add --executor ray" in err
     assert not out.exists()
+
+
+def test_the_program_exits_130_after_ctrl_c_without_the_interpreter_teardown() -> None:
+    """Interrupted inside JAX (`eval`), XLA's threads crashed Python's teardown after
+    `interrupted` was printed (SIGSEGV, exit -11): the program skips that teardown."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
+        "from lionsimplify.cli import dedup_cmd, entry\n"
+        "def interrupted(*a, **k):\n"
+        "    raise KeyboardInterrupt\n"
+        "dedup_cmd.dedup = interrupted\n"
+        "sys.argv = ['lionsimplify', 'dedup', 'examples/programs']\n"
+        "entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
