@@ -1,5 +1,5 @@
 """`python -m lionsimplify ...` runs the command line."""
 
-from lionsimplify.cli import main
+from lionsimplify.cli import entry
 
-main()
+entry()

@@ -171,3 +171,32 @@ def test_reference_inside_the_directory_is_not_compared_with_itself(
     assert code == 1
     obj = json.loads(out)  # one comparison left: an object, not a list
     assert Path(obj["b"]).name == "other.txt" and obj["verdict"] == "different"
+
+
+def test_an_invalid_program_in_a_folder_or_jsonl_is_skipped_not_fatal(
+    capsys, monkeypatch, tmp_path
+) -> None:  # noqa: ANN001
+    """README: a bad line or file is one invalid candidate in diff as in dedup (listed, exit 1
+    since it was not shown equivalent); a file named on its own stays bad input (exit 2)."""
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(Path(ADAMW).read_text())
+    (folder / "bad.txt").write_text("def train(w, g, m, lr):\n  m = interp(g, m)\n  return m, m\n")
+    code, out, err = cli(capsys, monkeypatch, "diff", str(folder))
+    assert code == 1 and "verdict: identical" in out
+    assert (
+        err.strip()
+        == f"skipped: {folder / 'bad.txt'}:2:7: error: `interp` takes 3 arguments, got 2  [E202]"
+    )
+    code, _, err = cli(capsys, monkeypatch, "diff", str(folder / "a.txt"), str(folder / "bad.txt"))
+    assert code == 2 and "^" in err
+    # a .jsonl: entries are named by id, so the rows tell them apart; a bad line is skipped
+    runs = tmp_path / "runs.jsonl"
+    text = Path(ADAMW).read_text()
+    lines = [{"program": text, "id": "x"}, {"program": text.replace("0.9)", "0.8)"), "id": "y"}]
+    runs.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    code, out, err = cli(capsys, monkeypatch, "diff", str(runs), "--json")
+    assert code == 1 and "skipped:" in err and "invalid JSON" in err
+    data = json.loads(out)
+    assert (data["a"], data["b"], data["verdict"]) == (f"{runs}:x", f"{runs}:y", "different")

@@ -35,6 +35,18 @@ def test_proxies_json_lists_every_task_and_scale(capsys):
         assert row["name"] == f"{row['task']}-{row['scale']}" and row["params"] > 0
 
 
+def test_proxies_only_with_a_prefix_no_proxy_has_is_an_error(capsys):
+    """`--only vison` printed an empty table with exit 0."""
+    code, out, err = cli(["proxies", "--only", "vison"], capsys)
+    assert code == 2 and out == "" and "--only vison: no proxy's name starts with it" in err
+    code, out, _ = cli(["proxies", "--only", "vision", "--json"], capsys)
+    assert code == 0 and {p["name"] for p in json.loads(out)} == {
+        "vision-s",
+        "vision-m",
+        "vision-l",
+    }
+
+
 def test_proxies_measure_times_an_evaluation(capsys):
     code, out, _ = cli(["proxies", "--measure", "--only", "convex-s", "--json"], capsys)
     assert code == 0
@@ -78,6 +90,23 @@ def test_eval_diverging_program_exits_1(tmp_path, capsys):
                         "--baselines", "", "--json"], capsys)  # fmt: skip
     assert code == 1
     assert json.loads(out)["candidate"]["status"] == "diverged"
+
+
+def test_eval_divergence_points_at_the_hazard_that_explains_it(tmp_path, capsys):
+    """Program 3 (AdamW without eps) divides 0 by 0 on vision-s, where some gradient
+    coordinates stay 0: a divergence names the hazards that explain it and the semantics that
+    guards them, instead of leaving a bare 'diverged'. (Here the divisor is 0 everywhere.)"""
+    prog = tmp_path / "no_eps.txt"
+    prog.write_text("def train(w, g, lr):\n  z = g - g\n  u = g / z\n  u = u * lr\n  return u\n")
+    ok = tmp_path / "ok.txt"  # no hazard, no note (it diverges by its step size)
+    ok.write_text("def train(w, g, lr):\n  u = g * 1e30\n  u = u * lr\n  return u\n")
+    code, out, _ = cli(["eval", str(prog), "--proxy", "convex-s", "--seeds", "1", "--baselines",
+                        "", "--base-lr", "0.1", "--lr-grid", "1"], capsys)  # fmt: skip
+    assert code == 1 and "candidate: diverged" in out, out
+    assert "no_eps.txt:3:7: warning: division by" in out and "--semantics hero" in out
+    code, out, _ = cli(["eval", str(ok), "--proxy", "convex-s", "--seeds", "1", "--baselines",
+                        "", "--lr-grid", "1"], capsys)  # fmt: skip
+    assert code == 1 and "candidate: diverged" in out and "hazards" not in out, out
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,15 @@ def test_dedup_command(tmp_path, capsys) -> None:
     assert code == 0 and len(data["classes"]) == 1 and data["classes"][0]["size"] == 2
 
 
+def test_dedup_refuses_a_param_no_program_reads(capsys) -> None:
+    """As every other command: `--param beta1=0.9` for `β1` is an error, not silently unused."""
+    code, out, err = cli(["dedup", str(PROGRAMS), "--param", "beta1=0.9"], capsys)
+    assert code == 2 and out == ""
+    assert "--param beta1: no program reads it (they read: β1, β2, λ)" in err
+    code, out, _ = cli(["dedup", str(PROGRAMS), "--param", "β1=0.9", "--json"], capsys)
+    assert code == 0 and json.loads(out)["valid"] == 11
+
+
 def test_dedup_exit_code_says_whether_any_program_was_valid(tmp_path, capsys) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("def train(w, g, lr):\n  u = foo(g)\n  return u\n")

@@ -166,10 +166,23 @@ def test_module_without_weight_decay_needs_no_params(tmp_path):
     assert updates[0].tolist() == pytest.approx([-0.1, 0.1, 0.0])
 
 
+#: Programs whose values change kind: `u` a scalar (`dot`) then a tensor, a state set to the
+#: (scalar) learning rate, an update that no tensor reaches.
+KIND_CHANGES = {
+    "scalar-then-tensor": "def train(w, g, m, lr):\n  u = dot(g, m)\n  u = u * g\n"
+    "  m = interp(g, m, 0.9)\n  u = u + m\n  u = u * lr\n  return u, m\n",
+    "state-set-to-a-scalar": "def train(w, g, m, lr):\n  u = g * m\n  u = u + g\n  m = lr\n"
+    "  u = u * lr\n  return u, m\n",
+    "scalar-update": "def train(w, g, lr):\n  u = lr * 0.5\n  return u\n",
+}
+
+
 @pytest.mark.parametrize(
-    "path", [PROGRAMS / "program8.txt", DATA / "adamw_bias.txt"], ids=lambda p: p.stem
+    "source",
+    [PROGRAMS / "program8.txt", DATA / "adamw_bias.txt", *KIND_CHANGES],
+    ids=lambda p: p.stem if isinstance(p, Path) else p,
 )
-def test_module_computes_what_the_interpreter_computes(tmp_path, path):
+def test_module_computes_what_the_interpreter_computes(tmp_path, source):
     """The emitted code (clip by global norm, arcsin, bias correction with `step`, ...) against
     the numpy interpreter, step by step on one parameter tensor (global norm = its norm)."""
     jax = pytest.importorskip("jax")
@@ -178,7 +191,8 @@ def test_module_computes_what_the_interpreter_computes(tmp_path, path):
 
     from lionsimplify.analysis.interp import random_trajectory, run
 
-    r = reduce(parse_file(path))
+    program = parse_file(source) if isinstance(source, Path) else parse_text(KIND_CHANGES[source])
+    r = reduce(program)
     traj = random_trajectory(3, steps=20, size=16, grad_scales=(1.0,))
     lr = float(traj.lrs[0, 0, 0])  # the module is given one constant learning rate
     traj = type(traj)(traj.weights, traj.grads, np.full_like(traj.lrs, lr))
@@ -190,4 +204,30 @@ def test_module_computes_what_the_interpreter_computes(tmp_path, path):
         g = {"p": jnp.asarray(traj.grads[t, 0], jnp.float32)}
         w = {"p": jnp.asarray(traj.weights[t, 0], jnp.float32)}
         updates, state = step(g, state, w)
-        np.testing.assert_allclose(-np.asarray(updates["p"]), expected[t], rtol=2e-4, atol=1e-9)
+        np.testing.assert_allclose(
+            -np.asarray(updates["p"]), np.broadcast_to(expected[t], (16,)), rtol=2e-4, atol=1e-9
+        )
+
+
+def test_report_states_the_gradient_scales_the_verifier_used():
+    """The derivation said "gradient scales 1e-4 to 1e2" while verification ran 1e-8 to 1e6."""
+    from lionsimplify.emit.derivation import derivation_markdown
+    from lionsimplify.lang.domains import EXTREME_GRAD_SCALES
+
+    text = derivation_markdown(reduce(parse_file(PROGRAMS / "program8.txt")))
+    low, high = min(EXTREME_GRAD_SCALES), max(EXTREME_GRAD_SCALES)
+    assert f"(gradient scales {low:g} to {high:g})" in text
+
+
+def test_the_optax_builtin_module_refuses_a_name_that_hides_optax(tmp_path, capsys):
+    """`--name optax` wrote `def optax(...): return optax.lion(...)`, which calls itself."""
+    from cli_runner import run_cli
+
+    out = tmp_path / "m.py"
+    args = ["reduce", str(PROGRAMS / "program1_lion.txt"), "--param", "β1=0.9", "--param",
+            "β2=0.99", "--param", "λ=0.01", "--jax", str(out), "--name"]  # fmt: skip
+    code, _, err = run_cli(capsys, *args, "optax")
+    assert code == 2 and "'optax' is not a usable Python function name" in err
+    assert not out.exists()
+    code, _, _ = run_cli(capsys, *args, "lion")
+    assert code == 0 and "return optax.lion(" in out.read_text()

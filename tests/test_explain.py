@@ -294,6 +294,21 @@ def test_cli_explain_json_and_exit_codes(tmp_path, capsys):
     assert code == 2 and "bad.txt:2:7: error: unknown function `sgn`" in err
 
 
+def test_cli_explain_several_files_takes_a_param_any_of_them_reads(capsys):
+    """As in `diff` and `check`: `--param λ=0.01` is for the programs that read `λ`, not an
+    error because the first file (Adam) has no weight decay."""
+    from cli_runner import run_cli
+
+    variants = EXAMPLES / "variants"
+    code, out, err = run_cli(capsys, "explain", str(variants / "adam.txt"),
+                             str(variants / "lion_bias_corrected.txt"), "--param", "β1=0.9",
+                             "--param", "β2=0.99", "--param", "λ=0.01")  # fmt: skip
+    assert code == 0, err
+    assert "identical: Adam without bias correction" in out and "equivalent: Lion" in out
+    code, _, err = run_cli(capsys, "explain", str(variants / "adam.txt"), "--param", "λ2=0.01")
+    assert code == 2 and "--param λ2: no such hyperparameter" in err
+
+
 def test_explain_reduction_reuses_the_reduction():
     r = reduce(parse_file(EXAMPLES / "program8.txt"), ablate=True)
     assert explain_reduction(r).best.reference.key == "lion"
@@ -345,8 +360,8 @@ EMA_WRITTEN_OUT = (
 
 def test_constant_left_open_by_unification_is_fitted_on_trajectories():
     """`m * 0.93 + g * 0.07` does not unify with `interp(g, m, b)`: b is fitted numerically,
-    and the run then confirms the match."""
-    program = reduce(parse_text(EMA_WRITTEN_OUT)).program
+    and the run then confirms the match. (As written: `reduce` makes it an `interp`.)"""
+    program = parse_text(EMA_WRITTEN_OUT)
     best = recognize(program, library=(reference("ema_momentum"),)).best
     assert best.verdict == "equivalent"
     (b,) = best.constants
@@ -354,11 +369,31 @@ def test_constant_left_open_by_unification_is_fitted_on_trajectories():
 
 
 def test_a_constant_factor_is_read_as_a_learning_rate_scale():
-    best = explain(parse_text(EMA_WRITTEN_OUT)).best
+    best = recognize(parse_text(EMA_WRITTEN_OUT)).best
     assert best.verdict == "equivalent"
     assert best.reference.key in ("heavy_ball", "ema_momentum")
     if best.reference.key == "heavy_ball":  # m_hb = m / 0.07: the same steps at lr × 0.07
         assert best.lr_scale == pytest.approx(0.07)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        EMA_WRITTEN_OUT,
+        # Adam as a Python user writes it: the averages spelt out, `**` for square and sqrt
+        "def train(w, g, m, v, lr, *, step):\n  m = 0.9 * m + (1 - 0.9) * g\n"
+        "  v = 0.999 * v + (1 - 0.999) * g ** 2\n  m_hat = m / (1 - 0.9 ** step)\n"
+        "  v_hat = v / (1 - 0.999 ** step)\n  update = m_hat / (v_hat ** 0.5 + 1e-8) * lr\n"
+        "  return update, m, v\n",
+    ],
+    ids=["ema-momentum", "adam"],
+)
+def test_averages_written_out_are_recognised_as_identical(text):
+    """Reduced, `a·m + (1 - a)·g` is `interp(g, m, a)` and `x ** 2`, `x ** 0.5` are `square`,
+    `sqrt`: the program is its reference, not merely near it (Adam's nearest was heavy-ball)."""
+    best = explain(parse_text(text)).best
+    assert best is not None and best.verdict == "identical", best and best.headline()
+    assert best.reference.key in ("ema_momentum", "adam")
 
 
 def test_reduce_says_what_the_result_is_in_text_json_and_report(tmp_path, capsys):
@@ -378,3 +413,21 @@ def test_reduce_says_what_the_result_is_in_text_json_and_report(tmp_path, capsys
     code, _, _ = run_cli(capsys, "reduce", p8, "--ablate", "--report", str(report))
     text = report.read_text()
     assert "## What this is" in text and "identical: Lion (β1 = 0.9, β2 = 0.99822" in text
+
+
+@pytest.mark.parametrize(
+    "update",
+    ["lr * m_hat / d", "m_hat * lr / d", "m_hat / d * lr", "lr * (m_hat / d)"],
+)
+def test_a_learning_rate_before_the_division_still_unifies(update):
+    """`reduce` looks for matches only (no fitting): it said "no reference optimizer matches"
+    for `update = lr * m_hat / d` while `explain` found Adam, identical."""
+    text = (
+        "def train(w, g, m, v, lr, *, step):\n  m = interp(g, m, 0.9)\n"
+        "  v = interp(square(g), v, 0.999)\n  m_hat = m / (1 - power(0.9, step))\n"
+        "  v_hat = v / (1 - power(0.999, step))\n  d = sqrt(v_hat) + 1e-8\n"
+        f"  update = {update}\n  return update, m, v\n"
+    )
+    program = reduce(parse_text(text)).program
+    best = recognize(program, nearest=False).best
+    assert best is not None and best.reference.key == "adam" and best.verdict == "identical"

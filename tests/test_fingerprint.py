@@ -82,6 +82,15 @@ def test_dedup_reads_jsonl(tmp_path: Path) -> None:
     assert result.classes[0].members[1].source.fields == {"fitness": 1}
 
 
+def test_jsonl_lines_with_a_repeated_id_keep_distinct_names(tmp_path: Path) -> None:
+    """A restarted search repeats ids; two members named alike could not be told apart."""
+    f = tmp_path / "programs.jsonl"
+    rows = [{"program": A, "id": "a"}, {"program": B, "id": "b"}, {"program": PLUS, "id": "a"}]
+    f.write_text("\n".join(json.dumps(r) for r in rows))
+    ids = [s.id for s in load_sources([f])]
+    assert ids == [f"{f}:a", f"{f}:b", f"{f}:a (line 3)"]
+
+
 def test_interp_of_a_value_with_itself_has_one_form() -> None:
     """Regression (found by hypothesis): `interp(g, g, a)` and its flip `interp(g, g, 1 - a)`."""
     p = "def train(w, g, lr):\n  u = interp(g, g, -1.4708)\n  return u\n"

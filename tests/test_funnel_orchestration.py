@@ -165,6 +165,31 @@ def test_rerun_resumes_without_redoing_work(tmp_path: Path) -> None:
     assert len(headers) == 2, "the ledger is appended to, never rewritten"
 
 
+@pytest.mark.parametrize("layout", ["one-run-folder", "runs-folder"])
+def test_an_out_inside_the_runs_is_not_read_as_a_run(tmp_path: Path, layout: str) -> None:
+    """`lionsimplify funnel .` in a run's folder writes ./funnel-out; re-running it read that
+    folder (its ledger lines, its winners) as the only run, and resuming failed."""
+    runs = make_runs(tmp_path, hang=False)
+    root = runs / "r1" if layout == "one-run-folder" else runs
+    out = root / "funnel-out"
+    _, first = _run(tmp_path, root, out)
+    n = len(_evals(out))
+    _, second = _run(tmp_path, root, out)
+    assert second["intake"] == first["intake"] and len(_evals(out)) == n
+    assert first["leaderboard"] == second["leaderboard"]
+
+
+def test_a_params_value_no_candidate_reads_is_refused_before_training(tmp_path: Path) -> None:
+    """`[params] beta1 = 0.9` for programs that read `β1` was silently unused."""
+    from lionsimplify.lang.errors import ProgramError
+
+    runs = make_runs(tmp_path, hang=False)
+    config = parse_config(FAKE_TOML + "[params]\nbeta1 = 0.9\n", "typo.toml")
+    with pytest.raises(ProgramError, match=r"\[params\] beta1: no valid candidate reads it"):
+        run_funnel(FunnelOptions(runs, tmp_path / "out", config))
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_worker_that_dies_is_retried_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

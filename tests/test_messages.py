@@ -110,3 +110,12 @@ def test_state_invariant_holds_on_mutated_programs(seed: int) -> None:
         values = values[np.isfinite(values)]
         lo, hi = bounds[s]
         assert np.all(values >= lo) and np.all(values <= hi), (s, bounds[s], program)
+
+
+def test_a_divisor_that_is_always_zero_is_not_called_possibly_zero() -> None:
+    found = analyse(parse_text("def train(w, g, lr):\n  z = g - g\n  u = g / z\n  return u\n"))
+    assert [h.message for h in found.hazards] == [
+        "division by `z`, which is always zero (in [0, 0])"
+    ]
+    found = analyse(parse_text("def train(w, g, lr):\n  u = g / w\n  return u\n"))
+    assert "which may be zero" in found.hazards[0].message

@@ -218,6 +218,23 @@ def test_line_cache_agrees_with_a_whole_file_parse(line: str) -> None:
     assert outcomes[0] == outcomes[1]
 
 
+def test_a_hyperparameter_written_last_in_the_signature_is_explained() -> None:
+    """`def train(w, g, m, lr, b1)` makes `b1` the learning rate and `lr` a state the body never
+    sets; the help says so instead of only asking to return `lr` as state."""
+    text = (
+        "def train(w, g, m, lr, b1):\n  m = interp(g, m, b1)\n  u = sign(m) * lr\n  return u, m\n"
+    )
+    with pytest.raises(ProgramError) as e:
+        parse_text(text)
+    assert e.value.code == "E104" and e.value.help is not None
+    assert "`b1`, the last, is the learning rate and `lr` is state" in e.value.help
+    assert "give it a value (`b1=0.9`)" in e.value.help
+    # a forgotten state in `return` keeps the plain help
+    with pytest.raises(ProgramError) as e:
+        parse_text("def train(w, g, m, lr):\n  m = interp(g, m, 0.9)\n  return m\n")
+    assert e.value.help == "write `return update, m`"
+
+
 def _read_fully(text: str) -> object:
     """Everything the parser gives, locations included (they take no part in `==`)."""
     try:
@@ -264,3 +281,13 @@ def test_simple_lane_reads_what_the_general_path_reads(monkeypatch: pytest.Monke
     monkeypatch.setattr(module, "_simple_program", lambda lines, path: None)
     assert lane == [_read_fully(t) for t in texts]
     assert 100 < taken < len(texts)  # both paths exercised
+
+
+def test_a_jsonl_file_given_as_one_program_says_what_reads_it(tmp_path: Path) -> None:
+    """`check runs.jsonl` said "a statement outside the function" at the first JSON line."""
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text('{"program": "def train(w, g, lr):\\n  return g\\n"}\n')
+    with pytest.raises(ProgramError) as e:
+        parse_file(runs)
+    assert e.value.message == "a JSON-lines file of programs, not one program"
+    assert e.value.help is not None and "`dedup`, `diff` and `funnel` read .jsonl" in e.value.help

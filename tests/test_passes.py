@@ -161,7 +161,8 @@ def test_rules_are_verified_on_a_program_they_rewrite(name):
     p = prog(
         "k = get_pi()\nk = k * 0.1\ns = m * m\ns = sqrt(s)\nd = m / s\nd = sign(d)\n"
         "d = sign(d)\nc = interp(g, m, 0.9)\nc = interp(g, c, 1.1)\ne = abs(g)\ne = g / e\ny = c + e\n"
-        "n = interp(c, y, 0.5)\nn = interp(n, g, 0.0)\nq = d * lr\nq = q * k\nr = w * lr\n"
+        "n = interp(c, y, 0.5)\nn = interp(n, g, 0.0)\nh = power(g, 2)\nh = power(h, 0.5)\n"
+        "h = h * 0.25\nb = m * 0.75\nh = h + b\nn = n + h\nq = d * lr\nq = q * k\nr = w * lr\n"
         "r = r * k\nu = q + r\nu = u * 1.0\nz = sign(u)\nz = z * lr\nreturn z, n"
     )
     r = rewrite(name, p)

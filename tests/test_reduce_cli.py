@@ -90,6 +90,13 @@ def test_jax_module_with_params_for_program1(monkeypatch, capsys, tmp_path):
         (["--base-lr", "0"], "--base-lr 0.0: must be a positive finite number"),
         (["--time-limit", "-3"], "--time-limit -3.0: must be a positive finite number"),
         (["--validate", "convex-s", "--time-limit", "nan"], "--time-limit nan: must be"),
+        # one of the two was silently ignored: --ablate did nothing, --until dce did nothing
+        (["--until", "dce", "--ablate"], "--until dce stops before the ablations that --ablate"),
+        (["--until", "dce", "--validate", "convex-s"], "that --validate applies; use one"),
+        # options for --validate or --jax alone did nothing
+        (["--seeds", "5"], "--seeds only applies with --validate PROXY"),
+        (["--margin", "0.1", "--base-lr", "3"], "--margin, --base-lr only apply with --validate"),
+        (["--name", "lion8"], "--name names the function of the --jax module: add --jax"),
     ],
 )
 def test_bad_options_exit_2_with_one_clear_line(monkeypatch, capsys, args, message):
@@ -124,3 +131,19 @@ def test_a_long_program_prints_plain_and_reads_back(monkeypatch, capsys, tmp_pat
     start = next(i for i, line in enumerate(lines) if line.startswith("def train("))
     end = next(i for i in range(start, len(lines)) if lines[i].startswith("  return "))
     assert parse_text("\n".join(lines[start : end + 1]) + "\n", "<out>") == program
+
+
+def test_a_program_written_under_hero_semantics_says_so(tmp_path, capsys) -> None:
+    """Under hero, Program 8 keeps `c / abs_c` (= c / (|c| + 1e-8)); read back as math (the
+    default) it is NaN where c = 0. The written file says how to read it, and still parses."""
+    from lionsimplify.lang.parse import parse_file
+
+    out = tmp_path / "p8h.txt"
+    code, _, _ = run_cli(capsys, "reduce", P8, "--semantics", "hero", "-o", str(out))
+    assert code == 0
+    first, *_ = out.read_text().splitlines()
+    assert first.startswith("# hero semantics") and "--semantics hero" in first
+    assert parse_file(out).body
+    math_out = tmp_path / "p8.txt"
+    assert run_cli(capsys, "reduce", P8, "-o", str(math_out))[0] == 0
+    assert not math_out.read_text().startswith("#")

@@ -5,6 +5,7 @@ width, carries no colour codes when piped, and keeps program text whole so it ca
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -94,6 +95,31 @@ def test_tables_fit_without_ellipsis(columns: int) -> None:
     assert ("┃" in out) == (columns == 200)  # borders only where they fit
 
 
+def test_unboxed_tables_are_never_cropped_at_any_width() -> None:
+    """`reduce --validate`'s table at 80 columns was laid out wider than the terminal (the blank
+    column separators uncounted, pinned columns narrowed past their width), so rich cropped the
+    verdicts to `ac`/`re` and the title mid-word."""
+    from rich.text import Text
+
+    from lionsimplify.cli.render import fitted_table
+
+    title = "--validate convex-s: objective (lower is better), lr = 1 × schedule, best of [1,10]"
+    headers = ("variant", "status", "×lr", "mean ± std", "per seed", "Δ", "verdict")
+    rows = [
+        ("drop-clip", "diverged", "-", "-", "- -", "", Text("reject", "red")),
+        ("drop-arcsin", "ok", "10", "126.2202 ± 0.2424", "126.463 125.978", "+0.0000",
+         Text("accept", "green")),
+    ]  # fmt: skip
+    for columns in range(60, 101):
+        buf = io.StringIO()
+        console = Console(file=buf, width=columns)
+        console.print(fitted_table(console, headers, rows, wrap=("per seed",), title=title))
+        out = buf.getvalue()
+        _table_lines(out, columns)
+        for word in ("reject", "accept", "verdict", "schedule,", "126.2202", "+0.0000"):
+            assert word in out, (columns, word, out)
+
+
 def test_diff_matrix_keeps_program_names_at_60_columns() -> None:
     columns = 60
     args = ["diff", f"{PROGRAMS}/variants", "--against", f"{PROGRAMS}/variants/adam.txt",
@@ -141,3 +167,97 @@ def test_funnel_progress_is_printed_once_and_ends_its_line_when_piped(monkeypatc
     text = buf.getvalue()
     assert text.count("vision-s") == 1 and text.endswith("\n")
     assert "3 read" in text
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly_with_141(tmp_path: Path) -> None:
+    """`lionsimplify dedup ... | head -1`: not a negative finding (exit 1), no BrokenPipeError."""
+    program = (ROOT / PROGRAMS / "program1_lion.txt").read_text()
+    runs = tmp_path / "programs.jsonl"
+    runs.write_text(
+        "".join(json.dumps({"program": program, "id": f"p{i}"}) + "\n" for i in range(2000))
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lionsimplify", "dedup", str(runs), "--param", "β1=0.9",
+         "--param", "β2=0.99", "--param", "λ=0.01"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"2000 programs")
+    proc.stdout.close()  # the table that follows is far larger than the pipe's buffer
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert err == ""
+
+
+def test_ctrl_c_is_interrupted_with_exit_130_not_a_negative_finding(monkeypatch, capsys) -> None:
+    from cli_runner import run_cli
+
+    from lionsimplify.cli import dedup_cmd
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dedup_cmd, "dedup", interrupted)
+    code, out, err = run_cli(capsys, "dedup", PROGRAMS)
+    assert (code, out, err) == (130, "", "interrupted\n")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_a_one_line_error_not_an_internal_error() -> None:
+    """`> /dev/full` said "internal error ... please report it" with exit 3."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "lionsimplify", "dedup", PROGRAMS, "--json"],
+            cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+        )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, "error: No space left on device\n")
+
+
+def test_ctrl_c_in_a_funnel_says_how_to_resume(monkeypatch, capsys, tmp_path: Path) -> None:
+    from cli_runner import run_cli
+
+    from lionsimplify.cli import funnel_cmd
+
+    out = tmp_path / "out"
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        out.mkdir()
+        (out / "ledger.jsonl").write_text("")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(funnel_cmd, "funnel", interrupted)
+    code, _, err = run_cli(capsys, "funnel", str(ROOT / "examples" / "runs"), "--out", str(out))
+    assert code == 130
+    assert err.endswith(
+        f"interrupted: the evaluations that finished are in {out / 'ledger.jsonl'}; run the "
+        "same command again to resume\n"
+    )
+
+
+def test_funnel_address_without_the_ray_executor_is_refused(capsys, tmp_path: Path) -> None:
+    """`--address HOST:PORT` without `--executor ray` ran locally, silently."""
+    from cli_runner import run_cli
+
+    out, runs = tmp_path / "out", tmp_path / "runs"  # no runs: nothing would train either way
+    runs.mkdir()
+    code, _, err = run_cli(capsys, "funnel", str(runs), "--out", str(out), "--address", "h:6379")
+    assert code == 2 and "--address h:6379 is a Ray cluster's: add --executor ray" in err
+    assert not out.exists()
+
+
+def test_the_program_exits_130_after_ctrl_c_without_the_interpreter_teardown() -> None:
+    """Interrupted inside JAX (`eval`), XLA's threads crashed Python's teardown after
+    `interrupted` was printed (SIGSEGV, exit -11): the program skips that teardown."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
+        "from lionsimplify.cli import dedup_cmd, entry\n"
+        "def interrupted(*a, **k):\n"
+        "    raise KeyboardInterrupt\n"
+        "dedup_cmd.dedup = interrupted\n"
+        "sys.argv = ['lionsimplify', 'dedup', 'examples/programs']\n"
+        "entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")

@@ -458,10 +458,12 @@ def _hazards(stmt: Stmt, args: list[Facts], semantics: Semantics) -> list[Diagno
     if op.nonzero_arg is not None and not (semantics == "hero" and op.impl_hero is not None):
         d = args[op.nonzero_arg].interval
         if d[0] <= 0 <= d[1]:
+            certain = d[0] == d[1] == 0  # `g / 0.0`, `g / (g - g)`: not a possibility
             found.append(
                 Diagnostic(
                     "hazard",
-                    f"division by `{_name(stmt.args[op.nonzero_arg])}`, which may be zero "
+                    f"division by `{_name(stmt.args[op.nonzero_arg])}`, which "
+                    f"{'is always zero' if certain else 'may be zero'} "
                     f"(in [{_fmt(d[0])}, {_fmt(d[1])}])",
                     stmt.loc,
                     code="W102",

@@ -22,10 +22,21 @@ from typing import Any, NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from lionsimplify.cli import PipeClosed
 from lionsimplify.lang.ir import Program
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class _Console(Console):
+    """Rich's console, except that a closed pipe (`| head`) is left to `cli.main` (exit 141):
+    rich's own handler exits 1, which here means a negative finding."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise PipeClosed
+
+
+console = _Console(highlight=False)
+err_console = _Console(stderr=True, highlight=False)
 
 EXIT_OK = 0
 EXIT_NEGATIVE = 1
@@ -153,7 +164,11 @@ def _checked(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Para
 
 def print_json(obj: Any) -> None:
     """Deterministic JSON on stdout (sorted keys), so results can be diffed and cached."""
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    try:
+        sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # `--json | head`: see `cli.main`
+        raise PipeClosed from None
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:

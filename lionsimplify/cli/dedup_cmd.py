@@ -44,7 +44,12 @@ def command(
 
       lionsimplify dedup runs/run1/programs.jsonl --json
     """
-    result = dedup(load_sources(paths), semantics=semantics, params=parse_params(param))  # type: ignore[arg-type]
+    params = parse_params(param)
+    result = dedup(load_sources(paths), semantics=semantics, params=params)  # type: ignore[arg-type]
+    unknown = sorted(set(params) - result.hyperparams)
+    if unknown and result.classes:  # as check_param_names: a typo is never silently ignored
+        have = ", ".join(sorted(result.hyperparams)) or "none"
+        fail(f"--param {', '.join(unknown)}: no program reads it (they read: {have})")
     if json_out:
         print_json(result.to_json())
     elif result.classes:

@@ -9,12 +9,15 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from lionsimplify.analysis.absexec import analyse
+from lionsimplify.analysis.interp import require_params
 from lionsimplify.api import diff
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
     check_param_names,
     command,
     console,
+    err_console,
     fail,
     file_argument,
     json_option,
@@ -25,10 +28,11 @@ from lionsimplify.cli.app import (
 )
 from lionsimplify.cli.render import fitted_table, heading
 from lionsimplify.compare.diff import Diff, Row
-from lionsimplify.lang.ir import Stmt, Var
+from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.ir import Program, Stmt, Var
 from lionsimplify.lang.parse import parse_file
 from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
-from lionsimplify.lang.sources import load_sources
+from lionsimplify.lang.sources import Source, load_sources
 
 FORMATS = ("rich", "unified")
 VERDICT_STYLE = {
@@ -75,7 +79,7 @@ def command(
 
     Then both run on the same random trajectories, and the verdict is one of: identical (the same canonical program); equivalent (different form, same outputs; says which fingerprint matched); direction-equivalent (each update differs only by a positive factor; gives its range); different (the step and output where they first part, the deviation and the cosine between updates).
 
-    Exit status: 0 when every verdict is identical or equivalent, 1 when any is direction-equivalent or different, 2 on bad input (the file, line and column of the problem).
+    Exit status: 0 when every verdict is identical or equivalent, 1 when any is direction-equivalent or different (or an invalid program in a folder or .jsonl was skipped: each is listed), 2 on bad input (the file, line and column of the problem).
 
     Examples:
 
@@ -91,11 +95,41 @@ def command(
         base = parse_file(against)
         # a directory that holds the reference too: do not compare it with itself
         sources = [s for s in sources if Path(s.path).resolve() != against.resolve()]
-    programs = [s.parse() for s in sources]
-    check_param_names(params, *programs, *([base] if against is not None else []))
+    # In a folder or a .jsonl an invalid program is one skipped entry, as in dedup; a program
+    # file named on its own is bad input (exit 2).
+    named = {str(p) for p in paths if not p.is_dir() and p.suffix != ".jsonl"}
+    read: list[tuple[int, Source, Program]] = []
+    problems: dict[int, ProgramError] = {}
+    for i, s in enumerate(sources):
+        try:
+            read.append((i, s, s.parse()))
+        except ProgramError as exc:
+            if s.jsonl_line is None and s.path in named:
+                raise
+            problems[i] = exc
+    check_param_names(params, *(p for _, _, p in read), *([base] if against is not None else []))
+    programs = []
+    for (
+        i,
+        s,
+        p,
+    ) in read:  # what only running them would meet: a missing value, a tensor for a scalar
+        try:
+            analyse(p, semantics, params).raise_errors()  # type: ignore[arg-type]
+            require_params(p, params)
+            programs.append(p)
+        except ProgramError as exc:
+            if s.jsonl_line is None and s.path in named:
+                raise
+            problems[i] = s.program_error(exc)
+    skipped = [problems[i] for i in sorted(problems)]
+    for exc in skipped:
+        err_console.print(f"skipped: {exc.headline()}", markup=False, soft_wrap=True)
     if against is None and programs:
         base, programs = programs[0], programs[1:]
     if not programs:
+        if skipped:
+            raise skipped[0]
         fail("give at least two programs to compare (or one with --against FILE)")
     diffs = [diff(base, p, semantics=semantics, params=params, raw=raw) for p in programs]
     if json_out:
@@ -108,7 +142,8 @@ def command(
         render(diffs[0])
     else:
         render_matrix(diffs, fmt)
-    raise SystemExit(EXIT_NEGATIVE if any(d.exit_code for d in diffs) else 0)
+    # a skipped program was not shown equivalent
+    raise SystemExit(EXIT_NEGATIVE if skipped or any(d.exit_code for d in diffs) else 0)
 
 
 def _stmt_text(stmt: Stmt | None, changed: set[int], style: str) -> Text:

@@ -106,6 +106,8 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: list[float], base_lr: f
         print_json(result.to_json())
     else:
         _render(result)
+        if result.candidate.status == "diverged":
+            _why_diverged(program, semantics, params)
     if result.candidate.status != "ok":
         raise SystemExit(EXIT_NEGATIVE)
 
@@ -185,6 +187,25 @@ def _render(result: Any) -> None:
     if delta is not None:
         word = "better" if delta > 0 else "worse" if delta < 0 else "equal"
         console.print(f"candidate vs AdamW: {word} by {abs(delta):.4f} {cand.metric}")
+
+
+def _why_diverged(program: Any, semantics: str, params: dict[str, float]) -> None:
+    """A divergence the program's own hazards explain (Program 3 has no eps: where a gradient
+    coordinate stays 0, `m / sqrt(v)` is 0/0) is pointed at them, with what guards them."""
+    from lionsimplify.analysis.absexec import analyse
+
+    hazards = analyse(program, semantics, params).hazards  # type: ignore[arg-type]
+    if not hazards:
+        return
+    console.print("hazards that can make NaN or inf (as `lionsimplify check` reports them):")
+    for h in hazards:
+        console.print(f"  {h.line()}", markup=False, soft_wrap=True)
+    if semantics == "math":
+        console.print(
+            "search outputs are usually Hero programs: `--semantics hero` guards division, "
+            "sqrt and log as the Hero library does",
+            markup=False,
+        )
 
 
 def _plot(result: Any) -> bytes:

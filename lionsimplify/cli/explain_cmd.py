@@ -57,10 +57,10 @@ def command(
     from lionsimplify.explain import explain
     from lionsimplify.lang.parse import parse_file
 
+    programs = [parse_file(file) for file in files]
+    check_param_names(values, *programs)  # a --param needs one program that reads it, as in diff
     results = []
-    for file in files:
-        program = parse_file(file)
-        check_param_names(values, program)
+    for program in programs:
         analyse(program, semantics, values).raise_errors()  # type: ignore[arg-type]
         results.append(explain(program, semantics=semantics, params=values, ablate=ablate))  # type: ignore[arg-type]
     if json_out:

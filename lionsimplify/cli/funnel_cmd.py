@@ -12,10 +12,12 @@ from rich.live import Live
 from rich.table import Table
 
 from lionsimplify.api import funnel
+from lionsimplify.cli import EXIT_INTERRUPTED
 from lionsimplify.cli.app import (
     command,
     console,
     err_console,
+    fail,
     file_argument,
     force_option,
     json_option,
@@ -24,6 +26,7 @@ from lionsimplify.cli.app import (
 from lionsimplify.cli.render import fitted_table
 from lionsimplify.funnel.config import Level
 from lionsimplify.funnel.jobs import Job
+from lionsimplify.funnel.ledger import LEDGER_NAME
 from lionsimplify.funnel.pipeline import FunnelResult
 from lionsimplify.funnel.report import leaderboard, write_outputs
 from lionsimplify.funnel.runs import Intake
@@ -237,9 +240,23 @@ def command(runs_dir: Path, config: Path | None, out: Path, executor: str, addre
 
       lionsimplify funnel runs/ --executor ray --address auto --json
     """
-    with LiveProgress() as progress:
-        result = funnel(runs_dir, out, config=config, executor=executor, workers=workers,
-                        address=address, force=force, progress=progress, write=False)  # fmt: skip
+    if address is not None and executor != "ray":  # else the run is local, though asked not to be
+        fail(f"--address {address} is a Ray cluster's: add --executor ray")
+    try:
+        with LiveProgress() as progress:
+            result = funnel(runs_dir, out, config=config, executor=executor, workers=workers,
+                            address=address, force=force, progress=progress, write=False)  # fmt: skip
+    except KeyboardInterrupt:
+        ledger = out / LEDGER_NAME
+        if not ledger.is_file():
+            raise
+        err_console.print(
+            f"interrupted: the evaluations that finished are in {ledger}; run the same command "
+            "again to resume",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise SystemExit(EXIT_INTERRUPTED) from None
     data = write_outputs(result, out)
     if json_out:
         print_json(data)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from lionsimplify.cli.app import command, console, json_option, print_json, proxy_module_option
+from lionsimplify.cli.app import (
+    command,
+    console,
+    fail,
+    json_option,
+    print_json,
+    proxy_module_option,
+)
 from lionsimplify.cli.render import fitted_table
 
 
@@ -32,7 +39,11 @@ def command(measure: bool, only: str | None, proxy_module: str | None, json_out:
     """
     from lionsimplify.proxies.tasks import all_proxies
 
-    tasks = [t for t in all_proxies(proxy_module) if not only or t.proxy.startswith(only)]
+    every = all_proxies(proxy_module)
+    tasks = [t for t in every if not only or t.proxy.startswith(only)]
+    if not tasks:  # a typo (`--only vison`) is not "no proxies"
+        names = ", ".join(t.proxy for t in every)
+        fail(f"--only {only}: no proxy's name starts with it (the proxies: {names})")
     rows = []
     for task in tasks:
         row = {

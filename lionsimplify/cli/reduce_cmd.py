@@ -143,6 +143,18 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
         fail(f"--name {fn_name!r}: not an ASCII Python identifier")
     if validate is not None and ablate:
         fail("--validate decides which ablations to apply; do not combine it with --ablate")
+    given = click.get_current_context().get_parameter_source
+    unused = [f"--{n.replace('_', '-')}" for n in _VALIDATE_ONLY if given(n) is COMMANDLINE]
+    if validate is None and unused:  # given for nothing: say so rather than ignore them
+        fail(
+            f"{', '.join(unused)} only {'apply' if len(unused) > 1 else 'applies'} with "
+            "--validate PROXY"
+        )
+    if name is not None and jax is None:
+        fail("--name names the function of the --jax module: add --jax FILE.py")
+    if until != "exact" and (ablate or validate is not None):  # else one of them is ignored
+        wanted = "--ablate" if ablate else "--validate"
+        fail(f"--until {until} stops before the ablations that {wanted} applies; use one of them")
     if not (0 <= margin < 1):
         fail(f"--margin {margin}: expected a relative margin in [0, 1), e.g. 0.01")
     values = parse_params(param)
@@ -168,7 +180,10 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
     )
     written: dict[str, str] = {}
     if output is not None:
-        written["program"] = outputs.write("-o", lifted.text() if show_params else _text(result))
+        text = lifted.text() if show_params else _text(result)
+        if result.semantics == "hero":  # the text alone reads as math: `c / abs_c` is then NaN at 0
+            text = f"# {HERO_NOTE}\n{text}"
+        written["program"] = outputs.write("-o", text)
     if jax is not None and jax_text is not None:
         written["jax"] = outputs.write("--jax", jax_text)
     if report is not None:
@@ -190,6 +205,16 @@ def command(file: Path, output: Path | None, until: str, semantics: str, param: 
             render_validation(validation)
         for what, path in written.items():
             console.print(f"[green]wrote[/] {what}: {path}")
+
+
+#: Options that only `--validate` reads.
+_VALIDATE_ONLY = ("seeds", "lr_grid", "margin", "base_lr", "time_limit", "proxy_module")
+COMMANDLINE = click.core.ParameterSource.COMMANDLINE
+
+HERO_NOTE = (
+    "hero semantics (x / y is x / (y + 1e-8), sqrt and log act on |x|): read it with "
+    "--semantics hero"
+)
 
 
 def render_validation(v) -> None:  # noqa: ANN001

@@ -126,24 +126,27 @@ def fitted_table(
         max([len(h), *(len(w) for r in cells for w in r[i].split())]) for i, h in enumerate(headers)
     ]
     fixed = sum(len(h) + 10 if h in wrap else w for h, w in zip(headers, natural, strict=True))
+    # Unboxed, two columns are still 3 apart: padding, the (blank) separator, padding.
+    whole = fixed + 3 * (n - 1) <= console.width  # every cell fits on one line
+    # numbers, verdicts, statuses (and everything, when it fits) stay on one line
+    short = [h not in wrap and (w <= 24 or whole) for h, w in zip(headers, natural, strict=True)]
+    least = sum(w if keep else wd for keep, w, wd in zip(short, natural, words, strict=True))
     if fixed + 3 * n + 1 <= console.width:
         table = Table(title=title, title_justify="left", header_style="bold", box=box.HEAVY_HEAD)
         for h, w in zip(headers, natural, strict=True):
             free = h in wrap
             just = "right" if h in right else "left"
             table.add_column(h, justify=just, min_width=len(h) if free else w, overflow="fold")
-    elif sum(words) + 2 * (n - 1) <= console.width:
+    elif least + 3 * (n - 1) <= console.width:
         table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                       pad_edge=False, show_edge=False)  # fmt: skip
-        whole = fixed + 2 * (n - 1) <= console.width  # every cell fits on one line
-        for h, w in zip(headers, natural, strict=True):
-            # numbers, verdicts, statuses (and everything, when it fits) stay on one line
-            short = h not in wrap and (w <= 24 or whole)
+        for h, w, keep in zip(headers, natural, short, strict=True):
             table.add_column(
                 h,
                 justify="right" if h in right else "left",
                 overflow="fold",
-                min_width=w if short else None,
+                min_width=w if keep else None,
+                no_wrap=keep,  # else rich narrows it first (widest), past its min_width
             )
     else:
         key = max(len(h) for h in headers)
@@ -212,7 +215,11 @@ def print_table(
         if i in breaks and i != len(rows) - 1:
             out.append(separator)
     out.append(grid.get_bottom(padded))
-    console.file.write("\n".join(out) + "\n")
+    try:  # written past rich (fast for long tables), so its closed-pipe policy is applied here
+        console.file.write("\n".join(out) + "\n")
+        console.file.flush()
+    except BrokenPipeError:
+        console.on_broken_pipe()
 
 
 def heading(console: Console, text: str) -> None:

@@ -83,6 +83,9 @@ class DedupResult:
     classes: list[EquivalenceClass]
     invalid: list[Invalid]
     total: int
+    hyperparams: frozenset[str] = frozenset()
+    """The hyperparameters the valid programs read; collected only when `params` are given,
+    so that a name no program reads (a typo, `beta1` for `β1`) can be refused."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -132,9 +135,21 @@ def dedup(
             fingerprints = precompute(texts, semantics, params, workers)
     with _gc_policy():
         result = _group(sources, fingerprints)
+        if params:
+            result.hyperparams = _read(sources, fingerprints)
     del fingerprints  # with its memo of terms,
     sweep()  # whose entries in the term table go too
     return result
+
+
+def _read(sources: list[Source], fingerprints: Fingerprinter) -> frozenset[str]:
+    """Every hyperparameter a valid program reads (each text is parsed once, already)."""
+    names: set[str] = set()
+    for src in sources:
+        if src.error is None:
+            with suppress(ProgramError):
+                names.update(fingerprints.structural(src.text, src.path).program.hyperparams())
+    return frozenset(names)
 
 
 def _group(sources: list[Source], fingerprints: Fingerprinter) -> DedupResult:

@@ -22,7 +22,7 @@ from lionsimplify.analysis.symbolic import (
 from lionsimplify.emit.lifting import Lifted
 from lionsimplify.lang.printer import print_program
 from lionsimplify.passes.driver import PassRecord, Reduction
-from lionsimplify.passes.verify import warnings
+from lionsimplify.passes.verify import GRAD_SCALES, warnings
 
 
 def program_diff(rec: PassRecord) -> list[str]:
@@ -97,7 +97,8 @@ def derivation_markdown(
     """The derivation as Markdown; `what` is the "what this is" text of `explain`, if any."""
     v = next((r.verification for r in result.passes if r.verification), None)
     trials = (
-        f"{v.trajectories} trajectories × {v.steps} steps (gradient scales 1e-4 to 1e2)"
+        f"{v.trajectories} trajectories × {v.steps} steps (gradient scales "
+        f"{min(GRAD_SCALES):g} to {max(GRAD_SCALES):g})"
         if v
         else "no pass applied"
     )

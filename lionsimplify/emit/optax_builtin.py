@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lionsimplify.emit.jax_module import valid_identifier
+from lionsimplify.emit.jax_module import RESERVED, valid_identifier
 
 
 def builtin_module_source(
@@ -28,7 +28,9 @@ def builtin_module_source(
 ) -> str:
     """`def name(learning_rate, k1=v1, ...) -> optax.<function>(...)`; `kwargs` maps each
     keyword of the built-in to its value, `"lr"` standing for the learning rate."""
-    for ident in (name, function, *kwargs):
+    if not valid_identifier(name) or name in RESERVED:  # as the generic module: `def optax(`
+        raise ValueError(f"{name!r} is not a usable Python function name")  # hides the import
+    for ident in (function, *kwargs):
         if not valid_identifier(ident):
             raise ValueError(f"not a valid identifier: {ident!r}")
     consts = {k: v for k, v in kwargs.items() if v != "lr"}

@@ -230,6 +230,7 @@ class Unifier:
                 yield from self._interp_swapped(p, n, u)
         if p.op == "square" and isinstance(n, Term) and n.op == "mul" and n.args[0] == n.args[1]:
             yield from self.match(p.args[0], n.args[0], u)  # x * x is square(x)
+        yield from self._regrouped(p, n, u)
         if p.op == "add":
             for keep, drop in ((p.args[0], p.args[1]), (p.args[1], p.args[0])):
                 h = _zeroable(drop)
@@ -247,6 +248,25 @@ class Unifier:
             return
         for v in self.match(ps[0], ns[0], u):
             yield from self._args(ps[1:], ns[1:], v)
+
+    def _regrouped(self, p: Term, n: Node, u: Unification) -> Iterator[Unification]:
+        """`(a / b) * c` as `(c * a) / b` and the other way round: a factor (the learning rate,
+        `lr * m_hat / d`) written before the division instead of after it."""
+        if not isinstance(n, Term) or {p.op, n.op} != {"mul", "div"}:
+            return
+        prod, quot = (p, n) if p.op == "mul" else (n, p)
+        inner = prod.args  # one side: (a / b) * c, in either order of the product
+        if not (isinstance(quot.args[0], Term) and quot.args[0].op == "mul"):
+            return
+        x, y = quot.args[0].args  # the other: (x * y) / b
+        for q, c in ((inner[0], inner[1]), (inner[1], inner[0])):
+            if not (isinstance(q, Term) and q.op == "div"):
+                continue
+            for top, factor in ((x, y), (y, x)):
+                a, b = (q.args[0], q.args[1]), (top, quot.args[1])
+                pair = (a, b) if p is prod else (b, a)
+                yield from self._args((*pair[0], c if p is prod else factor),
+                                      (*pair[1], factor if p is prod else c), u)  # fmt: skip
 
     def _interp_swapped(self, p: Term, n: Term, u: Unification) -> Iterator[Unification]:
         a, c = p.args[2], n.args[2]

@@ -200,6 +200,21 @@ def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) ->
     )
 
 
+def _require_params_read(config: FunnelConfig, taken: Intake) -> None:
+    """A `[params]` value that no valid candidate reads is a typo (`beta1` for `β1`), as an
+    unknown `--param` is for the other commands: refused before anything is trained."""
+    read = {h for c in taken.candidates for h in c.program.hyperparams()}
+    unread = sorted(set(config.params) - read)
+    if unread:
+        raise ProgramError(
+            f"[params] {', '.join(unread)}: no valid candidate reads it (they read: "
+            f"{', '.join(sorted(read)) or 'none'})",
+            Location.file(config.source),
+            help="correct the name or remove it from [params]",
+            code="E402",
+        )
+
+
 def _jobs(
     level_index: int,
     level: Level,
@@ -291,11 +306,14 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
         from lionsimplify.funnel.proxy_evaluator import check_proxies
 
         check_proxies(config)
-    taken = intake(opts.runs_dir, semantics=config.semantics, params=config.params)
+    taken = intake(
+        opts.runs_dir, semantics=config.semantics, params=config.params, exclude=opts.out
+    )
     chosen, reductions = _reduce_entrants(
         entrants(taken.candidates, config.entry), config, taken.invalid
     )
     _require_entrants(opts.runs_dir, taken, chosen)
+    _require_params_read(config, taken)
     show.intake_done(taken, len(chosen))
     code = code_version()
     stale = _stale_counts(state, config, code)

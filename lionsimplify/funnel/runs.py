@@ -251,19 +251,30 @@ def _iter_files(run: str, files: list[Path]) -> Iterator[_Raw]:
         yield run, str(path), path.stem, text, _file_header(text), None
 
 
-def _run_dirs(root: Path) -> list[Path]:
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _run_dirs(root: Path, exclude: Path | None = None) -> list[Path]:
+    """The runs under `root`: its sub-directories, or `root` itself when it has none. The
+    funnel's own `--out` (`funnel . ` in a run's folder writes `./funnel-out`) is not a run:
+    read as one, its ledger and winners would replace the real run when the command resumes."""
+    skip = exclude.resolve() if exclude is not None else None
+    subdirs = sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.resolve() != skip
+    )
     return subdirs or [root]
 
 
-def iter_runs(root: str | Path) -> tuple[dict[str, bool], Iterator[_Raw]]:
-    """Run names with their direction, and every raw entry in a deterministic order."""
+def iter_runs(
+    root: str | Path, exclude: Path | None = None
+) -> tuple[dict[str, bool], Iterator[_Raw]]:
+    """Run names with their direction, and every raw entry in a deterministic order
+    (`exclude`: a directory under `root` that is not a run, the funnel's output)."""
     base = Path(root)
     if not base.is_dir():
         raise ProgramError("runs directory not found", Location.file(str(root)), code="E401")
     runs: dict[str, bool] = {}
     plan: list[tuple[str, Path, list[Path]]] = []
-    for run_dir in _run_dirs(base):
+    for run_dir in _run_dirs(base, exclude):
         name, higher = _run_meta(run_dir)
         if name in runs:
             raise ProgramError(
@@ -308,13 +319,15 @@ def intake(
     params: Mapping[str, float] | None = None,
     workers: int | None = None,
     parallel_min: int = PARALLEL_MIN,
+    exclude: Path | None = None,
 ) -> Intake:
     """Read, check, reduce (dead code) and fingerprint every candidate under `root`.
 
     With `parallel_min` distinct texts or more, the fingerprints are computed by `workers`
-    processes (default: one per available core); the result is the same.
+    processes (default: one per available core); the result is the same. `exclude` is a
+    directory under `root` that is not a run (the funnel's `--out`).
     """
-    runs, raw_iter = iter_runs(root)
+    runs, raw_iter = iter_runs(root, exclude)
     raw_entries = list(raw_iter)
     fingerprints = Fingerprinter(semantics, params)
     workers = workers or cores()

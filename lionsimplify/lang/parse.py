@@ -345,6 +345,14 @@ def parse_file(path: str | Path) -> Program:
     too (see `lang/files.py`)."""
     from lionsimplify.lang.files import read_bytes  # files imports errors only; no cycle
 
+    if Path(path).suffix == ".jsonl" and Path(path).exists():  # not: "a statement outside..."
+        raise ProgramError(
+            "a JSON-lines file of programs, not one program",
+            Location.file(str(path)),
+            help="`dedup`, `diff` and `funnel` read .jsonl files; for one entry, save its "
+            "`program` text as a .txt file",
+            code="E001",
+        )
     return parse_text(decode_source(read_bytes(path), str(path)), str(path))
 
 
@@ -839,7 +847,7 @@ def _lower_function(
             code="E104",
         )
     low.base_line, low.base_col = ret_offset
-    returns = _returns(ret, low, state)
+    returns = _returns(ret, low, state, lr)
     return Program(
         weight=weight,
         grad=grad,
@@ -945,7 +953,7 @@ def _signature(fn: ast.FunctionDef, low: _Lowerer) -> _Signature:
     return weight, grad, tuple(state), lr, extras, tuple(values)
 
 
-def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[str, ...]:
+def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...], lr: str) -> tuple[str, ...]:
     value = ret.value
     if value is None:
         raise low.error(ret, "`return` must give the update and the new state", code="E104")
@@ -953,11 +961,21 @@ def _returns(ret: ast.Return, low: _Lowerer, state: tuple[str, ...]) -> tuple[st
     want = 1 + len(state)
     if len(elts) != want:
         names = ", ".join(["update", *state])
+        help = f"write `return {names}`"
+        unset = [s for s in state if s not in low.all_targets]
+        if len(elts) < want and unset:
+            # Roles go by position: a hyperparameter written last (`def train(w, g, m, lr, b1)`)
+            # becomes the learning rate and the real learning rate a state the body never sets.
+            help = (
+                f"parameters are read by position: `{lr}`, the last, is the learning rate and "
+                f"`{unset[-1]}` is state; if `{lr}` is a hyperparameter, give it a value "
+                f"(`{lr}=0.9`) or leave it out of the signature; otherwise {help}"
+            )
         raise low.error(
             ret,
             f"`return` gives {len(elts)} value(s); this program needs {want}: the update, "
             "then the new value of every state variable in parameter order",
-            help=f"write `return {names}`",
+            help=help,
             code="E104",
         )
     names: list[str] = []

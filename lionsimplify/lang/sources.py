@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +55,16 @@ class Source:
         )
 
     def parse(self) -> Program:
-        """The program, or the entry's error as a `ProgramError` at its real location."""
+        """The program, or the entry's error as a `ProgramError` at its real location. A
+        JSON-lines entry's program is named by its id (`runs.jsonl:lion-003`), not by the
+        file that holds every entry, so outputs that name programs tell them apart."""
         if self.error is not None:
             raise self.error
         try:
-            return parse_text(self.text, self.path)
+            program = parse_text(self.text, self.path)
         except ProgramError as exc:
             raise self.program_error(exc) from None
+        return program if self.jsonl_line is None else replace(program, path=self.id)
 
 
 #: What `bytes.strip()` strips (str.strip() would strip Unicode spaces as well).
@@ -104,6 +107,7 @@ def iter_jsonl(path: Path) -> Iterator[Source]:
     """One `Source` per non-empty line; a bad line is a `Source` with an `error`."""
     data = read_bytes(path, limit=MAX_DATA_BYTES)
     where = str(path)
+    named: set[str] = set()
     for n, line in split_lines(data, where):
         if isinstance(line, ProgramError):
             yield Source(f"{where}:{n}", "", where, error=line, jsonl_line=n)
@@ -126,6 +130,9 @@ def iter_jsonl(path: Path) -> Iterator[Source]:
             continue
         program = obj.pop("program")
         sid = f"{where}:{obj['id']}" if "id" in obj else f"{where}:{n}"
+        if sid in named:  # a repeated `id` (a restarted search): the line tells them apart
+            sid = f"{sid} (line {n})"
+        named.add(sid)
         yield Source(sid, program, where, obj, jsonl_line=n)
 
 

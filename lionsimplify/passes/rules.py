@@ -30,7 +30,7 @@ from lionsimplify.analysis.symbolic import (
     subterms,
 )
 from lionsimplify.analysis.walk import bottom_up
-from lionsimplify.lang.ir import Const, Program
+from lionsimplify.lang.ir import Const, Program, Var
 from lionsimplify.lang.ops import OPS, Semantics
 from lionsimplify.passes.base import Condition, Context, Pass, PassResult
 from lionsimplify.passes.patterns import Condition as When
@@ -244,6 +244,47 @@ INTERP_ENDPOINTS = pattern_rule(
     Pattern("interp(x, y, 1)", "y"),
 )
 
+POWER_AS_ROOT_OR_SQUARE = pattern_rule(
+    "power-as-square-or-sqrt",
+    "`x ** 2` is `square(x)`, and under math semantics `x ** 0.5` is `sqrt(x)` (under hero, "
+    "`sqrt` acts on |x| and `power` does not): Python's spellings of the paper's functions.",
+    Pattern("power(x, 2)", "square(x)"),
+    Pattern("power(x, 0.5)", "sqrt(x)", semantics=("math",)),
+)
+
+
+def _weighted(t: Node) -> tuple[Node, float] | None:
+    """`x * a` or `a * x` with `a` a literal: (x, a)."""
+    if not (isinstance(t, Term) and t.op == "mul"):
+        return None
+    x, y = t.args
+    if isinstance(y, Const) and not isinstance(x, Const):
+        return x, y.value
+    if isinstance(x, Const) and not isinstance(y, Const):
+        return y, x.value
+    return None
+
+
+def ema_as_interp(t: Term, program: Program, ctx: Context) -> Rewrite | None:
+    """a·x + b·y with literal weights that sum to 1, one of x and y a state variable, is
+    interp(y, x, a) = (1 - a)·y + a·x: the moving average written out (`m = 0.9 * m + (1 -
+    0.9) * g`) is the paper's `interp`, so it folds, aligns and is recognised like one. Other
+    weighted sums are left as written (NAdam's `b1·m̂ + (1 - b1)·ĝ` is not a state's average).
+    Exact up to the rounding of 1 - a against b."""
+    if t.op != "add":
+        return None
+    left, right = _weighted(t.args[0]), _weighted(t.args[1])
+    if left is None or right is None:
+        return None
+    (x, a), (y, b) = left, right
+    state = {Var(s) for s in program.state}
+    if x not in state and y not in state:
+        return None
+    if abs(a + b - 1.0) > 4 * np.finfo(np.float64).eps:
+        return None
+    return Rewrite(Term("interp", (y, x, Const(a))))
+
+
 FOLD_INTERP_CHAIN = pattern_rule(
     "fold-interp-chain",
     "interp(x, interp(x, y, a), b) = (1 - b)·x + b·((1 - a)·x + a·y) = interp(x, y, a·b): "
@@ -367,6 +408,14 @@ RULES: list[Rule] = [
             Pattern("sign(c * x)", "sign(x)", assume={"c": "positive"}),
             Pattern("sign(x / c)", "sign(x)", assume={"c": "positive"}),
         ),
+    ),
+    POWER_AS_ROOT_OR_SQUARE,
+    Rule(
+        "ema-as-interp",
+        "exact",
+        ema_as_interp,
+        ops=frozenset({"add"}),
+        law=(Pattern("x * a + y * (1 - a)", "interp(y, x, a)"),),
     ),
     FOLD_INTERP_CHAIN,
     INTERP_INCREMENT,
