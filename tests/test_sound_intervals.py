@@ -31,7 +31,8 @@ def _contained(values: np.ndarray, facts: Facts) -> str | None:
     if np.isinf(values).any() and facts.finite:
         return "infinite but claimed finite"
     v = values[~nan]
-    slack = 1e-9 * np.maximum(np.abs(v), 1e-300)
+    # rounding slack for finite values; an infinite value must lie in the interval exactly
+    slack = np.where(np.isfinite(v), 1e-9 * np.maximum(np.abs(v), 1e-300), 0.0)
     if ((v < lo - slack) | (v > hi + slack)).any():
         return f"values in [{v.min()}, {v.max()}] outside [{lo}, {hi}]"
     return None
