@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 
 import pytest
+from generated_module import load
 
 from lionsimplify.emit import jax_module_source, lift, module_name
 from lionsimplify.emit.jax_module import valid_identifier
@@ -22,15 +22,6 @@ LION_PARAMS = {"β1": 0.9, "β2": 0.99, "λ": 0.01}
 def emitted(path: Path, name: str, params=None, **kw) -> tuple[str, object]:
     r = reduce(parse_file(path), params=params or {}, **kw)
     return jax_module_source(lift(r.program, params), name, source=path.name), r
-
-
-def load(tmp_path: Path, text: str, name: str):
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
 
 
 def test_program8_hyperparameters_are_lifted_by_role():

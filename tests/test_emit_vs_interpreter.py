@@ -6,24 +6,12 @@ computes (the interpreter is the reference), to float32 rounding."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from generated_module import load
 
 from lionsimplify.emit import jax_module_source, lift
 from lionsimplify.lang.parse import parse_text
 from lionsimplify.passes.driver import reduce
-
-
-def load(tmp_path: Path, text: str, name: str):  # noqa: ANN201
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
-
 
 # A name that changes kind when assigned again (`lr = lr + g`), a state assigned a value that
 # does not depend on the parameters, and an update that is one scalar: the module used to give

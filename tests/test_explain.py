@@ -315,12 +315,9 @@ def test_explain_reduction_reuses_the_reduction():
 
 
 def _load(path: Path, name: str):  # noqa: ANN202
-    import importlib.util
+    from generated_module import import_file
 
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # a generated test artefact, not user text
-    return getattr(module, name)
+    return getattr(import_file(path, name), name)
 
 
 def test_reduce_jax_emits_the_optax_builtin_with_the_same_updates(tmp_path, capsys):

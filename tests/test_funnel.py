@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from generated_module import import_file
 
 from lionsimplify.funnel import FunnelOptions, parse_config, run_funnel, write_outputs
 from lionsimplify.funnel.ledger import LEDGER_NAME, read_ledger
@@ -100,10 +100,7 @@ def test_tiny_real_funnel_records_every_status_and_picks_lion(tmp_path: Path) ->
     assert parse_file(winner_txt).state == ("m",), "the winner file is a program"
     assert "# derivation" in winner_txt.read_text()
     # the emitted module is the optimizer: for this Lion program, optax.lion
-    spec = importlib.util.spec_from_file_location("winner", winner_txt.with_suffix(".py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # import the generated file as a user would
+    module = import_file(winner_txt.with_suffix(".py"), "winner")
     import jax.numpy as jnp
     import optax
 
