@@ -291,3 +291,23 @@ def test_a_jsonl_file_given_as_one_program_says_what_reads_it(tmp_path: Path) ->
         parse_file(runs)
     assert e.value.message == "a JSON-lines file of programs, not one program"
     assert e.value.help is not None and "`dedup`, `diff` and `funnel` read .jsonl" in e.value.help
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def tra0/0in(w, g, m, lr):\n  return g, m\n",
+        "def train(w, g, lr):\n  u = g * 1if 1 else 2\n  return u\n",
+        "def train(w, g, lr):\n  u = sign(g)\n  return u\n\nx = 0x1for\n",
+    ],
+)
+def test_python_syntax_warnings_do_not_reach_the_user(text: str) -> None:
+    """Python warns about some malformed literals while parsing (`0in`, `1if`); the user gets
+    our one error, not a SyntaxWarning on stderr beside it (seen in the hostile sweep)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ProgramError):
+            parse_text(text, "p.txt")
+    assert [w for w in seen if issubclass(w.category, SyntaxWarning)] == []

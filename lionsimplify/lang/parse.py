@@ -19,6 +19,7 @@ import keyword
 import math
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -356,12 +357,21 @@ def parse_file(path: str | Path) -> Program:
     return parse_text(decode_source(read_bytes(path), str(path)), str(path))
 
 
+def _ast_parse(source: str, path: str = "<unknown>") -> ast.Module:
+    """`ast.parse` without Python's own SyntaxWarnings (`1if x`, an invalid escape): they
+    would print on stderr around our one-line error, or alone on a program we accept; the
+    program language has no strings, and a malformed literal is a syntax error we report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(source, filename=path)
+
+
 def _too_deep_line(lines: list[str]) -> int:
     """The first line that Python's parser cannot take on its own (the one nested too deeply;
     the parser's RecursionError carries no position), else the longest line."""
     for n, line in enumerate(lines, start=1):
         try:
-            ast.parse(line.strip())
+            _ast_parse(line.strip())
         except (RecursionError, MemoryError):
             return n
         except (SyntaxError, ValueError):
@@ -389,7 +399,7 @@ def parse_text(text: str, path: str = "<string>") -> Program:
         end = items[-1].offset[0] + 1
         return _lower_function(fn, path, lines, header_line, items, end, signature)
     try:
-        module = ast.parse(text, filename=path)
+        module = _ast_parse(text, path)
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = exc.offset or 1
@@ -599,7 +609,7 @@ def _parse_line(source: str) -> ast.stmt | None:
     """The AST of one line holding exactly one statement, or None. Cached: search outputs
     repeat the same lines over and over, and `ast.parse` dominates the cost of reading them."""
     try:
-        body = ast.parse(source).body
+        body = _ast_parse(source).body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return body[0] if len(body) == 1 else None
