@@ -40,16 +40,17 @@ BLOCK = re.compile(
 def run(command: str) -> str:
     """The output of `command` (stdout, then stderr) as a terminal of WIDTH columns shows it."""
     from lionsimplify.cli import main
-    from lionsimplify.cli.app import console, err_console
 
     line, *pipes = (part.strip() for part in command.split("|"))
     words = shlex.split(line)
     if words[0] != "lionsimplify":
         raise ValueError(f"not a lionsimplify command: {command!r}")
     out, err = io.StringIO(), io.StringIO()
-    old = (sys.argv, console.width, err_console.width, os.getcwd())
+    # the width through COLUMNS, which the consoles read at each use: pinning `console.width`
+    # (and "restoring" it) would leave it fixed at whatever width was current before
+    old = (sys.argv, os.environ.get("COLUMNS"), os.getcwd())
     sys.argv = words
-    console.width = err_console.width = WIDTH
+    os.environ["COLUMNS"] = str(WIDTH)
     os.chdir(ROOT)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -57,8 +58,12 @@ def run(command: str) -> str:
     except SystemExit:
         pass
     finally:
-        sys.argv, console.width, err_console.width = old[:3]
-        os.chdir(old[3])
+        sys.argv = old[0]
+        if old[1] is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = old[1]
+        os.chdir(old[2])
     lines = [ln.rstrip() for ln in (out.getvalue() + err.getvalue()).splitlines()]
     while lines and not lines[-1]:
         lines.pop()
