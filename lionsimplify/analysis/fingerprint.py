@@ -118,9 +118,7 @@ def _structural_hash(prog: Program, flow: Dataflow, roles: tuple, memo: HashMemo
     hashes: list[str] = []
     for _ in range(_ROUNDS if prog.state else 1):
         leaves.update({s: f"state[{labels[i]}]" for i, s in enumerate(prog.state)})
-        known = {} if memo is None else memo.terms.get((roles, labels))
-        if known is None:
-            known = memo.terms[roles, labels] = {}  # type: ignore[union-attr]
+        known = {} if memo is None else memo.terms.setdefault((roles, labels), {})
         for t in terms:  # arguments first: each term once, from its arguments' hashes
             # (loops, not comprehensions: this is the hot loop of `dedup`)
             done = known.get(t)
