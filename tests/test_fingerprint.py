@@ -175,3 +175,38 @@ def test_dedup_leaves_no_dead_entries_in_the_term_table() -> None:
     dedup([Source(f"p{i}", t, "<test>", {}) for i, t in enumerate(texts)])
     dead = [key for key, ref in symbolic._TABLE.items() if ref() is None]
     assert not dead
+
+
+def test_dedup_makes_no_garbage_for_the_collector_and_restores_it() -> None:
+    """`dedup` runs with the cyclic collector off (`_gc_policy`): sound only while all it frees
+    is freed by reference counting. Valid, invalid and failing programs alike; the collector's
+    state and a caller's frozen objects are as they were."""
+    import gc
+    import random
+
+    from lionsimplify.lang.mutate import adamw, mutate
+    from lionsimplify.lang.printer import print_program
+    from lionsimplify.lang.sources import Source
+
+    rng = random.Random(7)
+    program, texts = adamw(), [A, B, TWICE, "def train(w, g, lr):\n  u = nope(g)\n  return u\n"]
+    texts += ["def train(w, g, lr):\n  u = g +\n  return u\n", "def f(:\n"]
+    for k in range(200):
+        program = mutate(adamw() if k % 10 == 0 else program, rng, mutations=1)
+        texts.append(print_program(program))
+    sources = [Source(f"p{i}", t, "<test>", {}) for i, t in enumerate(texts)]
+    gc.collect()
+    assert gc.isenabled()
+    result = dedup(sources)
+    assert gc.collect() == 0, "dedup left cyclic garbage"
+    assert len(result.invalid) == 3 and gc.isenabled()
+    gc.disable()
+    dedup(sources)
+    assert not gc.isenabled()
+    gc.enable()
+    gc.freeze()
+    try:
+        dedup(sources)
+        assert gc.get_freeze_count() > 0  # the caller's objects are not unfrozen
+    finally:
+        gc.unfreeze()
