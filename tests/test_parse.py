@@ -203,6 +203,10 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         *("u = g * 9007199254740993", "u = g * 9007199254740992", "u = g * 99999999999999999"),
         *("u = g * 1e-3", "u = g*-.5E+2", "u = g * 007", "u = g * 00", "u = g * 0e5", "u = g.5"),
         *("u = g * 1e999", "u = interp(g, fix, -0.9)", "u = g * 1e-3x", "u = -g * 2"),
+        *("u = -g", "u = - g", "u = --0.5", "u = -0.5", "u = 0.5", "u = fix", "u = -(-g)"),
+        *("u = +g", "u = -+g", "u = -(0.5)", "u = 0x1f", "u = -0x1f", "u = --0x1f", "u = -0.0"),
+        *("u = -9007199254740993", "u = -1e999", "u = -True", "u = None", "u = -nope", "u = 1j"),
+        *("u = -inf", "u = inf", "u = pi", "u = -g.x", "u = -get_pi()", "u = (g)", "u = -(g)"),
     ],
 )
 def test_line_cache_agrees_with_a_whole_file_parse(line: str) -> None:
@@ -267,6 +271,9 @@ def test_simple_lane_reads_what_the_general_path_reads(monkeypatch: pytest.Monke
         lambda ls, i: ls.__setitem__(i, "\t" + ls[i].lstrip()),
         lambda ls, i: ls.__setitem__(i, ls[i].replace("g", "hyper_g", 1)),
         lambda ls, i: ls.__setitem__(-1, ls[-1].replace("update", "ü")),
+        lambda ls, i: ls.insert(
+            i, rng.choice(["  g = -g", "  g = --0.5", "  w = g", "  g = -0.0"])
+        ),
     ]
     texts, taken = [], 0
     program = adamw()

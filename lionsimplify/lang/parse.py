@@ -496,8 +496,9 @@ _Slot = tuple[str, int] | tuple[str, int, float] | tuple[str, float]
 
 @lru_cache(maxsize=1 << 16)
 def _shape_template(shape: str) -> tuple[int, str, tuple[_Slot, ...]] | None:
-    """For a line shape `_0 = f(_1, _n0)` or `_0 = _1 * -_n0`: (target placeholder, op,
-    operands); None for anything else."""
+    """For a line shape `_0 = f(_1, _n0)`, `_0 = _1 * -_n0`, `_0 = -_1` or a plain copy
+    (`_0 = _1`, `_0 = -_n0`): (target placeholder, op, operands), as `_Lowering.emit` lowers
+    them; None for anything else."""
     node = _parse_line(shape)
     if not isinstance(node, ast.Assign) or len(node.targets) != 1:
         return None
@@ -514,6 +515,10 @@ def _shape_template(shape: str) -> tuple[int, str, tuple[_Slot, ...]] | None:
         name, operands = op.name, value.args
     elif isinstance(value, ast.BinOp) and type(value.op) in _BINOPS:
         name, operands = _BINOPS[type(value.op)], [value.left, value.right]
+    elif _is_literal_shape(value) or isinstance(value, ast.Name):
+        name, operands = COPY, [value]  # `x = y`, `x = -0.5`
+    elif isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        name, operands = "negative", [value.operand]  # `x = -y`, `x = --0.5`
     else:
         return None
     slots: list[_Slot] = []
@@ -533,6 +538,16 @@ def _shape_template(shape: str) -> tuple[int, str, tuple[_Slot, ...]] | None:
             return None
         slots.append(("const", sign * float(inner.value)))
     return int(place.group(2)), name, tuple(slots)
+
+
+def _is_literal_shape(node: ast.expr) -> bool:
+    """`_n0`, `-_n0` or a literal: what `_Lowering.literal` reads as a constant once the
+    placeholder holds its number."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    if isinstance(node, ast.Constant):
+        return True
+    return isinstance(node, ast.Name) and bool((m := _PLACEHOLDER.fullmatch(node.id)) and m[1])
 
 
 @lru_cache(maxsize=1 << 16)
