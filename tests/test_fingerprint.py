@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lionsimplify.analysis.fingerprint import behavioural_hash, structural_hash
 from lionsimplify.compare.dedup import dedup
+from lionsimplify.lang.errors import ProgramError
 from lionsimplify.lang.parse import parse_text
 from lionsimplify.lang.sources import load_sources
 
@@ -210,3 +213,22 @@ def test_dedup_makes_no_garbage_for_the_collector_and_restores_it() -> None:
         assert gc.get_freeze_count() > 0  # the caller's objects are not unfrozen
     finally:
         gc.unfreeze()
+
+
+def test_structural_many_gives_what_structural_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read stage by stage a chunk at a time, texts give the fingerprints they give one by one:
+    the valid ones once each in order of first appearance, across chunk boundaries; an invalid
+    text is left out and still raises, naming the path it is asked with."""
+    from lionsimplify.analysis.fingerprint import Fingerprinter
+
+    bad = "def train(w, g, lr):\n  u = nope(g)\n  return u\n"
+    items = [(A, "a"), (bad, "x"), (B, "b"), (A, "a2"), (TWICE, "t"), (PLUS, "p"), (bad, "y")]
+    monkeypatch.setattr(Fingerprinter, "CHUNK", 2)
+    many = Fingerprinter()
+    got = many.structural_many(items)
+    one = Fingerprinter()
+    assert got == [one.structural(t, p) for t, p in [(A, "a"), (B, "b"), (TWICE, "t"), (PLUS, "p")]]
+    for path in ("x", "y"):
+        with pytest.raises(ProgramError) as e:
+            many.structural(bad, path)
+        assert e.value.location.path == path

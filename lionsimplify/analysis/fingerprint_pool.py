@@ -52,8 +52,9 @@ def _structural_chunk(
     """Worker: the structural fingerprint of each text, None where it is invalid."""
     semantics, params, texts = args
     fingerprints = Fingerprinter(semantics, params)
+    fingerprints.structural_many((text, "<parallel>") for text in texts)
     out: list[Fingerprinted | None] = []
-    for text in texts:
+    for text in texts:  # (the valid are known now; an invalid text is read again)
         try:
             out.append(fingerprints.structural(text, "<parallel>"))
         except ProgramError:
@@ -76,28 +77,6 @@ def _behavioural_chunk(
             except ProgramError:
                 out.append(None)
     return out
-
-
-class _Precomputed(Fingerprinter):
-    """A `Fingerprinter` that first looks up what worker processes computed."""
-
-    def __init__(
-        self,
-        semantics: Semantics,
-        params: Mapping[str, float] | None,
-        by_text: dict[str, Fingerprinted],
-        by_structure: dict[str, str],
-    ):
-        super().__init__(semantics, params)
-        self._done_text, self._done_structure = by_text, by_structure
-
-    def structural(self, text: str, path: str) -> Fingerprinted:
-        done = self._done_text.get(text)
-        return done if done is not None else super().structural(text, path)
-
-    def behavioural(self, fp: Fingerprinted) -> str:
-        done = self._done_structure.get(fp.structural)
-        return done if done is not None else super().behavioural(fp)
 
 
 def _in_parallel(fn: Callable[[Any], list], jobs: list, workers: int) -> list:
@@ -125,4 +104,6 @@ def precompute(
     chunks = [reps[i : i + _CHUNK] for i in range(0, len(reps), _CHUNK)]
     hashes = _in_parallel(_behavioural_chunk, [(*env, c) for c in chunks], workers)
     by_structure = {fp.structural: h for fp, h in zip(reps, hashes, strict=True) if h is not None}
-    return _Precomputed(semantics, params, by_text, by_structure)
+    fingerprints = Fingerprinter(semantics, params)
+    fingerprints.remember(by_text, by_structure)
+    return fingerprints

@@ -162,12 +162,10 @@ def _read(sources: list[Source], fingerprints: Fingerprinter) -> frozenset[str]:
 
 def _group(sources: list[Source], fingerprints: Fingerprinter) -> DedupResult:
     """One pass in input order; the behavioural hashes are computed first, side by side."""
-    valid = []
-    for src in sources:
-        if src.error is None:
-            with suppress(ProgramError):  # reported in order below
-                valid.append(fingerprints.structural(src.text, src.path))
-    fingerprints.prepare(valid)
+    # the invalid are reported in order below
+    fingerprints.prepare(
+        fingerprints.structural_many((s.text, s.path) for s in sources if s.error is None)
+    )
     by_struct: dict[str, EquivalenceClass] = {}
     by_behaviour: dict[str, EquivalenceClass] = {}
     classes: list[EquivalenceClass] = []

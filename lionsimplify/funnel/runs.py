@@ -32,7 +32,6 @@ import re
 import tomllib
 import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,11 +333,8 @@ def intake(
     texts = list(dict.fromkeys(e[3] for e in raw_entries if _usable(e)))
     if workers > 1 and len(texts) >= parallel_min:
         fingerprints = precompute(texts, semantics, params, workers)  # type: ignore[arg-type]
-    valid = []
-    for text in texts:  # the behavioural hashes, side by side, before the pass that merges
-        with suppress(ProgramError):
-            valid.append(fingerprints.structural(text, "<intake>"))  # type: ignore[arg-type]
-    fingerprints.prepare(valid)
+    # the behavioural hashes, side by side, before the pass that merges
+    fingerprints.prepare(fingerprints.structural_many((t, "<intake>") for t in texts))
     seen_texts: set[str] = set()
     by_struct: dict[str, Candidate] = {}
     by_behaviour: dict[str, Candidate] = {}
