@@ -16,6 +16,7 @@ from lionsimplify.analysis.symbolic import (
     dataflow,
     expand_interp,
     format_term,
+    fresh_dataflow,
     from_sympy,
     program_from_terms,
     to_sympy,
@@ -146,3 +147,17 @@ def test_threads_making_the_same_terms_get_the_same_objects():
     finally:
         sys.setswitchinterval(interval)
     assert all(a is b for r in results[1:] for a, b in zip(results[0], r, strict=True))
+
+
+def test_fresh_dataflow_interns_the_terms_term_interns() -> None:
+    """`fresh_dataflow` makes its terms' keys itself (its hot loop): they must be the very
+    objects `Term(op, args)` gives, literals told apart by their bits and hyperparameters."""
+    text = (
+        "def train(w, g, m, lr):\n  a = g * -0.0\n  b = g * 0.0\n  c = a + b\n  d = c\n"
+        "  m = interp(m, d, b1)\n  e = sign(m) * lr\n  f = e * 2.0\n  return f, m\n"
+    )
+    flow = fresh_dataflow(parse_text(text))
+    assert len(flow.terms) == 7  # `-0.0` and `0.0` apart
+    for t in flow.terms:
+        assert Term(t.op, t.args) is t
+    assert any(isinstance(a, Hyper) for t in flow.terms for a in t.args)

@@ -54,29 +54,7 @@ class Term:
     _lock = threading.Lock()
 
     def __new__(cls, op: str, args: tuple[Node, ...]) -> Term:
-        key = (op, *map(_key, args))
-        ref = _TABLE.get(key)
-        found = ref() if ref is not None else None
-        if found is not None:
-            return found
-        with cls._lock:
-            ref = _TABLE.get(key)
-            found = ref() if ref is not None else None
-            if found is None:
-                depth = 0
-                for a in args:
-                    if type(a) is Term and a.depth > depth:
-                        depth = a.depth
-                found = object.__new__(cls)
-                init = object.__setattr__
-                init(found, "op", op)
-                init(found, "args", tuple(args))
-                init(found, "depth", depth + 1)
-                _TABLE[key] = weakref.ref(found)
-                _RECENT.append(found)
-                if len(_TABLE) >= _sweep_at:
-                    _sweep()
-        return found
+        return _intern(op, tuple(args), (op, *map(_key, args)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("terms are immutable")
@@ -86,6 +64,32 @@ class Term:
 
     def __repr__(self) -> str:
         return f"Term({format_term(self, 3)!r})"
+
+
+def _intern(op: str, args: tuple[Node, ...], key: tuple) -> Term:
+    """The one term `op(args)`, whose key (`op`, then `_key` of each argument) is given."""
+    ref = _TABLE.get(key)
+    found = ref() if ref is not None else None
+    if found is not None:
+        return found
+    with Term._lock:
+        ref = _TABLE.get(key)
+        found = ref() if ref is not None else None
+        if found is None:
+            depth = 0
+            for a in args:
+                if type(a) is Term and a.depth > depth:
+                    depth = a.depth
+            found = object.__new__(Term)
+            init = object.__setattr__
+            init(found, "op", op)
+            init(found, "args", args)
+            init(found, "depth", depth + 1)
+            _TABLE[key] = weakref.ref(found)
+            _RECENT.append(found)
+            if len(_TABLE) >= _sweep_at:
+                _sweep()
+    return found
 
 
 #: The hash-consing table: key -> weak reference to the one live term with that key. (A
@@ -161,12 +165,26 @@ def fresh_dataflow(program: Program) -> Dataflow:
     value = env.get
     terms: dict[Term, None] = {}
     for s in program.body:
-        args = tuple([value(a.name, a) if type(a) is Var else a for a in s.args])
         if s.op == COPY:
-            env[s.target] = args[0]
-        else:
-            env[s.target] = t = Term(s.op, args)
-            terms[t] = None
+            a = s.args[0]
+            env[s.target] = value(a.name, a) if type(a) is Var else a
+            continue
+        args = []
+        key: list[object] = [s.op]  # `Term`'s key, made here with the arguments (hot loop)
+        for a in s.args:
+            kind = type(a)
+            if kind is Var:
+                a = value(a.name, a)  # noqa: PLW2901
+                kind = type(a)
+            args.append(a)
+            if kind is Term:
+                key.append(id(a))
+            elif kind is Var:
+                key.append(a.name)  # type: ignore[union-attr]
+            else:
+                key.append(_key(a))
+        env[s.target] = t = _intern(s.op, tuple(args), tuple(key))
+        terms[t] = None
     outputs = tuple(env.get(r) or Var(r) for r in program.returns)
     return Dataflow(program, outputs, tuple(terms))
 
