@@ -74,9 +74,14 @@ class HashMemo:
 
 
 def structural_hash(
-    program: Program, *, reduced: bool = False, memo: HashMemo | None = None
+    program: Program,
+    *,
+    reduced: bool = False,
+    memo: HashMemo | None = None,
+    flow: Dataflow | None = None,
 ) -> str:
-    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone.
+    """Hash of the live dataflow; pass `reduced=True` if dead code is already gone, and its
+    `flow` (`fresh_dataflow` of the live program) if you have it.
 
     Each term of the program's dataflow (`symbolic.fresh_dataflow`) is hashed from its op and
     its arguments' hashes in `normal_call` order, once per round of state labels. Terms are
@@ -84,7 +89,8 @@ def structural_hash(
     with a `memo` (one per batch of programs, as `Fingerprinter` keeps) each is computed once;
     search outputs share most terms between programs."""
     prog = program if reduced else live_program(program)
-    flow = fresh_dataflow(prog)
+    if flow is None:
+        flow = fresh_dataflow(prog)
     roles = (prog.weight, prog.grad, prog.lr, prog.extras, prog.state)
     if memo is not None:  # (a literal output by its bits: `Const(0.0) == Const(-0.0)`)
         key = (roles, *[o if type(o) is not Const else o.value.hex() for o in flow.outputs])
@@ -261,8 +267,9 @@ class Fingerprinter:
         naming the path it is asked with).
 
         New texts are read a chunk at a time, stage by stage (parse the chunk, check it, cut
-        it to its live code, hash it): 20% faster than text by text on 10k search outputs
-        (`benchmarks/bench_dedup.py`), as each stage's code and caches stay warm."""
+        it to its live code, make its dataflow, hash it): 20% faster than text by text on 10k
+        search outputs (`benchmarks/bench_dedup.py`), as each stage's code and caches stay
+        warm."""
         first: dict[str, str] = {}
         for text, path in items:
             first.setdefault(text, path)
@@ -278,15 +285,18 @@ class Fingerprinter:
                     check_kinds(program)
                     checked.append((text, program))
             lives = [live_program(program) for _, program in checked]
-            for (text, program), live in zip(checked, lives, strict=True):
-                self._by_text[text] = self._fingerprinted(program, live)
+            flows = [fresh_dataflow(live) for live in lives]
+            for (text, program), live, flow in zip(checked, lives, flows, strict=True):
+                self._by_text[text] = self._fingerprinted(program, live, flow)
         return [done for text in first if (done := self._by_text.get(text)) is not None]
 
     #: New texts `structural_many` reads at a time, stage by stage.
     CHUNK = 256
 
-    def _fingerprinted(self, parsed: Program, live: Program) -> Fingerprinted:
-        structural = structural_hash(live, reduced=True, memo=self._terms)
+    def _fingerprinted(
+        self, parsed: Program, live: Program, flow: Dataflow | None = None
+    ) -> Fingerprinted:
+        structural = structural_hash(live, reduced=True, memo=self._terms, flow=flow)
         return Fingerprinted(live, structural, len(parsed.body))
 
     def remember(
