@@ -45,7 +45,8 @@ class _Layout:
     def __init__(self, steps: int) -> None:
         self.steps = steps
         self.size = [2, 2]
-        self.groups: dict[tuple, list[tuple[list[Any], int]]] = {}
+        self.groups: dict[tuple[int, ...], dict[tuple, list[tuple[list[Any], int]]]] = {}
+        """Steps -> (depth, op, operand kinds) -> the statements: (operands, result slot)."""
         self.moves: list[tuple[list[int], list[int]]] = [([], []) for _ in range(2 * steps)]
         """At step t, file f: `moves[2 * t + f]` = (state input slots, last step's outputs)."""
         self.updates: list[list[Any]] = []
@@ -75,11 +76,11 @@ class _Layout:
             if after == key:  # the same kinds from now on
                 at.extend([key] * (self.steps - len(at)))
             key = after
-        groups = self.groups
         for state_kinds, (planned, _, _, _) in layouts.items():
             steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
+            groups = self.groups.setdefault(steps, {})
             for group, operands, slot in planned:
-                groups.setdefault((steps, *group), []).append((operands, slot))
+                groups.setdefault(group, []).append((operands, slot))
         for t in range(1, self.steps):
             inputs, outputs = layouts[at[t]][1], layouts[at[t - 1]][2]
             for into, source in zip(inputs, outputs, strict=True):
@@ -124,10 +125,10 @@ def _lay(
         env[name] = (kind, counts[kind], 0)
         counts[kind] += 1
     planned: list[tuple[tuple[int, str, tuple[int, ...]], list[Any], int]] = []
-    for stmt in program.body:
+    for stmt in program.body:  # (the hot loop of `dedup`'s behavioural hashes)
         operands: list[Any] = []
         kinds: list[int] = []
-        depth = 0
+        depth = -1  # the deepest slot operand's depth; -1: literals only
         for a in stmt.args:
             if type(a) is Var:
                 value = env[a.name]
@@ -140,10 +141,11 @@ def _lay(
             operands.append(value)
             if type(value) is tuple:
                 kinds.append(value[0])
-                depth = max(depth, value[2])
+                if value[2] > depth:
+                    depth = value[2]
             else:
                 kinds.append(_C)
-        if _T in kinds or _S in kinds:
+        if depth >= 0:
             key = tuple(kinds)
             file = _result_file(stmt.op, key)
         else:
@@ -230,7 +232,8 @@ def _plan(layout: _Layout, semantics: Semantics) -> list[tuple[tuple[int, ...], 
     """The groups in order of depth, with the steps they run in: operands as (file, slots) or
     literal arrays `(n, 1, 1)`."""
     plan: list[tuple[tuple[int, ...], _Group]] = []
-    for (active, _, op, kinds), members in sorted(layout.groups.items(), key=lambda kv: kv[0][1]):
+    groups = [(active, *g) for active, gs in layout.groups.items() for g in gs.items()]
+    for active, (_, op, kinds), members in sorted(groups, key=lambda g: g[1][0]):
         operands: list[tuple[int, np.ndarray] | np.ndarray] = []
         for i, kind in enumerate(kinds):
             column = [m[0][i] for m in members]
