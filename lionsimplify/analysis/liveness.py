@@ -78,10 +78,14 @@ def _restrict(program: Program, needed: set[int], outputs: set[int]) -> Program:
     whole = len(needed) == len(program.body) and len(outputs) == len(program.returns)
     if whole and not program.defaults:  # (`with_body` drops the defaults of unread names)
         return program
+    body = program.body
+    kept = [body[i] for i in sorted(needed)]  # (in order; `dedup` cuts every program it reads)
+    if len(outputs) == len(program.returns):
+        return program.with_body(kept)
     return program.with_body(
-        tuple(s for i, s in enumerate(program.body) if i in needed),
-        state=tuple(s for k, s in enumerate(program.state) if k + 1 in outputs),
-        returns=tuple(r for k, r in enumerate(program.returns) if k == 0 or k in outputs),
+        kept,
+        state=tuple([s for k, s in enumerate(program.state) if k + 1 in outputs]),
+        returns=tuple([r for k, r in enumerate(program.returns) if k == 0 or k in outputs]),
     )
 
 
