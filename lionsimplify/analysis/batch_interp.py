@@ -47,10 +47,14 @@ class _Layout:
         self.size = [2, 2]
         self.groups: dict[tuple[int, ...], dict[tuple, list[tuple[list[Any], int]]]] = {}
         """Steps -> (depth, op, operand kinds) -> the statements: (operands, result slot)."""
-        self.moves: list[tuple[list[int], list[int]]] = [([], []) for _ in range(2 * steps)]
-        """At step t, file f: `moves[2 * t + f]` = (state input slots, last step's outputs)."""
-        self.updates: list[list[Any]] = []
-        """Each program's update at each step: (file, slot), or a literal value."""
+        self.moves: dict[tuple[int, ...], list[tuple[list[int], list[int]]]] = {}
+        """Steps -> for each file, (state input slots, the last step's output slots to copy)."""
+        self.updates: dict[tuple[int, ...], list[tuple[list[int], list[int]]]] = {}
+        """Steps -> for each file, (programs, the slots of their updates)."""
+        self.literal_updates: list[tuple[int, tuple[int, ...], Any]] = []
+        """(program, steps, value) of an update that is a literal."""
+        self.programs = 0
+        """Programs taken so far (rows of the result)."""
 
     def add(self, program: Program, values: Mapping[str, float], semantics: Semantics) -> bool:
         """Lay `program` out; False (and nothing laid out) when this path does not take it.
@@ -81,13 +85,24 @@ class _Layout:
             groups = self.groups.setdefault(steps, {})
             for group, operands, slot in planned:
                 groups.setdefault(group, []).append((operands, slot))
+        for state_kinds, (_, _, _, update) in layouts.items():
+            steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
+            if type(update) is tuple:
+                rows, slots = self.updates.setdefault(steps, [([], []), ([], [])])[update[0]]
+                rows.append(self.programs)
+                slots.append(update[1])
+            else:
+                self.literal_updates.append((self.programs, steps, update))
+        pairs: dict[tuple[tuple, tuple], list[int]] = {}  # (layout before, layout now) -> steps
         for t in range(1, self.steps):
-            inputs, outputs = layouts[at[t]][1], layouts[at[t - 1]][2]
-            for into, source in zip(inputs, outputs, strict=True):
+            pairs.setdefault((at[t - 1], at[t]), []).append(t)
+        for (before, now), steps in pairs.items():
+            moves = self.moves.setdefault(tuple(steps), [([], []), ([], [])])
+            for into, source in zip(layouts[now][1], layouts[before][2], strict=True):
                 if into is not None:  # (a literal state is no slot)
-                    self.moves[2 * t + into[0]][0].append(into[1])
-                    self.moves[2 * t + into[0]][1].append(source[1])
-        self.updates.append([layouts[k][3] for k in at])
+                    moves[into[0]][0].append(into[1])
+                    moves[into[0]][1].append(source[1])
+        self.programs += 1
         self.size = counts
         return True
 
@@ -190,22 +205,14 @@ def run_batch(
         for t in active:
             plan[t].append(group)
     files = [np.zeros((layout.size[_T], batch, size)), np.zeros((layout.size[_S], batch, 1))]
-    moves = [(np.array(ins, int), np.array(outs, int)) for ins, outs in layout.moves]
-    out = np.empty((len(layout.updates), steps, batch, size))
-    gather: list[tuple[list[int], list[int]]] = [([], []) for _ in range(2 * steps)]
-    for i, updates in enumerate(layout.updates):
-        for t, update in enumerate(updates):
-            if type(update) is tuple:
-                gather[2 * t + update[0]][0].append(i)
-                gather[2 * t + update[0]][1].append(update[1])
-            else:  # a literal update
-                out[i, t] = update
+    moves, gather = _by_step(layout.moves, steps), _by_step(layout.updates, steps)
+    out = np.empty((layout.programs, steps, batch, size))
+    for i, active, value in layout.literal_updates:
+        out[i, list(active)] = value
     with np.errstate(all="ignore"):
         for t in range(steps):
-            for file in (_T, _S):
-                ins, outs = moves[2 * t + file]
-                if len(ins):
-                    files[file][ins] = files[file][outs]
+            for file, ins, outs in moves[t]:  # (programs' slots are disjoint: any order)
+                files[file][ins] = files[file][outs]
             files[_T][_WEIGHT] = trajectory.weights[t]
             files[_T][_GRAD] = trajectory.grads[t]
             files[_S][_LR] = trajectory.lrs[t]
@@ -213,14 +220,28 @@ def run_batch(
             for impl, operands, (file, slots) in plan[t]:
                 args = [files[o[0]][o[1]] if isinstance(o, tuple) else o for o in operands]
                 files[file][slots] = impl(np, *args)
-            for file in (_T, _S):
-                rows, slots = gather[2 * t + file]
+            for file, rows, slots in gather[t]:
                 out[rows, t] = files[file][slots]
     results: list[np.ndarray | None] = []
     rows_out = iter(out)
     for ok in taken:
         results.append(next(rows_out) if ok else None)
     return results
+
+
+def _by_step(
+    by_steps: dict[tuple[int, ...], list[tuple[list[int], list[int]]]], steps: int
+) -> list[list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Index pairs kept by the steps they apply at (`_Layout.moves`, `_Layout.updates`), as
+    each step's list of (file, first indices, second indices)."""
+    at: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in range(steps)]
+    for active, files in by_steps.items():
+        for file, (first, second) in enumerate(files):
+            if first:
+                pair = (file, np.array(first, int), np.array(second, int))
+                for t in active:
+                    at[t].append(pair)
+    return at
 
 
 _Group = tuple[
