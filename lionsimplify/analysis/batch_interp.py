@@ -55,6 +55,7 @@ class _Layout:
         """(program, steps, value) of an update that is a literal."""
         self.programs = 0
         """Programs taken so far (rows of the result)."""
+        self.everywhere = tuple(range(steps))
 
     def add(self, program: Program, values: Mapping[str, float], semantics: Semantics) -> bool:
         """Lay `program` out; False (and nothing laid out) when this path does not take it.
@@ -80,13 +81,14 @@ class _Layout:
             if after == key:  # the same kinds from now on
                 at.extend([key] * (self.steps - len(at)))
             key = after
-        for state_kinds, (planned, _, _, _) in layouts.items():
-            steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
+        for state_kinds, (planned, _, _, update) in layouts.items():
+            if len(layouts) == 1:  # (nearly every program)
+                steps = self.everywhere
+            else:
+                steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
             groups = self.groups.setdefault(steps, {})
             for group, operands, slot in planned:
                 groups.setdefault(group, []).append((operands, slot))
-        for state_kinds, (_, _, _, update) in layouts.items():
-            steps = tuple(t for t, k in enumerate(at) if k == state_kinds)
             if type(update) is tuple:
                 rows, slots = self.updates.setdefault(steps, [([], []), ([], [])])[update[0]]
                 rows.append(self.programs)
