@@ -81,6 +81,8 @@ class Diagnostic:
     line: int | None = None
     col: int | None = None
     help: str | None = None
+    source_line: str | None = field(default=None, compare=False, repr=False)
+    """The line of the program the location points at (shown with a caret; not in JSON)."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.col}: " if self.path else ""
@@ -171,7 +173,7 @@ def _program(source: Source) -> Program:
     return parse_file(source)
 
 
-def _diagnostic(d: Any) -> Diagnostic:
+def _diagnostic(d: Any, program: Program) -> Diagnostic:
     loc = d.location
     return Diagnostic(
         code=d.code,
@@ -181,6 +183,7 @@ def _diagnostic(d: Any) -> Diagnostic:
         line=loc.line if loc else None,
         col=loc.col if loc else None,
         help=d.help,
+        source_line=program.source_line(loc),
     )
 
 
@@ -209,10 +212,11 @@ def check(
             line=loc.line if loc else None,
             col=loc.col if loc else None,
             help=exc.help,
+            source_line=exc.source_line,
         )
         return CheckResult(path, None, semantics, (error,), error=exc)
     analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
-    found = tuple(_diagnostic(d) for d in analysis.diagnostics if d.code not in ignore)
+    found = tuple(_diagnostic(d, program) for d in analysis.diagnostics if d.code not in ignore)
     outputs = {name: f.describe() for name, f in analysis.outputs.items()}
     return CheckResult(path, program, semantics, found, outputs, analysis)
 

@@ -55,7 +55,7 @@ def command(
     elif result.classes:
         _render(result)
     for bad in [] if json_out else result.invalid:
-        err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)
+        err_console.print(f"skipped: {bad.error.render()}", markup=False, soft_wrap=True)
     if not result.classes:
         _nothing_valid(
             paths, result.total, "is in the JSON's `invalid`" if json_out else "is listed above"

@@ -124,7 +124,7 @@ def command(
             problems[i] = s.program_error(exc)
     skipped = [problems[i] for i in sorted(problems)]
     for exc in skipped:
-        err_console.print(f"skipped: {exc.headline()}", markup=False, soft_wrap=True)
+        err_console.print(f"skipped: {exc.render()}", markup=False, soft_wrap=True)
     if against is None and programs:
         base, programs = programs[0], programs[1:]
     if not programs:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from lionsimplify.api import Diagnostic
+from lionsimplify.lang.errors import excerpt
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
@@ -37,7 +38,8 @@ def program_syntax(program: Program | str, highlight: bool = True) -> Text:
 
 
 def diagnostic_text(d: Diagnostic) -> Text:
-    """`path:line:col: warning: message  [CODE]` and its help line, styled."""
+    """`path:line:col: warning: message  [CODE]`, the source line with a caret (drawn by
+    `lang/errors.excerpt`, as for a parse error) and the help line, styled."""
     style = "bold red" if d.severity == "error" else "yellow"
     word = "error" if d.severity == "error" else "warning"
     text = Text()
@@ -46,6 +48,8 @@ def diagnostic_text(d: Diagnostic) -> Text:
     text.append(f"{word}: ", style=style)
     text.append(d.message)
     text.append(f"  [{d.code}]", style="dim")
+    for line in excerpt(d.source_line, d.col) if d.path else ():
+        text.append("\n" + line)
     if d.help:
         text.append(f"\n  = help: {d.help}", style="cyan")
     return text

@@ -4,7 +4,8 @@ Every problem with user input (a program file, a runs directory, a config) is ra
 `ProgramError`; the command line turns it into a compiler-style one-line message
 (`path:line:col: error: message  [E201]`, the code from `lang/diagnostics.py` at the end) plus
 the source line, a caret and an optional `help:` line, and exits with code 2. Library callers can
-catch it and read the fields.
+catch it and read the fields. `excerpt` is the one drawing of a source line and its caret: parse
+errors, errors found by the analyses after parsing and warnings all show their place with it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ class Location:
             if self.col is None
             else f"{self.path}:{self.line}:{self.col}"
         )
+
+
+def excerpt(source_line: str | None, col: int | None) -> list[str]:
+    """The source line and a caret under column `col` (1-based), as two `  | ` lines; nothing
+    when there is no line to show (a blank one, or a location without a column such as a
+    JSON-lines entry's)."""
+    if source_line is None or col is None or not source_line.strip():
+        return []
+    text = source_line.rstrip("\n")
+    return [f"  | {text}", "  | " + " " * max(col - 1, 0) + "^"]
 
 
 class ProgramError(Exception):
@@ -67,10 +78,8 @@ class ProgramError(Exception):
     def render(self) -> str:
         """The headline, the offending source line with a caret, and the help line."""
         lines = [self.headline()]
-        if self.source_line is not None and self.source_line.strip():
-            text = self.source_line.rstrip("\n")
-            lines.append(f"  | {text}")
-            lines.append("  | " + " " * max((self.location.col or 1) - 1, 0) + "^")
+        if self.has_location:
+            lines += excerpt(self.source_line, self.location.col)
         if self.help:
             lines.append(f"  = help: {self.help}")
         return "\n".join(lines)
