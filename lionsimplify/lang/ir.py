@@ -121,6 +121,13 @@ class Program:
                 new = replace(new, defaults=kept)
         return new
 
+    def with_source(self, text: str) -> Program:
+        """A copy that keeps the text it was parsed from (copied by its field dict, as in
+        `with_body`: the parser calls this once a program)."""
+        new = object.__new__(Program)
+        new.__dict__.update(self.__dict__, source=text)
+        return new
+
     def source_line(self, loc: Location | None) -> str | None:
         """The line of the source text that `loc` points at, if the program has its text."""
         if self.source is None or loc is None or loc.line is None or loc.line < 1:

@@ -382,8 +382,7 @@ def _too_deep_line(lines: list[str]) -> int:
 def parse_text(text: str, path: str = "<string>") -> Program:
     """Parse one program from `text`; `path` is used in error messages. The program keeps
     `text`, where diagnostics found after parsing take their source line from."""
-    program = _parse_text(text, path)
-    return program.with_body(program.body, source=text)
+    return _parse_text(text, path).with_source(text)
 
 
 def _parse_text(text: str, path: str) -> Program:
