@@ -187,6 +187,30 @@ def _diagnostic(d: Any, program: Program) -> Diagnostic:
     )
 
 
+def _slips(program: Program) -> list[Diagnostic]:
+    """W105 for each hyperparameter named like a slip of a variable (`lang/names.py`)."""
+    from lionsimplify.lang.names import describe_name, slipped_hyperparams
+
+    out = []
+    for name, meant in slipped_hyperparams(program).items():
+        loc = program.read_location(name)
+        out.append(
+            Diagnostic(
+                code="W105",
+                severity=Severity.HAZARD,
+                message=f"`{name}` is read as a hyperparameter, but it looks like a slip of "
+                f"{describe_name(program, meant)}",
+                path=loc.path if loc else None,
+                line=loc.line if loc else None,
+                col=loc.col if loc else None,
+                help=f"did you mean `{meant}`? (to keep the hyperparameter, give it a default "
+                f"in the signature: `def {program.name}(..., {name}=VALUE):`)",
+                source_line=program.source_line(loc),
+            )
+        )
+    return out
+
+
 def check(
     source: Source,
     *,
@@ -216,7 +240,11 @@ def check(
         )
         return CheckResult(path, None, semantics, (error,), error=exc)
     analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
-    found = tuple(_diagnostic(d, program) for d in analysis.diagnostics if d.code not in ignore)
+    found = tuple(
+        d
+        for d in (*(_diagnostic(d, program) for d in analysis.diagnostics), *_slips(program))
+        if d.code not in ignore
+    )
     outputs = {name: f.describe() for name, f in analysis.outputs.items()}
     return CheckResult(path, program, semantics, found, outputs, analysis)
 
