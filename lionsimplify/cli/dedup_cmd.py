@@ -85,4 +85,6 @@ def _render(result: DedupResult) -> None:
             )
         ends.append(len(rows) - 1)
     headers = ("class", "size", "member", "matched")
-    print_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
+    print_table(
+        console, headers, rows, right=("class", "size"), paths=("member",), sections=ends[:-1]
+    )
