@@ -48,14 +48,17 @@ def test_post_parse_errors_render_as_parse_errors_do(tmp_path: Path, capsys) -> 
     assert after[1].startswith("  |   u = ") and after[2] == parse[2]
 
 
-@pytest.mark.parametrize("command", ["reduce", "dedup"])
-def test_kind_mismatch_shows_line_and_caret_in_reduce_and_dedup(
+@pytest.mark.parametrize("command", ["reduce", "eval", "dedup"])
+def test_kind_mismatch_shows_line_and_caret_in_reduce_eval_and_dedup(
     tmp_path: Path, capsys, command: str
 ) -> None:
     path = _file(tmp_path, "kind.txt", KIND)
     _file(tmp_path, "ok.txt", "def train(w, g, lr):\n  u = sign(g)\n  return u\n")
-    _, _, err = run_cli(capsys, command, path if command == "reduce" else str(tmp_path))
+    args = {"reduce": [path], "eval": [path, "--proxy", "convex-s"], "dedup": [str(tmp_path)]}
+    code, _, err = run_cli(capsys, command, *args[command])
     assert _excerpt(err, "[E301]")[1:] == ["  |   u = clip(g, g)", "  |       ^"]
+    # an invalid program is bad input everywhere (eval trained it, and called it diverged)
+    assert code == (0 if command == "dedup" else 2)
 
 
 @pytest.mark.parametrize("command", ["reduce", "eval"])
