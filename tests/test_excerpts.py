@@ -87,3 +87,19 @@ def test_json_diagnostics_are_unchanged(tmp_path: Path, capsys) -> None:
     (diag,) = json.loads(out)[0]["diagnostics"]
     assert set(diag) == {"severity", "code", "message", "path", "line", "col", "help"}
     assert (diag["line"], diag["col"]) == (2, 7)
+
+
+def test_a_jsonl_entry_shows_its_programs_line(tmp_path: Path, capsys) -> None:
+    """The entry is located at its line of the file; the excerpt is its program's line, with
+    the caret at the column the message gives."""
+    runs = tmp_path / "programs.jsonl"
+    ok = {"id": "ok", "program": "def train(w, g, lr):\n  u = sign(g)\n  return u\n"}
+    runs.write_text(json.dumps(ok) + "\n" + json.dumps({"id": "bad", "program": KIND}) + "\n")
+    code, _, err = run_cli(capsys, "dedup", str(runs))
+    assert code == 0
+    assert _excerpt(err, "[E301]") == [
+        f"skipped: {runs}:2: error: in `program`, line 2, col 7: argument 2 of `clip` must be "
+        "a scalar, but `g` is a tensor  [E301]",
+        "  |   u = clip(g, g)",
+        "  |       ^",
+    ]

@@ -57,6 +57,7 @@ class ProgramError(Exception):
         *,
         help: str | None = None,
         source_line: str | None = None,
+        caret: int | None = None,
         code: str,
     ) -> None:
         super().__init__(message)
@@ -68,6 +69,9 @@ class ProgramError(Exception):
         self.location = location or Location("<input>")
         self.help = help
         self.source_line = source_line
+        self.caret = caret
+        """The caret's column in `source_line` where it is not the location's: a JSON-lines
+        entry is located at its line of the file, its source line is its program's."""
 
     def headline(self) -> str:
         """The one line a user must see: `path:line:col: error: message  [CODE]`."""
@@ -79,7 +83,7 @@ class ProgramError(Exception):
         """The headline, the offending source line with a caret, and the help line."""
         lines = [self.headline()]
         if self.has_location:
-            lines += excerpt(self.source_line, self.location.col)
+            lines += excerpt(self.source_line, self.caret or self.location.col)
         if self.help:
             lines.append(f"  = help: {self.help}")
         return "\n".join(lines)
