@@ -81,6 +81,8 @@ class Diagnostic:
     line: int | None = None
     col: int | None = None
     help: str | None = None
+    source_line: str | None = field(default=None, compare=False, repr=False)
+    """The line of the program the location points at (shown with a caret; not in JSON)."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.col}: " if self.path else ""
@@ -171,7 +173,7 @@ def _program(source: Source) -> Program:
     return parse_file(source)
 
 
-def _diagnostic(d: Any) -> Diagnostic:
+def _diagnostic(d: Any, program: Program) -> Diagnostic:
     loc = d.location
     return Diagnostic(
         code=d.code,
@@ -181,7 +183,32 @@ def _diagnostic(d: Any) -> Diagnostic:
         line=loc.line if loc else None,
         col=loc.col if loc else None,
         help=d.help,
+        source_line=program.source_line(loc),
     )
+
+
+def _slips(program: Program) -> list[Diagnostic]:
+    """W105 for each hyperparameter named like a slip of a variable (`lang/names.py`)."""
+    from lionsimplify.lang.names import describe_name, slipped_hyperparams
+
+    out = []
+    for name, meant in slipped_hyperparams(program).items():
+        loc = program.read_location(name)
+        out.append(
+            Diagnostic(
+                code="W105",
+                severity=Severity.HAZARD,
+                message=f"`{name}` is read as a hyperparameter, but it looks like a slip of "
+                f"{describe_name(program, meant)}",
+                path=loc.path if loc else None,
+                line=loc.line if loc else None,
+                col=loc.col if loc else None,
+                help=f"did you mean `{meant}`? (to keep the hyperparameter, give it a default "
+                f"in the signature: `def {program.name}(..., {name}=VALUE):`)",
+                source_line=program.source_line(loc),
+            )
+        )
+    return out
 
 
 def check(
@@ -209,10 +236,15 @@ def check(
             line=loc.line if loc else None,
             col=loc.col if loc else None,
             help=exc.help,
+            source_line=exc.source_line,
         )
         return CheckResult(path, None, semantics, (error,), error=exc)
     analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
-    found = tuple(_diagnostic(d) for d in analysis.diagnostics if d.code not in ignore)
+    found = tuple(
+        d
+        for d in (*(_diagnostic(d, program) for d in analysis.diagnostics), *_slips(program))
+        if d.code not in ignore
+    )
     outputs = {name: f.describe() for name, f in analysis.outputs.items()}
     return CheckResult(path, program, semantics, found, outputs, analysis)
 

@@ -185,10 +185,11 @@ def test_an_invalid_program_in_a_folder_or_jsonl_is_skipped_not_fatal(
     (folder / "bad.txt").write_text("def train(w, g, m, lr):\n  m = interp(g, m)\n  return m, m\n")
     code, out, err = cli(capsys, monkeypatch, "diff", str(folder))
     assert code == 1 and "verdict: identical" in out
-    assert (
-        err.strip()
-        == f"skipped: {folder / 'bad.txt'}:2:7: error: `interp` takes 3 arguments, got 2  [E202]"
-    )
+    assert err.strip().splitlines() == [
+        f"skipped: {folder / 'bad.txt'}:2:7: error: `interp` takes 3 arguments, got 2  [E202]",
+        "  |   m = interp(g, m)",
+        "  |       ^",
+    ]
     code, _, err = cli(capsys, monkeypatch, "diff", str(folder / "a.txt"), str(folder / "bad.txt"))
     assert code == 2 and "^" in err
     # a .jsonl: entries are named by id, so the rows tell them apart; a bad line is skipped

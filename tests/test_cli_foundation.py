@@ -99,7 +99,11 @@ def test_dedup_exit_code_says_whether_any_program_was_valid(tmp_path, capsys) ->
     # some valid: exit 0, the invalid listed
     code, out, err = cli(["dedup", str(bad), P8], capsys)
     assert code == 0 and "2 programs, 1 valid, 1 classes" in out
-    assert err.strip() == f"skipped: {bad}:2:7: error: unknown function `foo`  [E201]"
+    assert err.splitlines()[:3] == [
+        f"skipped: {bad}:2:7: error: unknown function `foo`  [E201]",
+        "  |   u = foo(g)",
+        "  |       ^",
+    ]
     # none valid: the JSON is still printed, then exit 2
     code, out, err = cli(["dedup", "--json", str(tmp_path)], capsys)
     data = json.loads(out)
@@ -136,8 +140,9 @@ def test_bad_input_one_line_exit_2_no_traceback(command, name, tmp_path, capsys)
         # valid one left it says so last and exits 2 (it printed an empty table, exit 0)
         lines = err.strip().splitlines()
         assert code == 2 and out == "" and "Traceback" not in err
-        assert lines[0].startswith(f"skipped: {f}") and len(lines) == 2
-        assert lines[1].startswith("error: no valid program: the only program read is invalid")
+        assert lines[0].startswith(f"skipped: {f}")  # then its source line, caret and help
+        assert not any(ln.startswith(("skipped", "error")) for ln in lines[1:-1])
+        assert lines[-1].startswith("error: no valid program: the only program read is invalid")
         return
     assert code == 2
     assert "Traceback" not in err + out

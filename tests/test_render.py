@@ -17,9 +17,11 @@ odd_cell = st.sampled_from(["", " ", " a", "a ", "[b]x", "a\\b", "é", "a\tb", "
 
 def _both(headers, rows, right, sections, width: int) -> tuple[str, str]:  # noqa: ANN001
     fast, slow = io.StringIO(), io.StringIO()
-    print_table(Console(file=fast, width=width), headers, rows, right=right, sections=sections)
+    print_table(Console(file=fast, width=width), headers, rows, right=right, paths=("member",),
+                sections=sections)  # fmt: skip
     console = Console(file=slow, width=width)
-    console.print(fitted_table(console, headers, rows, right=right, sections=sections))
+    table = fitted_table(console, headers, rows, right=right, paths=("member",), sections=sections)
+    console.print(table)
     return fast.getvalue(), slow.getvalue()
 
 
@@ -41,3 +43,40 @@ def test_a_dedup_sized_table_is_the_same() -> None:
     ]
     fast, slow = _both(HEADERS, rows, {"class", "size"}, set(range(2, 300, 3)), 100)
     assert fast == slow
+
+
+def _dedup_rows() -> list[tuple[str, str, str, str]]:
+    """What `dedup examples/programs` prints: member paths relative to the common folder."""
+    members = ["program1_lion.txt", "variants/lion_bias_corrected.txt", "program8.txt",
+               "variants/adamw_decay_after_ratio_bias_corrected.txt", "a/b/c/d/e/f/g/h/i/j.txt"]  # fmt: skip
+    return [(str(i + 1), "1", m, "representative") for i, m in enumerate(members)]
+
+
+def test_paths_break_after_a_slash_so_a_class_stays_one_row_at_80_columns() -> None:
+    out = io.StringIO()
+    rows = _dedup_rows()
+    print_table(Console(file=out, width=80), HEADERS, rows, right=("class",), paths=("member",))
+    lines = out.getvalue().splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    assert lines[1].startswith("┃ class ┃ size ┃ member")  # boxed, one column each
+    body = [ln.split("│") for ln in lines if ln.startswith("│")]
+    assert [c[1].strip() for c in body if c[1].strip()] == ["1", "2", "3", "4", "5"]
+    # each member's lines, joined, give the path back; it breaks only after a `/`
+    members, current = [], ""
+    for c in body:
+        if c[1].strip() and current:
+            members.append(current)
+            current = ""
+        part = c[3].strip()
+        assert not current or current.endswith("/")
+        current += part
+    members.append(current)
+    assert members == [r[2] for r in rows]
+    assert "│ variants/  " in out.getvalue()
+
+
+def test_without_paths_a_long_path_stacks_the_table() -> None:
+    """The failure the `paths` columns fix: rich cannot wrap a path, so the table stacks."""
+    out = io.StringIO()
+    print_table(Console(file=out, width=80), HEADERS, _dedup_rows(), right=("class",))
+    assert "┃ class" not in out.getvalue() and out.getvalue().startswith("class ")

@@ -261,3 +261,15 @@ def test_the_program_exits_130_after_ctrl_c_without_the_interpreter_teardown() -
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+def test_dedup_keeps_one_row_per_class_at_80_columns() -> None:
+    """Member paths break after a `/` rather than stacking every class into a block."""
+    code, out, _ = _run(["dedup", PROGRAMS], 80)
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(ln) for ln in lines) <= 80
+    assert any(ln.startswith("┃ class ┃ size ┃ member") for ln in lines)
+    classes = [ln.split("│")[1].strip() for ln in lines if ln.startswith("│")]
+    assert [c for c in classes if c] == [str(n) for n in range(1, 10)]
+    assert _shown_whole(out, "variants/adamw_decay_after_ratio_bias_corrected.txt")

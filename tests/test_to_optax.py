@@ -174,8 +174,11 @@ def test_step_input_is_one_based():
 
 
 def test_missing_hyperparameters_are_named():
-    with pytest.raises(ProgramError, match="β1, β2, λ"):
+    # the E205 every command gives, at the first use: this hand-made IR has no locations, so
+    # none (it was a made-up `<input>:1:1`)
+    with pytest.raises(ProgramError, match="hyperparameters `β1`, `β2`, `λ` have no value") as e:
         program_to_optax(LION, learning_rate=1e-3, params={})
+    assert e.value.code == "E205" and not e.value.has_location
 
 
 def test_state_dtype_follows_mu_dtype():

@@ -121,7 +121,8 @@ class Analysis:
         """Raise the first error as a `ProgramError` (what the CLI turns into exit code 2)."""
         if self.errors:
             e = self.errors[0]
-            raise ProgramError(e.message, e.location, help=e.help, code=e.code)
+            line = self.program.source_line(e.location)
+            raise ProgramError(e.message, e.location, help=e.help, source_line=line, code=e.code)
 
 
 def _fmt(v: float) -> str:

@@ -28,7 +28,8 @@ import numpy as np
 
 from lionsimplify.analysis.codegen import Compiled, StepPlan, Unfusable, ValueKind, compile_step
 from lionsimplify.lang.errors import ProgramError
-from lionsimplify.lang.ir import Const, Hyper, Program, Var
+from lionsimplify.lang.ir import Const, Program, Var
+from lionsimplify.lang.names import slipped_hyperparams
 from lionsimplify.lang.ops import OPS, Semantics
 
 
@@ -92,19 +93,19 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
     if not missing:
         return
     first = missing[0]
-    loc = next(
-        (s.loc for s in program.body for a in s.args if isinstance(a, Hyper) and a.name == first),
-        None,
-    )
+    loc = program.read_location(first)
     names = ", ".join(f"`{m}`" for m in missing)
+    slip = slipped_hyperparams(program).get(first)
     raise ProgramError(
         f"hyperparameter {names} has no value"
         if len(missing) == 1
         else f"hyperparameters {names} have no value",
         loc,
-        help="give each a value with "
+        help=(f"did you mean `{slip}`? If not, " if slip else "")
+        + "give each a value with "
         + " ".join(f"--param {m}=VALUE" for m in missing)
         + f", or in the signature: `def {program.name}(..., {missing[0]}=VALUE):`",
+        source_line=program.source_line(loc),
         code="E205",
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
 
 from lionsimplify.cli.app import (
     command,
@@ -18,6 +17,7 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
+from lionsimplify.cli.batch import no_valid_program
 from lionsimplify.cli.render import print_table
 from lionsimplify.compare.dedup import DedupResult, dedup
 from lionsimplify.lang.sources import load_sources
@@ -55,28 +55,11 @@ def command(
     elif result.classes:
         _render(result)
     for bad in [] if json_out else result.invalid:
-        err_console.print(f"skipped: {bad.error.headline()}", markup=False, soft_wrap=True)
+        err_console.print(f"skipped: {bad.error.render()}", markup=False, soft_wrap=True)
     if not result.classes:
-        _nothing_valid(
+        no_valid_program(
             paths, result.total, "is in the JSON's `invalid`" if json_out else "is listed above"
         )
-
-
-def _nothing_valid(paths: tuple[Path, ...], total: int, listed: str) -> NoReturn:
-    """Classes of no program are no answer: bad input, exit 2, as `check` on an invalid one."""
-    if total == 0:
-        where = ", ".join(str(p) for p in paths)
-        fail(
-            f"no programs found in {where}: name program files (.txt, .py, .prog, .hero), "
-            "folders of them or .jsonl files with a `program` field"
-        )
-    one = total == 1
-    fail(
-        f"no valid program: {'the only program' if one else f'all {total} programs'} read "
-        f"{'is' if one else 'are'} invalid ({'its' if one else 'each'} error {listed}); "
-        f"correct {'it' if one else 'them'} and run again (`lionsimplify check FILE` shows "
-        "each error with its line)"
-    )
 
 
 def _render(result: DedupResult) -> None:
@@ -102,4 +85,6 @@ def _render(result: DedupResult) -> None:
             )
         ends.append(len(rows) - 1)
     headers = ("class", "size", "member", "matched")
-    print_table(console, headers, rows, right=("class", "size"), sections=ends[:-1])
+    print_table(
+        console, headers, rows, right=("class", "size"), paths=("member",), sections=ends[:-1]
+    )

@@ -9,15 +9,11 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from lionsimplify.analysis.absexec import analyse
-from lionsimplify.analysis.interp import require_params
 from lionsimplify.api import diff
 from lionsimplify.cli.app import (
     EXIT_NEGATIVE,
-    check_param_names,
     command,
     console,
-    err_console,
     fail,
     file_argument,
     json_option,
@@ -26,13 +22,13 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
+from lionsimplify.cli.batch import read_batch
 from lionsimplify.cli.render import fitted_table, heading
 from lionsimplify.compare.diff import Diff, Row
-from lionsimplify.lang.errors import ProgramError
-from lionsimplify.lang.ir import Program, Stmt, Var
+from lionsimplify.lang.ir import Stmt, Var
 from lionsimplify.lang.parse import parse_file
 from lionsimplify.lang.printer import format_number, format_operand, format_signature, format_stmt
-from lionsimplify.lang.sources import Source, load_sources
+from lionsimplify.lang.sources import load_sources
 
 FORMATS = ("rich", "unified")
 VERDICT_STYLE = {
@@ -95,36 +91,9 @@ def command(
         base = parse_file(against)
         # a directory that holds the reference too: do not compare it with itself
         sources = [s for s in sources if Path(s.path).resolve() != against.resolve()]
-    # In a folder or a .jsonl an invalid program is one skipped entry, as in dedup; a program
-    # file named on its own is bad input (exit 2).
-    named = {str(p) for p in paths if not p.is_dir() and p.suffix != ".jsonl"}
-    read: list[tuple[int, Source, Program]] = []
-    problems: dict[int, ProgramError] = {}
-    for i, s in enumerate(sources):
-        try:
-            read.append((i, s, s.parse()))
-        except ProgramError as exc:
-            if s.jsonl_line is None and s.path in named:
-                raise
-            problems[i] = exc
-    check_param_names(params, *(p for _, _, p in read), *([base] if against is not None else []))
-    programs = []
-    for (
-        i,
-        s,
-        p,
-    ) in read:  # what only running them would meet: a missing value, a tensor for a scalar
-        try:
-            analyse(p, semantics, params).raise_errors()  # type: ignore[arg-type]
-            require_params(p, params)
-            programs.append(p)
-        except ProgramError as exc:
-            if s.jsonl_line is None and s.path in named:
-                raise
-            problems[i] = s.program_error(exc)
-    skipped = [problems[i] for i in sorted(problems)]
-    for exc in skipped:
-        err_console.print(f"skipped: {exc.headline()}", markup=False, soft_wrap=True)
+    batch = read_batch(sources, paths, semantics, params, also=[base] if against else [])
+    programs = [p for _, p in batch.programs]
+    skipped = [e for _, e in batch.skipped]
     if against is None and programs:
         base, programs = programs[0], programs[1:]
     if not programs:

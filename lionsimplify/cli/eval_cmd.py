@@ -77,6 +77,7 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: list[float], base_lr: f
 
       lionsimplify eval examples/programs/program8.txt --proxy language-s --json --plot curves.png
     """
+    from lionsimplify.analysis.absexec import analyse
     from lionsimplify.analysis.interp import require_params
     from lionsimplify.lang.parse import parse_file
     from lionsimplify.proxies.baselines import BASELINES
@@ -94,7 +95,9 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: list[float], base_lr: f
         fail(f"{file}: no such file")
     program = parse_file(file)
     check_param_names(params, program)
-    # every problem with the input is reported before jax is imported (seconds)
+    # every problem with the input is reported before jax is imported (seconds): a tensor
+    # where an op needs a scalar is an invalid program, not a run that diverges
+    analyse(program, semantics, params).raise_errors()  # type: ignore[arg-type]
     require_params(program, params)
     task = get_proxy(proxy, module=proxy_module)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from lionsimplify.api import Diagnostic
+from lionsimplify.lang.errors import excerpt
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
@@ -37,7 +39,8 @@ def program_syntax(program: Program | str, highlight: bool = True) -> Text:
 
 
 def diagnostic_text(d: Diagnostic) -> Text:
-    """`path:line:col: warning: message  [CODE]` and its help line, styled."""
+    """`path:line:col: warning: message  [CODE]`, the source line with a caret (drawn by
+    `lang/errors.excerpt`, as for a parse error) and the help line, styled."""
     style = "bold red" if d.severity == "error" else "yellow"
     word = "error" if d.severity == "error" else "warning"
     text = Text()
@@ -46,6 +49,8 @@ def diagnostic_text(d: Diagnostic) -> Text:
     text.append(f"{word}: ", style=style)
     text.append(d.message)
     text.append(f"  [{d.code}]", style="dim")
+    for line in excerpt(d.source_line, d.col) if d.path else ():
+        text.append("\n" + line)
     if d.help:
         text.append(f"\n  = help: {d.help}", style="cyan")
     return text
@@ -98,6 +103,7 @@ def fitted_table(
     rows: Sequence[Sequence[object]],
     *,
     wrap: Collection[str] = (),
+    paths: Collection[str] = (),
     right: Collection[str] = (),
     title: str | None = None,
     sections: Collection[int] = (),
@@ -105,10 +111,12 @@ def fitted_table(
     """A table that fits the console's width without hiding what tells rows apart.
 
     Wide enough: a boxed table, every column as wide as its widest cell except the free-text
-    columns in `wrap`, which wrap at words. Narrower: no borders, and cells wrap. Too narrow
-    even for that (a pipe at 60 columns): one block of `header  value` lines per row, long
-    values broken onto more lines. Text is never cut short with an ellipsis, so two different
-    names never print alike. `sections` are row indices after which a rule is drawn.
+    columns in `wrap`, which wrap at words, and the columns of file paths in `paths`, which
+    break after a `/` (rich would cut a path anywhere: it wraps at spaces only). Narrower: no
+    borders, and cells wrap. Too narrow even for that (a pipe at 60 columns): one block of
+    `header  value` lines per row, long values broken onto more lines. Text is never cut short
+    with an ellipsis, so two different names never print alike. `sections` are row indices
+    after which a rule is drawn.
     """
     from rich import box
     from rich.table import Table
@@ -123,20 +131,50 @@ def fitted_table(
         for i, h in enumerate(headers)
     ]
     words = [
-        max([len(h), *(len(w) for r in cells for w in r[i].split())]) for i, h in enumerate(headers)
+        max([len(h), *(len(w) for r in cells for w in _pieces(r[i], h in paths))])
+        for i, h in enumerate(headers)
     ]
-    fixed = sum(len(h) + 10 if h in wrap else w for h, w in zip(headers, natural, strict=True))
+    least_fixed = [
+        len(h) + 10 if h in wrap else wd if h in paths else w
+        for h, w, wd in zip(headers, natural, words, strict=True)
+    ]
+    fixed = sum(least_fixed)
     # Unboxed, two columns are still 3 apart: padding, the (blank) separator, padding.
-    whole = fixed + 3 * (n - 1) <= console.width  # every cell fits on one line
+    whole = sum(natural) + 3 * (n - 1) <= console.width  # every cell fits on one line
     # numbers, verdicts, statuses (and everything, when it fits) stay on one line
-    short = [h not in wrap and (w <= 24 or whole) for h, w in zip(headers, natural, strict=True)]
+    short = [
+        h not in wrap and h not in paths and (w <= 24 or whole)
+        for h, w in zip(headers, natural, strict=True)
+    ]
     least = sum(w if keep else wd for keep, w, wd in zip(short, natural, words, strict=True))
-    if fixed + 3 * n + 1 <= console.width:
+    boxed = fixed + 3 * n + 1 <= console.width
+    if boxed or least + 3 * (n - 1) <= console.width:
+        # path columns: as wide as their widest cell if that fits, else broken after a `/`
+        room = console.width - (3 * n + 1 if boxed else 3 * (n - 1))
+        room -= sum(
+            f if boxed else (w if keep else wd)
+            for h, f, w, wd, keep in zip(headers, least_fixed, natural, words, short, strict=True)
+            if h not in paths
+        )
+        at = [i for i, h in enumerate(headers) if h in paths]
+        fit = _shrink([natural[i] for i in at], [words[i] for i in at], room)
+        width = dict(zip([h for h in headers if h in paths], fit, strict=True))
+        rows = [
+            [
+                _break_path(c, width[h]) if h in width and isinstance(c, str) else c
+                for h, c in zip(headers, r, strict=True)
+            ]
+            for r in rows
+        ]
+    else:
+        width = {}
+    if boxed:
         table = Table(title=title, title_justify="left", header_style="bold", box=box.HEAVY_HEAD)
         for h, w in zip(headers, natural, strict=True):
             free = h in wrap
             just = "right" if h in right else "left"
-            table.add_column(h, justify=just, min_width=len(h) if free else w, overflow="fold")
+            table.add_column(h, justify=just, min_width=len(h) if free else width.get(h, w),
+                             overflow="fold")  # fmt: skip
     elif least + 3 * (n - 1) <= console.width:
         table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                       pad_edge=False, show_edge=False)  # fmt: skip
@@ -145,7 +183,7 @@ def fitted_table(
                 h,
                 justify="right" if h in right else "left",
                 overflow="fold",
-                min_width=w if keep else None,
+                min_width=w if keep else width.get(h),
                 no_wrap=keep,  # else rich narrows it first (widest), past its min_width
             )
     else:
@@ -168,12 +206,45 @@ def fitted_table(
     return table
 
 
+def _pieces(text: str, path: bool) -> list[str]:
+    """The words of a cell, each cut after its `/`s too for a path: what it can break into."""
+    return re.findall(r"[^/\s]*/|[^/\s]+", text) if path else text.split()
+
+
+def _break_path(text: str, width: int) -> str:
+    """`text` with a line break after a `/` (or at a space) wherever it is wider than `width`."""
+    if len(text) <= width:
+        return text
+    lines, line = [], ""
+    for piece in re.findall(r"[^/\s]*/|[^/\s]+|\s+", text):
+        if line and len(line) + len(piece.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        if line or not piece.isspace():
+            line += piece
+    return "\n".join([*lines, line.rstrip()])
+
+
+def _shrink(widths: list[int], floors: list[int], room: int) -> list[int]:
+    """`widths` narrowed, widest first (as rich narrows the columns that wrap), until they sum
+    to at most `room`, none below its floor."""
+    widths = list(widths)
+    while sum(widths) > room:
+        wider = [i for i, (w, f) in enumerate(zip(widths, floors, strict=True)) if w > f]
+        if not wider:
+            break
+        widest = max(wider, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
 def print_table(
     console: Console,
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     *,
     right: Collection[str] = (),
+    paths: Collection[str] = (),
     sections: Collection[int] = (),
 ) -> None:
     """Print `fitted_table(console, headers, rows, ...)`.
@@ -196,7 +267,8 @@ def print_table(
         [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)] if plain else []
     )
     if not plain or sum(widths) + 3 * n + 1 > console.width:
-        console.print(fitted_table(console, headers, rows, right=right, sections=sections))
+        table = fitted_table(console, headers, rows, right=right, paths=paths, sections=sections)
+        console.print(table)
         return
     grid = box.HEAVY_HEAD
     padded = [w + 2 for w in widths]

@@ -71,19 +71,13 @@ def _op_for(name: str) -> Op:
 
 
 def check_hyperparams(program: Program, params: Mapping[str, float]) -> dict[str, float]:
-    """The program's hyperparameter values, or a `ProgramError` naming every missing one."""
-    needed = program.hyperparams()
+    """The program's hyperparameter values, or the `ProgramError` (E205) naming every missing
+    one at its first use, as everywhere else numbers are needed."""
+    from lionsimplify.analysis.interp import require_params
+
     params = program.values(params)
-    missing = [h for h in needed if h not in params]
-    if missing:
-        names = ", ".join(missing)
-        raise ProgramError(
-            f"missing value for hyperparameter{'s' if len(missing) > 1 else ''} {names}",
-            Location(program.path),
-            help=" ".join(f"--param {h}=VALUE" for h in missing),
-            code="E205",
-        )
-    return {h: float(params[h]) for h in needed}
+    require_params(program, params)
+    return {h: float(params[h]) for h in program.hyperparams()}
 
 
 def _check_extras(program: Program) -> None:

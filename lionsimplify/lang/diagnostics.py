@@ -17,7 +17,8 @@ from enum import StrEnum
 
 
 class Severity(StrEnum):
-    """`error` rejects the input (exit 2); `hazard` is a warning about values at run time."""
+    """`error` rejects the input (exit 2); `hazard` is a warning: about values at run time,
+    or (W105) about a name that looks misspelt."""
 
     ERROR = "error"
     HAZARD = "hazard"
@@ -124,6 +125,17 @@ CODES: dict[str, Code] = {
              "Every input is finite, but the operation's interval reaches ±inf (e.g. `exp` of "
              "a large value): the update may be inf, and `x - x` of it NaN.",
              "def train(w, g, lr):\n  u = exp(exp(exp(1000.0)))\n  return u"),
+        Code("W105", "misspelt-name", _W, "a hyperparameter named like a slip of a variable",
+             "A name that is read but never assigned is a hyperparameter, so a slip in a "
+             "variable's name (`mm` for `m`, `lrr` for `lr`: a doubled character, or two "
+             "neighbours swapped) would silently become one. Correct the "
+             "name, or give the hyperparameter a default in the signature "
+             "(`def train(w, g, m, lr, mm=0.9):`) to say it is meant. Names that merely "
+             "extend a variable's (`b1` beside a state `b`, `wd` beside `w`) or change its "
+             "case (`G` beside `g`) are not flagged; "
+             "longer names close to a variable are errors (E203).",
+             "def train(w, g, m, lr):\n  m = interp(g, mm, 0.9)\n  update = sign(m) * lr\n"
+             "  return update, m"),
     ]
 }  # fmt: skip
 

@@ -4,7 +4,8 @@ Every problem with user input (a program file, a runs directory, a config) is ra
 `ProgramError`; the command line turns it into a compiler-style one-line message
 (`path:line:col: error: message  [E201]`, the code from `lang/diagnostics.py` at the end) plus
 the source line, a caret and an optional `help:` line, and exits with code 2. Library callers can
-catch it and read the fields.
+catch it and read the fields. `excerpt` is the one drawing of a source line and its caret: parse
+errors, errors found by the analyses after parsing and warnings all show their place with it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ class Location:
         )
 
 
+def excerpt(source_line: str | None, col: int | None) -> list[str]:
+    """The source line and a caret under column `col` (1-based), as two `  | ` lines; nothing
+    when there is no line to show (a blank one, or a location without a column such as a
+    JSON-lines entry's)."""
+    if source_line is None or col is None or not source_line.strip():
+        return []
+    text = source_line.rstrip("\n")
+    return [f"  | {text}", "  | " + " " * max(col - 1, 0) + "^"]
+
+
 class ProgramError(Exception):
     """Bad input: a message tied to a location, with an optional suggestion."""
 
@@ -46,6 +57,7 @@ class ProgramError(Exception):
         *,
         help: str | None = None,
         source_line: str | None = None,
+        caret: int | None = None,
         code: str,
     ) -> None:
         super().__init__(message)
@@ -57,6 +69,9 @@ class ProgramError(Exception):
         self.location = location or Location("<input>")
         self.help = help
         self.source_line = source_line
+        self.caret = caret
+        """The caret's column in `source_line` where it is not the location's: a JSON-lines
+        entry is located at its line of the file, its source line is its program's."""
 
     def headline(self) -> str:
         """The one line a user must see: `path:line:col: error: message  [CODE]`."""
@@ -67,10 +82,8 @@ class ProgramError(Exception):
     def render(self) -> str:
         """The headline, the offending source line with a caret, and the help line."""
         lines = [self.headline()]
-        if self.source_line is not None and self.source_line.strip():
-            text = self.source_line.rstrip("\n")
-            lines.append(f"  | {text}")
-            lines.append("  | " + " " * max((self.location.col or 1) - 1, 0) + "^")
+        if self.has_location:
+            lines += excerpt(self.source_line, self.caret or self.location.col)
         if self.help:
             lines.append(f"  = help: {self.help}")
         return "\n".join(lines)

@@ -13,6 +13,7 @@ ride along for diagnostics but never take part in equality, so `parse(print(p)) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -68,6 +69,9 @@ class Program:
     so a program the tool writes carries its values and reads back as it is."""
     path: str = field(default="<program>", compare=False, hash=False, repr=False)
     return_loc: Location | None = field(default=None, compare=False, hash=False, repr=False)
+    source: str | None = field(default=None, compare=False, hash=False, repr=False)
+    """The text it was parsed from, so that a diagnostic found after parsing (a kind mismatch,
+    a hazard, a missing value) shows its source line and caret as a parse error does."""
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -117,6 +121,30 @@ class Program:
                 new = replace(new, defaults=kept)
         return new
 
+    def with_source(self, text: str) -> Program:
+        """A copy that keeps the text it was parsed from (copied by its field dict, as in
+        `with_body`: the parser calls this once a program)."""
+        new = object.__new__(Program)
+        new.__dict__.update(self.__dict__, source=text)
+        return new
+
+    def source_line(self, loc: Location | None) -> str | None:
+        """The line of the source text that `loc` points at, if the program has its text."""
+        if self.source is None or loc is None or loc.line is None or loc.line < 1:
+            return None
+        lines = self.source.splitlines()
+        return lines[loc.line - 1] if loc.line <= len(lines) else None
+
+    def read_location(self, name: str) -> Location | None:
+        """Where `name` is first read: its statement's location, moved onto the name itself
+        when the source line shows it there (a statement's location is its expression's)."""
+        loc = next((s.loc for s in self.body if s.loc and _reads(s, name)), None)
+        line = self.source_line(loc)
+        if loc is None or line is None or loc.col is None:
+            return loc
+        found = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)").search(line, loc.col - 1)
+        return replace(loc, col=found.start() + 1) if found else loc
+
     def role(self, name: str) -> str | None:
         """The role of an input name: `weight`, `grad`, `lr`, `state:<i>` or an extra's name."""
         if name == self.weight:
@@ -130,3 +158,7 @@ class Program:
         if name in self.extras:
             return name
         return None
+
+
+def _reads(stmt: Stmt, name: str) -> bool:
+    return any(isinstance(a, Var | Hyper) and a.name == name for a in stmt.args)

@@ -14,7 +14,6 @@ Every rejection is a `ProgramError` with the file, line and column of the offend
 from __future__ import annotations
 
 import ast
-import difflib
 import keyword
 import math
 import re
@@ -27,6 +26,7 @@ from typing import NamedTuple
 
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.ir import COPY, EXTRA_INPUTS, Const, Hyper, Operand, Program, Stmt, Var
+from lionsimplify.lang.names import misspelt_variable
 from lionsimplify.lang.ops import BINARY_SYMBOLS, lookup, suggest
 
 #: Deepest expression nesting the lowering accepts; deeper input gets a clear error.
@@ -142,13 +142,12 @@ class _Lowerer:
             raise self.error(
                 node, f"`{name}` is a function; call it", help=f"write `{name}(...)`", code="E203"
             )
-        known = sorted(self.all_targets | self.inputs)
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.85) if len(name) >= 4 else []
+        close = misspelt_variable(name, self.all_targets | self.inputs)
         if close:
             raise self.error(
                 node,
                 f"undefined name `{name}`",
-                help=f"did you mean `{close[0]}`? (a name that is never assigned is read as a "
+                help=f"did you mean `{close}`? (a name that is never assigned is read as a "
                 "hyperparameter; this one looks like a misspelt variable)",
                 code="E203",
             )
@@ -380,7 +379,12 @@ def _too_deep_line(lines: list[str]) -> int:
 
 
 def parse_text(text: str, path: str = "<string>") -> Program:
-    """Parse one program from `text`; `path` is used in error messages."""
+    """Parse one program from `text`; `path` is used in error messages. The program keeps
+    `text`, where diagnostics found after parsing take their source line from."""
+    return _parse_text(text, path).with_source(text)
+
+
+def _parse_text(text: str, path: str) -> Program:
     lines = text.splitlines()
     if not text.strip():
         raise ProgramError(

@@ -7,7 +7,8 @@ output is deterministic); a `.jsonl` file contributes one program per line from 
 field, with the other fields kept. A bad entry (an unreadable file, a JSON line that is not
 JSON, holds a NUL byte or invalid UTF-8) is a `Source` with an `error` at its location, so one
 bad line never stops a whole directory. Errors inside a JSON line's program are shown at the
-file's line, with the position inside the `program` string in the message.
+file's line, with the position inside the `program` string in the message (and the program's
+line with a caret under it).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Source:
             where + exc.message,
             Location(self.path, self.jsonl_line, None),
             help=exc.help,
+            source_line=exc.source_line,
+            caret=inner.col,
             code=exc.code,
         )
 
