@@ -245,7 +245,7 @@ def _read_fully(text: str) -> object:
         p = parse_text(text, "f.txt")
     except ProgramError as exc:
         return exc.message, exc.location
-    return p, p.name, p.return_loc, [s.loc for s in p.body]
+    return p, p.name, p.return_loc, p.source, [s.loc for s in p.body]
 
 
 def test_simple_lane_reads_what_the_general_path_reads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -284,8 +284,8 @@ def test_simple_lane_reads_what_the_general_path_reads(monkeypatch: pytest.Monke
             rng.choice(edits)(lines, rng.randrange(1, len(lines)))
         texts.append("\n".join(lines) + "\n")
     lane = [_read_fully(t) for t in texts]
-    taken = sum(module._simple_program(t.splitlines(), "f.txt") is not None for t in texts)
-    monkeypatch.setattr(module, "_simple_program", lambda lines, path: None)
+    taken = sum(module._simple_program(t.splitlines(), "f.txt", t) is not None for t in texts)
+    monkeypatch.setattr(module, "_simple_program", lambda lines, path, text: None)
     assert lane == [_read_fully(t) for t in texts]
     assert 100 < taken < len(texts)  # both paths exercised
 

@@ -7,10 +7,10 @@ variable silently becomes one. Two rules tell a slip from a real hyperparameter:
   ratio (`momentum` for `momentun`) is rejected by the parser (E203).
 - `near_miss`, for the names that rule leaves (short ones above all): a short name cannot be
   judged by a ratio (`b1`, `wd`, `eps` are one or two edits from a state `b`, the weight `w`,
-  an `e`, and are legal and common), so only the slips a hand makes count: a doubled character (`mm` for `m`, `lrr` for `lr`) or two neighbours
-  swapped (`rl` for `lr`). Another letter case is not one (`G` beside `g` is a common choice
-  of name). `check` warns about these (W105); a default in the signature
-  (`def train(..., mm=0.9)`) says the name is meant.
+  an `e`, and are legal and common), so only the slips a hand makes count: a doubled
+  character (`mm` for `m`, `lrr` for `lr`) or two neighbours swapped (`rl` for `lr`). Another
+  letter case is not one (`G` beside `g` is a common choice of name). `check` warns about
+  these (W105); a default in the signature (`def train(..., mm=0.9)`) says the name is meant.
 """
 
 from __future__ import annotations

@@ -381,10 +381,6 @@ def _too_deep_line(lines: list[str]) -> int:
 def parse_text(text: str, path: str = "<string>") -> Program:
     """Parse one program from `text`; `path` is used in error messages. The program keeps
     `text`, where diagnostics found after parsing take their source line from."""
-    return _parse_text(text, path).with_source(text)
-
-
-def _parse_text(text: str, path: str) -> Program:
     lines = text.splitlines()
     if not text.strip():
         raise ProgramError(
@@ -393,9 +389,14 @@ def _parse_text(text: str, path: str) -> Program:
             help="a program is one function: `def train(w, g, m, lr): ... return update, m`",
             code="E001",
         )
-    simple = _simple_program(lines, path)
+    simple = _simple_program(lines, path, text)
     if simple is not None:
         return simple
+    return _parse_general(text, lines, path).with_source(text)
+
+
+def _parse_general(text: str, lines: list[str], path: str) -> Program:
+    """Any program (and every error) the one-pass lane `_simple_program` leaves."""
     fast = _fast_function(lines)
     if fast is not None:
         fn, header_line, items = fast
@@ -634,7 +635,7 @@ def _parse_line(source: str) -> ast.stmt | None:
     return body[0] if len(body) == 1 else None
 
 
-def _simple_program(lines: list[str], path: str) -> Program | None:
+def _simple_program(lines: list[str], path: str, text: str) -> Program | None:
     """The commonest program in one pass: a `def` line without defaults, then only simple
     lines (`x = f(a, 0.5)`, every name read already assigned), then `return a, b` of assigned
     names. Search outputs are nearly all like this, and `dedup` reads them by the thousand, so
@@ -676,6 +677,7 @@ def _simple_program(lines: list[str], path: str) -> Program | None:
                 name=_header_name(lines[n].rstrip()),
                 path=path,
                 return_loc=Location(path, k + 1, width + 1),
+                source=text,
             )
         if not assigned.issuperset(simple.reads):
             return None
