@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -224,9 +224,9 @@ def behavioural_hashes(
     return hashes
 
 
-@dataclass(frozen=True)
-class Fingerprinted:
-    """A program text read, checked and cut to its live dataflow, with its structural hash."""
+class Fingerprinted(NamedTuple):
+    """A program text read, checked and cut to its live dataflow, with its structural hash.
+    (A named tuple: `dedup` makes one a text, and a frozen dataclass costs 3x the time.)"""
 
     program: Program
     """The live program (dead statements and state removed)."""
