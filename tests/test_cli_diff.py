@@ -201,3 +201,27 @@ def test_an_invalid_program_in_a_folder_or_jsonl_is_skipped_not_fatal(
     assert code == 1 and "skipped:" in err and "invalid JSON" in err
     data = json.loads(out)
     assert (data["a"], data["b"], data["verdict"]) == (f"{runs}:x", f"{runs}:y", "different")
+
+
+def test_no_valid_program_is_the_shared_bad_input_message(capsys, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    """As `explain` and `dedup`: no valid program in a folder or .jsonl is exit 2 with the one
+    "no valid program" message after the skipped list, not the first program's error alone."""
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    (folder / "bad.txt").write_text("def train(w, g, m, lr):\n  m = interp(g, m)\n  return m, m\n")
+    code, _, err = cli(capsys, monkeypatch, "diff", str(folder))
+    assert code == 2
+    assert err.startswith(f"skipped: {folder / 'bad.txt'}:2:7: error: `interp` takes 3 arguments")
+    assert "error: no valid program: the only program read is invalid" in err
+    runs = tmp_path / "runs.jsonl"
+    runs.write_text("not json\n" + json.dumps({"program": "def f(w, g, lr):\n  return q\n"}) + "\n")
+    code, _, err = cli(capsys, monkeypatch, "diff", str(runs), "--against", ADAMW)
+    assert code == 2 and "error: no valid program: all 2 programs read are invalid" in err
+    # one valid program and no --against: nothing to compare it with, and the others are listed
+    (folder / "a.txt").write_text(Path(ADAMW).read_text())
+    code, _, err = cli(capsys, monkeypatch, "diff", str(folder))
+    assert code == 2 and "skipped:" in err
+    assert (
+        "give at least two programs to compare (or one with --against FILE); 1 other program is invalid"
+        in err
+    )

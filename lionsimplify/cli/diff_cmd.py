@@ -22,7 +22,7 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
-from lionsimplify.cli.batch import read_batch
+from lionsimplify.cli.batch import no_valid_program, read_batch
 from lionsimplify.cli.render import fitted_table, heading
 from lionsimplify.compare.diff import Diff, Row
 from lionsimplify.lang.ir import Stmt, Var
@@ -75,7 +75,7 @@ def command(
 
     Then both run on the same random trajectories, and the verdict is one of: identical (the same canonical program); equivalent (different form, same outputs; says which fingerprint matched); direction-equivalent (each update differs only by a positive factor; gives its range); different (the step and output where they first part, the deviation and the cosine between updates).
 
-    Exit status: 0 when every verdict is identical or equivalent, 1 when any is direction-equivalent or different (or an invalid program in a folder or .jsonl was skipped: each is listed), 2 on bad input (the file, line and column of the problem).
+    Exit status: 0 when every verdict is identical or equivalent, 1 when any is direction-equivalent or different (or an invalid program in a folder or .jsonl was skipped: each is listed), 2 on bad input (the file, line and column of the problem; or no valid program at all).
 
     Examples:
 
@@ -94,12 +94,18 @@ def command(
     batch = read_batch(sources, paths, semantics, params, also=[base] if against else [])
     programs = [p for _, p in batch.programs]
     skipped = [e for _, e in batch.skipped]
-    if against is None and programs:
+    if not programs:  # as `explain` and `dedup`: the shared message, each error listed above
+        no_valid_program(paths, len(batch.entries), "is listed above")
+    if against is None:
         base, programs = programs[0], programs[1:]
     if not programs:
-        if skipped:
-            raise skipped[0]
-        fail("give at least two programs to compare (or one with --against FILE)")
+        n = len(skipped)
+        what = f"{n} other program{'s are' if n > 1 else ' is'}"
+        invalid = f"; {what} invalid (listed above)"
+        fail(
+            "give at least two programs to compare (or one with --against FILE)"
+            + (invalid if n else "")
+        )
     diffs = [diff(base, p, semantics=semantics, params=params, raw=raw) for p in programs]
     if json_out:
         print_json(diffs[0].to_json() if len(diffs) == 1 else [d.to_json() for d in diffs])
