@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lionsimplify.lang.diagnostics import Severity
-from lionsimplify.lang.errors import ProgramError
+from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.ir import Program
 
 if TYPE_CHECKING:
@@ -83,9 +83,13 @@ class Diagnostic:
     help: str | None = None
     source_line: str | None = field(default=None, compare=False, repr=False)
     """The line of the program the location points at (shown with a caret; not in JSON)."""
+    caret: int | None = field(default=None, compare=False, repr=False)
+    """The caret's column in `source_line` where it is not `col`: a JSON-lines entry's
+    diagnostic is at its line of the file, its source line is its program's (`ProgramError`'s
+    `caret`)."""
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}:{self.col}: " if self.path else ""
+        where = f"{Location(self.path, self.line, self.col)}: " if self.path else ""
         word = "error" if self.severity is Severity.ERROR else "warning"
         return f"{where}{word}: {self.message}  [{self.code}]"
 
@@ -114,6 +118,23 @@ class CheckResult:
     analysis: Analysis | None = None
     error: ProgramError | None = None
     """The parse error, when the file is not a program (it renders with a caret)."""
+
+    @classmethod
+    def of_error(cls, path: str, semantics: str, exc: ProgramError) -> CheckResult:
+        """The result for a source that is not a program: its one error."""
+        loc = exc.location if exc.has_location else None
+        error = Diagnostic(
+            code=exc.code,
+            severity=Severity.ERROR,
+            message=exc.message,
+            path=loc.path if loc else None,
+            line=loc.line if loc else None,
+            col=loc.col if loc else None,
+            help=exc.help,
+            source_line=exc.source_line,
+            caret=exc.caret,
+        )
+        return cls(path, None, semantics, (error,), error=exc)
 
     @property
     def valid(self) -> bool:
@@ -227,18 +248,7 @@ def check(
     try:
         program = _program(source)
     except ProgramError as exc:
-        loc = exc.location if exc.has_location else None
-        error = Diagnostic(
-            code=exc.code,
-            severity=Severity.ERROR,
-            message=exc.message,
-            path=loc.path if loc else None,
-            line=loc.line if loc else None,
-            col=loc.col if loc else None,
-            help=exc.help,
-            source_line=exc.source_line,
-        )
-        return CheckResult(path, None, semantics, (error,), error=exc)
+        return CheckResult.of_error(path, semantics, exc)
     analysis = analyse(program, semantics, params)  # type: ignore[arg-type]
     found = tuple(
         d

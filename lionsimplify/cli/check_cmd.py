@@ -1,13 +1,16 @@
-"""`lionsimplify check FILE...`: parse and abstract-execute; errors and hazards with lines."""
+"""`lionsimplify check PATH...`: parse and abstract-execute; errors and hazards with lines."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from lionsimplify.api import CheckResult, check
+from lionsimplify.api import CheckResult, Diagnostic, check
 from lionsimplify.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_NEGATIVE,
@@ -23,12 +26,17 @@ from lionsimplify.cli.app import (
     print_json,
     semantics_option,
 )
+from lionsimplify.cli.batch import no_valid_program
 from lionsimplify.cli.render import diagnostic_text, program_syntax
 from lionsimplify.lang.diagnostics import Severity
+from lionsimplify.lang.errors import ProgramError
+
+if TYPE_CHECKING:
+    from lionsimplify.lang.sources import Source
 
 
 @command("check")
-@file_argument("files", nargs=-1)
+@file_argument("paths", nargs=-1, metavar="PATH...")
 @semantics_option
 @param_option
 @click.option("--strict", is_flag=True, help="Exit 1 when any hazard is found.")
@@ -39,9 +47,9 @@ from lionsimplify.lang.diagnostics import Severity
     "--ignore", multiple=True, metavar="CODE", help="Do not report hazards with CODE (e.g. W101)."
 )
 @click.option("--explain", metavar="CODE", help="Explain a diagnostic code (e.g. E201) and exit.")
-@json_option("a list, one object per file,")
+@json_option("a list, one object per program,")
 def command(
-    files: tuple[Path, ...],
+    paths: tuple[Path, ...],
     semantics: str,
     param: tuple[str, ...],
     strict: bool,
@@ -52,16 +60,17 @@ def command(
 ) -> None:
     """Parse and abstract-execute programs: report errors and hazards with file:line:col.
 
-    Errors (unknown functions, wrong arity, a tensor where a scalar is needed, ...) exit 2.
-    Hazards (sqrt of a value that may be negative, division by a value that may be zero, ...)
-    are warnings; with --strict they exit 1. Every diagnostic ends with its code, e.g. [W102];
-    docs/diagnostics.md lists them all.
+    PATH... are program files, folders of them or .jsonl run files, read as `dedup`, `diff` and `explain` read them (in that order); each program is checked on its own, with every option.
+
+    Errors (unknown functions, wrong arity, a tensor where a scalar is needed, ...) make a program invalid. Hazards (sqrt of a value that may be negative, division by a value that may be zero, ...) are warnings; with --strict they exit 1. Every diagnostic ends with its code, e.g. [W102]; docs/diagnostics.md lists them all.
+
+    Exit status: 0 when every program is valid, 1 when a program in a folder or .jsonl is invalid (each is shown with its error) or a hazard is made strict, 2 on bad input (an invalid file named on its own, or no valid program).
 
     Examples:
 
       lionsimplify check examples/programs/program8.txt
 
-      lionsimplify check --json --semantics hero examples/programs/*.txt
+      lionsimplify check --json --semantics hero examples/programs
 
       lionsimplify check --strict-code W102 --ignore W101 examples/programs/program8.txt
 
@@ -69,22 +78,20 @@ def command(
     """
     if explain is not None:
         _explain(explain)
-    if not files:
-        fail("give at least one FILE to check (or --explain CODE)")
+    if not paths:
+        fail("give at least one PATH to check (or --explain CODE)")
     ignored = _codes(ignore, "--ignore")
     strict_codes = _codes(strict_code, "--strict-code")
     params = parse_params(param)
-    results = []
     found_all = []
     code = 0
-    for path in files:
-        found = check(path, semantics=semantics, params=params, ignore=ignored)
+    for named, found in _check_each(paths, semantics, params, ignored):
         found_all.append(found)
         if not found.valid:
-            code = EXIT_BAD_INPUT
+            # a program named on its own is the input; one of a batch is a negative finding
+            code = max(code, EXIT_BAD_INPUT if named else EXIT_NEGATIVE)
         elif any(strict or d.code in strict_codes for d in found.hazards):
             code = max(code, EXIT_NEGATIVE)
-        results.append(_json(found))
         if json_out:
             continue
         if found.error is not None:
@@ -92,11 +99,54 @@ def command(
         else:
             _render(found)
     if json_out:
-        print_json(results)
+        print_json([_json(found) for found in found_all])
     checked = [r.program for r in found_all if r.program is not None]
     if checked:
         check_param_names(params, *checked)
+    if code != EXIT_BAD_INPUT and not any(found.valid for found in found_all):
+        no_valid_program(paths, len(found_all), "is in the JSON" if json_out else "is shown above")
     raise SystemExit(code)
+
+
+def _check_each(
+    paths: tuple[Path, ...], semantics: str, params: dict[str, float], ignored: set[str]
+) -> Iterator[tuple[bool, CheckResult]]:
+    """(named on its own, result) for each program, in the order of `lang/sources.py`: a file
+    named on its own is checked as it is (so a missing one is its error), a folder or a .jsonl
+    file is expanded by the reader the other commands share."""
+    from lionsimplify.lang.sources import load_sources
+
+    for path in paths:
+        if not path.is_dir() and path.suffix != ".jsonl":
+            yield True, check(path, semantics=semantics, params=params, ignore=ignored)
+            continue
+        for source in load_sources([path]):
+            try:
+                program = source.parse()
+            except ProgramError as exc:
+                yield False, CheckResult.of_error(source.id, semantics, exc)
+                continue
+            found = check(program, semantics=semantics, params=params, ignore=ignored)
+            if source.jsonl_line is not None:
+                found = replace(
+                    found, diagnostics=tuple(_in_entry(d, source) for d in found.diagnostics)
+                )
+            yield False, found
+
+
+def _in_entry(d: Diagnostic, source: Source) -> Diagnostic:
+    """A diagnostic of a JSON-lines entry's program at the entry's line of the file, its place
+    in the program in the message (as `Source.program_error` places an error)."""
+    if d.line is None:
+        return d
+    return replace(
+        d,
+        path=source.path,
+        line=source.jsonl_line,
+        col=None,
+        message=f"in `program`, line {d.line}{f', col {d.col}' if d.col else ''}: {d.message}",
+        caret=d.col,
+    )
 
 
 def _json(found: CheckResult) -> dict[str, object]:

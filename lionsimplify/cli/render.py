@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from lionsimplify.api import Diagnostic
-from lionsimplify.lang.errors import excerpt
+from lionsimplify.lang.errors import Location, excerpt
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
@@ -45,11 +45,11 @@ def diagnostic_text(d: Diagnostic) -> Text:
     word = "error" if d.severity == "error" else "warning"
     text = Text()
     if d.path:
-        text.append(f"{d.path}:{d.line}:{d.col}: ", style="bold")
+        text.append(f"{Location(d.path, d.line, d.col)}: ", style="bold")
     text.append(f"{word}: ", style=style)
     text.append(d.message)
     text.append(f"  [{d.code}]", style="dim")
-    for line in excerpt(d.source_line, d.col) if d.path else ():
+    for line in excerpt(d.source_line, d.caret or d.col) if d.path else ():
         text.append("\n" + line)
     if d.help:
         text.append(f"\n  = help: {d.help}", style="cyan")

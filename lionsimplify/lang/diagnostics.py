@@ -153,7 +153,8 @@ def markdown() -> str:
         "",
         "Every error and hazard has a stable code, shown at the end of its message "
         "(`prog.txt:3:7: error: unknown function `sgn`  [E201]`). `E` codes reject the input "
-        "(exit 2); `W` codes are hazards (warnings; `check --strict` exits 1 on any of them, "
+        "(exit 2; a program in a folder or `.jsonl` file that commands read in a batch is "
+        "listed with its error instead, exit 1); `W` codes are hazards (warnings; `check --strict` exits 1 on any of them, "
         "`--strict-code W102` only on that one, `--ignore W101` hides one). "
         "`lionsimplify check --explain CODE` prints an entry. Errors about command-line "
         "options (before any file is read) have no code.",
