@@ -88,7 +88,8 @@ def test_tiny_real_funnel_records_every_status_and_picks_lion(tmp_path: Path) ->
     assert status["lion"]["status"] == "ok" and status["sgd"]["status"] == "ok"
     # a program that cannot be run (no value for κ) is reported with its reason, not fatal
     assert [i.reason for i in result.intake.invalid] == [
-        f"{tmp_path / 'runs' / 'r1' / 'programs.jsonl'}:4:2:11: error: hyperparameter `κ` has no value  [E205]"
+        f"{tmp_path / 'runs' / 'r1' / 'programs.jsonl'}:4: error: in `program`, line 2, col 11: "
+        "hyperparameter `κ` has no value  [E205]"
     ]
     assert level_a["baseline:adamw"]["status"] == "ok"
     # the run went on to level B, and Lion is a finalist

@@ -318,3 +318,38 @@ def test_ray_executor_gives_the_same_ledger_as_local(tmp_path: Path) -> None:
     local = sorted((_stable(r) for r in _evals(tmp_path / "local")), key=lambda r: r["key"])
     remote = sorted((_stable(r) for r in _evals(tmp_path / "ray")), key=lambda r: r["key"])
     assert local == remote and len(local) > 5
+
+
+def test_invalid_candidates_are_listed_with_their_source_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The printed summary lists each invalid candidate as dedup, diff and explain list a
+    skipped program (source line and caret); an error found in a JSON line's program, at intake
+    or when it enters, is at the file's line (never `path:line:line:col`); JSON keeps one line."""
+    runs = tmp_path / "runs"
+    (runs / "r1").mkdir(parents=True)
+    sgn = "def train(w, g, m, lr):\n  u = sgn(g)\n  return u, m\n"
+    kappa = "def train(w, g, m, lr):\n  u = g * κ\n  u = u * lr\n  return u, m\n"
+    (runs / "r1" / "programs.jsonl").write_text(
+        _line(LION, 0.9, 1) + _line(sgn, 0.7, 2) + _line(kappa, 0.95, 3) + _line(MOMENTUM, 0.8, 4)
+    )
+    (tmp_path / "fake.toml").write_text(FAKE_TOML)
+    args = ["funnel", str(runs), "--config", str(tmp_path / "fake.toml")]
+    assert _main([*args, "--out", str(tmp_path / "out")], monkeypatch) == 0
+    err = capsys.readouterr().err
+    jsonl = runs / "r1" / "programs.jsonl"
+    listed = err[err.index("invalid: ") :].splitlines()
+    assert listed == [
+        f"invalid: {jsonl}:2: error: in `program`, line 2, col 7: unknown function `sgn`  [E201]",
+        "  |   u = sgn(g)",
+        "  |       ^",
+        "  = help: did you mean `sign`?",
+        f"invalid: {jsonl}:3: error: in `program`, line 2, col 11: hyperparameter `κ` has no "
+        "value  [E205]",
+        "  |   u = g * κ",
+        "  |           ^",
+        "  = help: give each a value with --param κ=VALUE, or in the signature: "
+        "`def train(..., κ=VALUE):`",
+    ]
+    data = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert [i["reason"] for i in data["intake"]["invalid"]] == [listed[0][9:], listed[4][9:]]

@@ -29,7 +29,7 @@ from lionsimplify.funnel.jobs import Job
 from lionsimplify.funnel.ledger import LEDGER_NAME
 from lionsimplify.funnel.pipeline import FunnelResult
 from lionsimplify.funnel.report import leaderboard, write_outputs
-from lionsimplify.funnel.runs import Intake
+from lionsimplify.funnel.runs import Intake, Invalid
 from lionsimplify.funnel.select import Verdict
 
 
@@ -135,6 +135,7 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
         f"redundant statements {data['redundant_statement_rate']:.1%}, "
         f"duplicate hits {data['duplicate_rate']:.1%}; semantics {result.config.semantics}"
     )
+    _print_invalid(result.intake.invalid, out)
     for why, n in sorted(result.stale.items()):
         console.print(f"[yellow]ledger[/]: {n} records from {why} not reused")
     if result.torn_lines:
@@ -179,6 +180,24 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
     console.print(f"report: {out / 'report.md'}")
     for f in files:
         console.print(f"winner: {out / f}")
+
+
+#: Invalid candidates listed in full on the terminal; a search may make thousands.
+SHOW_INVALID = 10
+
+
+def _print_invalid(invalid: list[Invalid], out: Path) -> None:
+    """Each invalid candidate as `dedup`, `diff` and `explain` list a skipped program: its
+    error with the source line and caret (on stderr, so the leaderboard stays clean)."""
+    for bad in invalid[:SHOW_INVALID]:
+        err_console.print(f"invalid: {bad.render()}", markup=False, soft_wrap=True)
+    if len(invalid) > SHOW_INVALID:
+        err_console.print(
+            f"invalid: {len(invalid) - SHOW_INVALID} more (each in {out / 'result.json'}, "
+            "`intake.invalid`)",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @command("funnel")

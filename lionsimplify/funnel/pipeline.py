@@ -31,7 +31,7 @@ from lionsimplify.funnel.ledger import (
     json_safe,
     read_ledger,
 )
-from lionsimplify.funnel.runs import Candidate, Intake, Invalid, intake
+from lionsimplify.funnel.runs import Candidate, Intake, Invalid, intake, placed
 from lionsimplify.funnel.select import Verdict, entrants, promote
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.files import check_creatable
@@ -159,7 +159,7 @@ def _reduce_entrants(
             )
         except ProgramError as exc:
             best = cand.best
-            result_invalid.append(Invalid(best.run, best.where, exc.headline()))
+            result_invalid.append(Invalid.of(best.run, best.where, placed(exc, cand.source)))
             continue
         # exact passes can make two entrants one program: evaluate it once, keep every source
         key = structural_hash(reductions[cand.fingerprint].program)

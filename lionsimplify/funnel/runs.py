@@ -75,6 +75,9 @@ class Candidate:
     structural: set[str]
     entries: list[Entry] = field(default_factory=list)
     higher_is_better: dict[str, bool] = field(default_factory=dict)
+    source: Source | None = None
+    """For a representative from a JSON line: its entry, which places errors found later in
+    its program at the file's line (`Source.program_error`); None for a program file."""
 
     def score(self, entry: Entry) -> float:
         """Search fitness with "higher is better" for every run."""
@@ -94,6 +97,17 @@ class Invalid:
     run: str
     where: str
     reason: str
+    """One line: the error's headline, as the ledger, `--json` and the report show it."""
+    error: ProgramError | None = field(default=None, compare=False)
+    """The error itself where there is one, for the terminal: its source line and caret."""
+
+    def render(self) -> str:
+        """What a terminal shows: the reason, with the source line and caret where known."""
+        return self.error.render() if self.error is not None else self.reason
+
+    @classmethod
+    def of(cls, run: str, where: str, error: ProgramError) -> Invalid:
+        return cls(run, where, error.headline(), error)
 
     def to_json(self) -> dict[str, str]:
         return {"run": self.run, "where": self.where, "reason": self.reason}
@@ -191,21 +205,21 @@ def _entry_fields(
     return cid, fitness, step, extra
 
 
-#: (run, where, default id, program text or None, fields or error message, source): the source
-#: places errors in the program (for a JSON line: the file's line, not `path:line:line:col`).
-_Raw = tuple[str, str, str, str | None, dict[str, Any] | str, Source | None]
+#: (run, where, default id, program text or None, fields or error, source): the source places
+#: errors in the program (for a JSON line: the file's line, not `path:line:line:col`).
+_Raw = tuple[str, str, str, str | None, dict[str, Any] | str | ProgramError, Source | None]
 
 
 def _iter_jsonl(run: str, path: Path) -> Iterator[_Raw]:
     try:
         data = read_bytes(path, limit=MAX_DATA_BYTES)
     except ProgramError as exc:
-        yield run, str(path), path.stem, None, exc.headline(), None
+        yield run, str(path), path.stem, None, exc, None
         return
     for n, line in split_lines(data, str(path)):
         where = f"{path}:{n}"
         if isinstance(line, ProgramError):
-            yield run, where, str(n), None, line.headline(), None
+            yield run, where, str(n), None, line, None
             continue
         try:
             obj = json.loads(line)
@@ -245,7 +259,7 @@ def _iter_files(run: str, files: list[Path]) -> Iterator[_Raw]:
         try:
             text = decode_source(read_bytes(path), str(path))
         except ProgramError as exc:
-            yield run, str(path), path.stem, None, exc.headline(), None
+            yield run, str(path), path.stem, None, exc, None
             continue
         yield run, str(path), path.stem, text, _file_header(text), None
 
@@ -302,7 +316,7 @@ def iter_runs(
 def _usable(entry: _Raw) -> bool:
     """Whether the sequential pass fingerprints this entry (it has a text and valid fields)."""
     run, where, default_id, text, meta, _source = entry
-    if text is None or isinstance(meta, str):
+    if text is None or not isinstance(meta, dict):
         return False
     try:
         _entry_fields(run, where, default_id, meta)
@@ -343,6 +357,9 @@ def intake(
     read = statements_in = statements_live = hits = 0
     for run, where, default_id, text, meta, source in raw_entries:
         read += 1
+        if isinstance(meta, ProgramError):
+            invalid.append(Invalid.of(run, where, meta))
+            continue
         if text is None or isinstance(meta, str):
             invalid.append(Invalid(run, where, str(meta)))
             continue
@@ -354,8 +371,7 @@ def intake(
         try:
             fp = fingerprints.structural(text, where if source is None else source.path)
         except ProgramError as exc:
-            error = exc if source is None else source.program_error(exc)
-            invalid.append(Invalid(run, where, error.headline()))
+            invalid.append(Invalid.of(run, where, placed(exc, source)))
             continue
         hit = text in seen_texts
         seen_texts.add(text)
@@ -369,11 +385,11 @@ def intake(
                     warnings.simplefilter("ignore", RuntimeWarning)
                     b_hash = fingerprints.behavioural(fp)
             except ProgramError as exc:
-                invalid.append(Invalid(run, where, exc.headline()))
+                invalid.append(Invalid.of(run, where, placed(exc, source)))
                 continue
             cand = by_behaviour.get(b_hash)
             if cand is None:
-                cand = Candidate(b_hash[-12:], fp.program, text, set())
+                cand = Candidate(b_hash[-12:], fp.program, text, set(), source=source)
                 candidates.append(cand)
                 by_behaviour[b_hash] = cand
             else:
@@ -386,3 +402,8 @@ def intake(
         cand.entries.append(entry)
         cand.higher_is_better[run] = runs[run]
     return Intake(runs, candidates, invalid, read, statements_in, statements_live, hits)
+
+
+def placed(exc: ProgramError, source: Source | None) -> ProgramError:
+    """An error in a candidate's program at its real place (see `_Raw`)."""
+    return exc if source is None else source.program_error(exc)
