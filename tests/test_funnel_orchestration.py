@@ -353,3 +353,7 @@ def test_invalid_candidates_are_listed_with_their_source_line(
     ]
     data = json.loads((tmp_path / "out" / "result.json").read_text())
     assert [i["reason"] for i in data["intake"]["invalid"]] == [listed[0][9:], listed[4][9:]]
+    # the report counts an error by what it is, not where (a JSON line's place included)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "- 1 × unknown function `sgn`  [E201]\n" in report
+    assert "- 1 × hyperparameter `κ` has no value  [E205]\n" in report

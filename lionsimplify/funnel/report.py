@@ -15,6 +15,7 @@ Plots (PNG, matplotlib's non-interactive backend):
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -403,6 +404,16 @@ def _ablation_table(result: FunnelResult, simp: Any) -> list[str]:
     return [*lines, "", f"Applied: {kept}.", *simp.notes, ""]
 
 
+#: Where an error is, in a reason: `path:line:col: error: ` and, for a JSON line's program,
+#: `in `program`, line 2, col 7: ` (`Source.program_error`).
+_PLACE = re.compile(r"^(?:.*?: error: )?(?:in `program`, line \d+(?:, col \d+)?: )?")
+
+
+def _what(reason: str) -> str:
+    """A reason without its place, so that the report counts the same error once."""
+    return _PLACE.sub("", reason, count=1)
+
+
 def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -> str:
     intake = data["intake"]
     lines = [
@@ -419,7 +430,7 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
         f"(Lion paper: ~70%); duplicate hits: {intake['duplicate_rate']:.1%} (Lion paper: ~89%).",
         "",
     ]
-    reasons = Counter(i["reason"].split(": error: ")[-1] for i in intake["invalid"])
+    reasons = Counter(_what(i["reason"]) for i in intake["invalid"])
     if reasons:
         lines += ["Invalid candidates by reason:", ""]
         lines += [f"- {n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda t: -t[1])]
