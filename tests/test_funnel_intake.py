@@ -243,6 +243,10 @@ def test_funnel_without_a_valid_candidate_is_bad_input(
     assert first == f"{root}: {message}"
     assert helpline.startswith("  = help: ") and help in helpline
     assert not out.exists(), "nothing is written on bad input"
+    if "invalid" in message:  # the command the help names shows each error with its line
+        assert f"`lionsimplify check {root}` shows" in helpline
+        code, _, err = run_cli(capsys, "check", str(root))
+        assert code == 2 and help in err and "\n  | " in err  # the source line and caret
 
 
 def test_parallel_intake_gives_what_one_process_gives(tmp_path: Path) -> None:

@@ -194,8 +194,7 @@ def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) ->
         f"no candidate can enter the funnel ({taken.read} read, {len(taken.invalid)} invalid)",
         where,
         help=f"the first: {taken.invalid[0].reason}; correct the candidates (`lionsimplify "
-        "check FILE` shows a program's errors with their lines, `lionsimplify dedup RUNS_DIR` "
-        "lists every program's error)",
+        f"check {runs_dir}` shows each program's errors with their source lines)",
         code="E401",
     )
 
