@@ -87,7 +87,8 @@ def test_tiny_real_funnel_records_every_status_and_picks_lion(tmp_path: Path) ->
     assert status["explodes"]["status"] == "diverged"
     assert status["lion"]["status"] == "ok" and status["sgd"]["status"] == "ok"
     # a program that cannot be run (no value for κ) is reported with its reason, not fatal
-    assert [i.reason for i in result.intake.invalid] == [
+    assert not result.intake.invalid
+    assert [i.reason for i in result.intake.rejected] == [
         f"{tmp_path / 'runs' / 'r1' / 'programs.jsonl'}:4: error: in `program`, line 2, col 11: "
         "hyperparameter `κ` has no value  [E205]"
     ]

@@ -220,6 +220,11 @@ def test_cli_bad_input_is_one_line_and_exit_2(
             "error: no candidate can enter the funnel (2 read, 2 invalid)  [E401]",
             "p.txt:3:10: error: unknown function `sgn`",
         ),
+        (
+            {"r1/p.txt": "# fitness: 1\ndef train(w, g, lr):\n  u = g * κ\n  return u\n"},
+            "error: no candidate can enter the funnel (1 read, 0 invalid, 1 cannot enter)  [E401]",
+            "`κ` has no value  [E205]; give their hyperparameters values in the config's `[params]`",
+        ),
         ({}, "error: no candidates found  [E401]", "a run is a folder holding programs.jsonl"),
         ({"r1/notes.md": "hi"}, "error: no candidates found  [E401]", "README.md"),
     ],
@@ -243,7 +248,9 @@ def test_funnel_without_a_valid_candidate_is_bad_input(
     assert first == f"{root}: {message}"
     assert helpline.startswith("  = help: ") and help in helpline
     assert not out.exists(), "nothing is written on bad input"
-    if "invalid" in message:  # the command the help names shows each error with its line
+    if "cannot enter" in message:  # valid programs: the help says what they lack
+        assert "lionsimplify check" not in helpline
+    elif "invalid" in message:  # the command the help names shows each error with its line
         assert f"`lionsimplify check {root}` shows" in helpline
         code, _, err = run_cli(capsys, "check", str(root))
         assert code == 2 and help in err and "\n  | " in err  # the source line and caret

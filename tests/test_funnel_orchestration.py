@@ -325,7 +325,9 @@ def test_invalid_candidates_are_listed_with_their_source_line(
 ) -> None:
     """The printed summary lists each invalid candidate as dedup, diff and explain list a
     skipped program (source line and caret); an error found in a JSON line's program, at intake
-    or when it enters, is at the file's line (never `path:line:line:col`); JSON keeps one line."""
+    or when it enters, is at the file's line (never `path:line:line:col`); JSON keeps one line.
+    A valid candidate that cannot enter (no value for a hyperparameter) is listed apart, so the
+    counts add up: 4 read, 1 invalid, 3 valid, 3 unique, 2 entering, 1 cannot enter."""
     runs = tmp_path / "runs"
     (runs / "r1").mkdir(parents=True)
     sgn = "def train(w, g, m, lr):\n  u = sgn(g)\n  return u, m\n"
@@ -336,7 +338,9 @@ def test_invalid_candidates_are_listed_with_their_source_line(
     (tmp_path / "fake.toml").write_text(FAKE_TOML)
     args = ["funnel", str(runs), "--config", str(tmp_path / "fake.toml")]
     assert _main([*args, "--out", str(tmp_path / "out")], monkeypatch) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "intake: 4 read, 3 valid, 3 unique, 2 entering;" in captured.out
     jsonl = runs / "r1" / "programs.jsonl"
     listed = err[err.index("invalid: ") :].splitlines()
     assert listed == [
@@ -344,16 +348,22 @@ def test_invalid_candidates_are_listed_with_their_source_line(
         "  |   u = sgn(g)",
         "  |       ^",
         "  = help: did you mean `sign`?",
-        f"invalid: {jsonl}:3: error: in `program`, line 2, col 11: hyperparameter `κ` has no "
-        "value  [E205]",
+        f"cannot enter: {jsonl}:3: error: in `program`, line 2, col 11: hyperparameter `κ` "
+        "has no value  [E205]",
         "  |   u = g * κ",
         "  |           ^",
         "  = help: give each a value with --param κ=VALUE, or in the signature: "
         "`def train(..., κ=VALUE):`",
     ]
     data = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert [i["reason"] for i in data["intake"]["invalid"]] == [listed[0][9:], listed[4][9:]]
+    assert [i["reason"] for i in data["intake"]["invalid"]] == [listed[0][9:]]
+    assert [i["reason"] for i in data["intake"]["rejected"]] == [listed[4][14:]]
+    assert (data["intake"]["valid"], data["intake"]["unique"], data["intake"]["entering"]) == (
+        3,
+        3,
+        2,
+    )
     # the report counts an error by what it is, not where (a JSON line's place included)
     report = (tmp_path / "out" / "report.md").read_text()
-    assert "- 1 × unknown function `sgn`  [E201]\n" in report
-    assert "- 1 × hyperparameter `κ` has no value  [E205]\n" in report
+    assert "Invalid candidates by reason:\n\n- 1 × unknown function `sgn`  [E201]\n" in report
+    assert "level 1, by reason:\n\n- 1 × hyperparameter `κ` has no value  [E205]\n" in report

@@ -131,11 +131,13 @@ class LiveProgress:
 def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
     data = result.intake.to_json()
     console.print(
-        f"intake: {data['read']} read, {data['valid']} valid, {data['unique']} unique; "
+        f"intake: {data['read']} read, {data['valid']} valid, {data['unique']} unique, "
+        f"{len(result.entrants)} entering; "
         f"redundant statements {data['redundant_statement_rate']:.1%}, "
         f"duplicate hits {data['duplicate_rate']:.1%}; semantics {result.config.semantics}"
     )
-    _print_invalid(result.intake.invalid, out)
+    _print_invalid(result.intake.invalid, out, "invalid")
+    _print_invalid(result.intake.rejected, out, "rejected")
     for why, n in sorted(result.stale.items()):
         console.print(f"[yellow]ledger[/]: {n} records from {why} not reused")
     if result.torn_lines:
@@ -186,15 +188,17 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
 SHOW_INVALID = 10
 
 
-def _print_invalid(invalid: list[Invalid], out: Path) -> None:
-    """Each invalid candidate as `dedup`, `diff` and `explain` list a skipped program: its
-    error with the source line and caret (on stderr, so the leaderboard stays clean)."""
+def _print_invalid(invalid: list[Invalid], out: Path, key: str) -> None:
+    """Each invalid (or, `key` "rejected", valid but unable to enter) candidate as `dedup`,
+    `diff` and `explain` list a skipped program: its error with the source line and caret (on
+    stderr, so the leaderboard stays clean)."""
+    label = {"invalid": "invalid", "rejected": "cannot enter"}[key]
     for bad in invalid[:SHOW_INVALID]:
-        err_console.print(f"invalid: {bad.render()}", markup=False, soft_wrap=True)
+        err_console.print(f"{label}: {bad.render()}", markup=False, soft_wrap=True)
     if len(invalid) > SHOW_INVALID:
         err_console.print(
-            f"invalid: {len(invalid) - SHOW_INVALID} more (each in {out / 'result.json'}, "
-            "`intake.invalid`)",
+            f"{label}: {len(invalid) - SHOW_INVALID} more (each in {out / 'result.json'}, "
+            f"`intake.{key}`)",
             markup=False,
             soft_wrap=True,
         )

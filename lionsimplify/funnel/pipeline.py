@@ -144,10 +144,10 @@ def _make_executor(opts: FunnelOptions) -> Executor:
 
 
 def _reduce_entrants(
-    chosen: list[Candidate], config: FunnelConfig, result_invalid: list[Invalid]
+    chosen: list[Candidate], config: FunnelConfig, rejected: list[Invalid]
 ) -> tuple[list[Candidate], dict[str, Reduction]]:
     """Reduce each entrant (exact passes) from its source text; one that cannot be reduced
-    (say, a hyperparameter without a value) is reported invalid with its reason."""
+    (say, a hyperparameter without a value) is `rejected`, with its reason."""
     kept: list[Candidate] = []
     reductions: dict[str, Reduction] = {}
     by_structure: dict[str, Candidate] = {}
@@ -159,7 +159,7 @@ def _reduce_entrants(
             )
         except ProgramError as exc:
             best = cand.best
-            result_invalid.append(Invalid.of(best.run, best.where, placed(exc, cand.source)))
+            rejected.append(Invalid.of(best.run, best.where, placed(exc, cand.source)))
             continue
         # exact passes can make two entrants one program: evaluate it once, keep every source
         key = structural_hash(reductions[cand.fingerprint].program)
@@ -177,7 +177,8 @@ def _reduce_entrants(
 def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) -> None:
     """No candidate entering level 1 leaves nothing to select: bad input (exit 2, before
     anything is written or trained), not an empty leaderboard. The config's entry takes at
-    least one candidate, so an empty entry means that no candidate was valid."""
+    least one candidate, so an empty entry means that no candidate was valid, or that none
+    chosen could be reduced to enter."""
     if chosen:
         return
     where = Location.file(str(runs_dir))
@@ -190,11 +191,18 @@ def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) ->
             "`# fitness:` comment; README.md, 'Search runs', has the layout",
             code="E401",
         )
+    cannot = f", {len(taken.rejected)} cannot enter" if taken.rejected else ""
+    if taken.invalid:
+        what = f"correct the candidates (`lionsimplify check {runs_dir}` shows each program's "
+        what += "errors with their source lines)"
+    else:  # valid programs whose reduction failed: most often, values not given
+        what = "give their hyperparameters values in the config's `[params]` (or a default in "
+        what += "each program's signature)"
     raise ProgramError(
-        f"no candidate can enter the funnel ({taken.read} read, {len(taken.invalid)} invalid)",
+        f"no candidate can enter the funnel ({taken.read} read, {len(taken.invalid)} invalid"
+        f"{cannot})",
         where,
-        help=f"the first: {taken.invalid[0].reason}; correct the candidates (`lionsimplify "
-        f"check {runs_dir}` shows each program's errors with their source lines)",
+        help=f"the first: {(taken.invalid + taken.rejected)[0].reason}; {what}",
         code="E401",
     )
 
@@ -309,7 +317,7 @@ def run_funnel(opts: FunnelOptions, progress: Progress | None = None) -> FunnelR
         opts.runs_dir, semantics=config.semantics, params=config.params, exclude=opts.out
     )
     chosen, reductions = _reduce_entrants(
-        entrants(taken.candidates, config.entry), config, taken.invalid
+        entrants(taken.candidates, config.entry), config, taken.rejected
     )
     _require_entrants(opts.runs_dir, taken, chosen)
     _require_params_read(config, taken)

@@ -430,11 +430,15 @@ def _report_md(result: FunnelResult, data: dict[str, Any], winners: list[str]) -
         f"(Lion paper: ~70%); duplicate hits: {intake['duplicate_rate']:.1%} (Lion paper: ~89%).",
         "",
     ]
-    reasons = Counter(_what(i["reason"]) for i in intake["invalid"])
-    if reasons:
-        lines += ["Invalid candidates by reason:", ""]
-        lines += [f"- {n} × {reason}" for reason, n in sorted(reasons.items(), key=lambda t: -t[1])]
-        lines.append("")
+    for key, title in (
+        ("invalid", "Invalid candidates by reason:"),
+        ("rejected", "Candidates that could not enter level 1, by reason:"),
+    ):
+        reasons = Counter(_what(i["reason"]) for i in intake[key])
+        if reasons:
+            lines += [title, ""]
+            lines += [f"- {n} × {why}" for why, n in sorted(reasons.items(), key=lambda t: -t[1])]
+            lines.append("")
     if result.stale:
         lines += ["Ledger records not reused:", ""]
         lines += [f"- {n} from {why}" for why, n in sorted(result.stale.items())]

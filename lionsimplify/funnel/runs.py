@@ -124,6 +124,9 @@ class Intake:
     statements_live: int
     duplicate_hits: int
     """Valid entries that matched an earlier one (exact text, structure or behaviour)."""
+    rejected: list[Invalid] = field(default_factory=list)
+    """Unique candidates chosen for level 1 that could not enter it (the reduction found a
+    hyperparameter without a value, say): valid and unique, but not entering."""
 
     @property
     def valid(self) -> int:
@@ -139,6 +142,7 @@ class Intake:
             "redundant_statement_rate": round(redundant, 4),
             "duplicate_rate": round(self.duplicate_hits / self.valid, 4) if self.valid else 0.0,
             "invalid": [i.to_json() for i in self.invalid],
+            "rejected": [i.to_json() for i in self.rejected],
         }
 
 
