@@ -18,9 +18,10 @@ are compared on the same values.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -58,6 +59,32 @@ def _weight(item: tuple[str, float | None]) -> float | None:
 
 def _literal(v: float) -> tuple[str, float | None]:
     return (_const(v), v)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector out of fingerprinting many texts (`dedup`, the
+    funnel's intake).
+
+    Fingerprinting allocates many small objects (IR nodes, terms, tuples, hash strings) and
+    makes no reference cycles, so reference counting frees all its garbage (tests hold that
+    `dedup` and `intake` leave none for the collector); at the default thresholds the collector
+    would only rescan the survivors again and again, a quarter or more of the run on large
+    inputs. When the run ends, the survivors are moved to the oldest generation unscanned
+    (`gc.freeze` then `gc.unfreeze`), where they wait for the next full collection like any
+    long-lived data; enabling the collector with them still young cost one scan of them all
+    (55 ms at 10k programs, `benchmarks/bench_dedup.py`). Objects a caller froze are left
+    alone: then the survivors stay where they are."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 class HashMemo:

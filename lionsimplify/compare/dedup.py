@@ -11,13 +11,12 @@ pass that groups them in input order.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from lionsimplify.analysis.fingerprint import Fingerprinter
+from lionsimplify.analysis.fingerprint import Fingerprinter, collector_paused
 from lionsimplify.analysis.fingerprint_pool import PARALLEL_MIN, precompute
 from lionsimplify.analysis.symbolic import sweep
 from lionsimplify.lang.errors import ProgramError
@@ -96,31 +95,6 @@ class DedupResult:
         }
 
 
-@contextmanager
-def _gc_policy() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector out of de-duplication.
-
-    Fingerprinting allocates many small objects (IR nodes, terms, tuples, hash strings) and
-    makes no reference cycles, so reference counting frees all its garbage (a test holds that
-    a run leaves none for the collector); at the default thresholds the collector would only
-    rescan the survivors again and again, a quarter or more of the run on large inputs. When
-    the run ends, the survivors are moved to the oldest generation unscanned (`gc.freeze`
-    then `gc.unfreeze`), where they wait for the next full collection like any long-lived data;
-    enabling the collector with them still young cost one scan of them all (55 ms at 10k
-    programs, `benchmarks/bench_dedup.py`). Objects a caller froze are left alone: then the
-    survivors stay where they are."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
 def dedup(
     sources: Iterable[Source],
     *,
@@ -141,7 +115,7 @@ def dedup(
         texts = list(dict.fromkeys(s.text for s in sources if s.error is None))
         if len(texts) >= parallel_min:
             fingerprints = precompute(texts, semantics, params, workers)
-    with _gc_policy():
+    with collector_paused():
         result = _group(sources, fingerprints)
         if params:
             result.hyperparams = _read(sources, fingerprints)

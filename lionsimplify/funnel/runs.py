@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from lionsimplify.analysis.fingerprint import Fingerprinter
+from lionsimplify.analysis.fingerprint import Fingerprinter, collector_paused
 from lionsimplify.analysis.fingerprint_pool import PARALLEL_MIN, cores, precompute
 from lionsimplify.lang.errors import Location, ProgramError
 from lionsimplify.lang.files import MAX_DATA_BYTES, read_bytes
@@ -329,6 +329,7 @@ def _usable(entry: _Raw) -> bool:
     return True
 
 
+@collector_paused()
 def intake(
     root: str | Path,
     *,
