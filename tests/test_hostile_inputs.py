@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import session_counts
 from cli_runner import run_cli
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 MARKER = "/tmp/lionsimplify-hostile-marker"
@@ -509,6 +509,7 @@ def _mutants(draw_seed: int, n: int) -> bytes:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=generated_programs())
+@example(data=b"\x0bdef train(w, g, m, lr):\n\n  return u\n")  # was reported at line 4 of 3
 def test_generated_programs(data: bytes, capsys, tmp_path_factory) -> None:
     try_program(capsys, tmp_path_factory.mktemp("gen"), data, commands=("check", "dedup"))
 

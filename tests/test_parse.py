@@ -318,3 +318,25 @@ def test_python_syntax_warnings_do_not_reach_the_user(text: str) -> None:
         with pytest.raises(ProgramError):
             parse_text(text, "p.txt")
     assert [w for w in seen if issubclass(w.category, SyntaxWarning)] == []
+
+
+@pytest.mark.parametrize("odd", ["\x0b", "\x0c", "\x1c", "\x85", "\u2028"])
+def test_lines_are_numbered_as_python_numbers_them(odd: str) -> None:
+    """`str.splitlines` also ends a line at \\v, \\f, \\x1c-\\x1e, \\x85, \\u2028 and \\u2029; a
+    program holding one had every location after it a line too far (the hostile-input test
+    found `\\vdef train(w, g, m, lr):\\n\\n  return u\\n` reported at line 4 of 3)."""
+    text = f"def train(w, g, m, lr):\n  # odd {odd} here\n  m = interp(m, g, 0.9)\n"
+    program = parse_text(text + "  u = sign(m)\n  return u, m\n")
+    assert [s.loc.line for s in program.body if s.loc] == [3, 4]
+    assert program.source_line(program.body[1].loc) == "  u = sign(m)"
+    with pytest.raises(ProgramError) as e:
+        parse_text(text + "  u = sgn(m)\n  return u, m\n")
+    assert (e.value.location.line, e.value.location.col, e.value.source_line) == (
+        4,
+        7,
+        "  u = sgn(m)",
+    )
+    with pytest.raises(ProgramError) as e:
+        parse_text(f"{odd}def train(w, g, m, lr):\n\n  return u\n")
+    # a form feed is whitespace to Python (the `return` is wrong, line 3), the others are not
+    assert e.value.location.line == (3 if odd == "\x0c" else 1)

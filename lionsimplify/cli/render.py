@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from lionsimplify.api import Diagnostic
-from lionsimplify.lang.errors import Location, excerpt
+from lionsimplify.lang.errors import Location, excerpt, source_lines
 from lionsimplify.lang.ir import Program
 from lionsimplify.lang.printer import print_program
 
@@ -59,7 +59,7 @@ def diagnostic_text(d: Diagnostic) -> Text:
 def struck_source(source: str, removed: dict[int, str]) -> Text:
     """The original program text with removed lines struck through and their reason beside."""
     out = Text()
-    for n, line in enumerate(source.splitlines(), start=1):
+    for n, line in enumerate(source_lines(source), start=1):
         if n in removed:
             out.append(line, style="strike dim red")
             out.append(f"   # {removed[n]}", style="italic dim")

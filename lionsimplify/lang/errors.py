@@ -10,6 +10,7 @@ errors, errors found by the analyses after parsing and warnings all show their p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -35,6 +36,23 @@ class Location:
             if self.col is None
             else f"{self.path}:{self.line}:{self.col}"
         )
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a program text as Python counts them (ended by `\n`, `\r\n` or `\r`),
+    without their ends: the numbering of every location. `str.splitlines` also ends a line at
+    `\v`, `\f`, `\x1c`-`\x1e`, `\x85`, `\u2028` and `\u2029`, which would put every location
+    after one such character a line too far; it is used when the counts show none."""
+    lines = text.splitlines()
+    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if len(lines) == ends + (not text.endswith(("\n", "\r"))) and not text.endswith(_OTHER_ENDS):
+        return lines
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_OTHER_ENDS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
 def excerpt(source_line: str | None, col: int | None) -> list[str]:

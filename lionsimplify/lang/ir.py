@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from lionsimplify.lang.errors import Location
+from lionsimplify.lang.errors import Location, source_lines
 
 #: Keyword-only extra inputs the language knows, with what they carry. Never guessed from names.
 EXTRA_INPUTS: dict[str, str] = {"step": "the 1-based step count"}
@@ -132,7 +132,7 @@ class Program:
         """The line of the source text that `loc` points at, if the program has its text."""
         if self.source is None or loc is None or loc.line is None or loc.line < 1:
             return None
-        lines = self.source.splitlines()
+        lines = source_lines(self.source)
         return lines[loc.line - 1] if loc.line <= len(lines) else None
 
     def read_location(self, name: str) -> Location | None:

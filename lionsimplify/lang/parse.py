@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from lionsimplify.lang.errors import Location, ProgramError
+from lionsimplify.lang.errors import Location, ProgramError, source_lines
 from lionsimplify.lang.ir import COPY, EXTRA_INPUTS, Const, Hyper, Operand, Program, Stmt, Var
 from lionsimplify.lang.names import misspelt_variable
 from lionsimplify.lang.ops import BINARY_SYMBOLS, lookup, suggest
@@ -381,7 +381,7 @@ def _too_deep_line(lines: list[str]) -> int:
 def parse_text(text: str, path: str = "<string>") -> Program:
     """Parse one program from `text`; `path` is used in error messages. The program keeps
     `text`, where diagnostics found after parsing take their source line from."""
-    lines = text.splitlines()
+    lines = source_lines(text)
     if not text.strip():
         raise ProgramError(
             "empty program",
