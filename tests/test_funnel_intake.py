@@ -248,8 +248,12 @@ def test_funnel_without_a_valid_candidate_is_bad_input(
     out = tmp_path / "out"
     code, stdout, err = run_cli(capsys, "funnel", str(root), "--out", str(out), "--json")
     assert code == 2 and stdout == "" and "Traceback" not in err
-    first, helpline = err.splitlines()
+    *listed, first, helpline = err.splitlines()
     assert first == f"{root}: {message}"
+    # each reason is listed first, as the summary of a run lists them (source line and caret)
+    reasons = [ln for ln in listed if ln.startswith(("invalid: ", "cannot enter: "))]
+    assert len(reasons) == (0 if "found" in message else int(message.split("(")[1].split()[0]))
+    assert all(ln.startswith("  ") for ln in listed if ln not in reasons)
     assert helpline.startswith("  = help: ") and help in helpline
     assert not out.exists(), "nothing is written on bad input"
     if "cannot enter" in message:  # valid programs: the help says what they lack

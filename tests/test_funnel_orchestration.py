@@ -352,8 +352,8 @@ def test_invalid_candidates_are_listed_with_their_source_line(
         "has no value  [E205]",
         "  |   u = g * κ",
         "  |           ^",
-        "  = help: give each a value with --param κ=VALUE, or in the signature: "
-        "`def train(..., κ=VALUE):`",
+        "  = help: give each a value in the config's `[params]` (`κ = VALUE`), or in the "
+        "signature: `def train(..., κ=VALUE):`",
     ]
     data = json.loads((tmp_path / "out" / "result.json").read_text())
     assert [i["reason"] for i in data["intake"]["invalid"]] == [listed[0][9:]]

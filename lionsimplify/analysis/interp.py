@@ -87,8 +87,11 @@ def missing_params(program: Program, params: Mapping[str, float]) -> list[str]:
     return [h for h in program.hyperparams() if h not in params and h not in given]
 
 
-def require_params(program: Program, params: Mapping[str, float]) -> None:
-    """Raise a `ProgramError` naming the first hyperparameter without a value."""
+def require_params(
+    program: Program, params: Mapping[str, float], *, from_config: bool = False
+) -> None:
+    """Raise a `ProgramError` naming the first hyperparameter without a value; its help says
+    how to give one: `--param` on the command line, or the `[params]` of a funnel config."""
     missing = missing_params(program, params)
     if not missing:
         return
@@ -102,8 +105,13 @@ def require_params(program: Program, params: Mapping[str, float]) -> None:
         else f"hyperparameters {names} have no value",
         loc,
         help=(f"did you mean `{slip}`? If not, " if slip else "")
-        + "give each a value with "
-        + " ".join(f"--param {m}=VALUE" for m in missing)
+        + (
+            "give each a value in the config's `[params]` ("
+            + ", ".join(f"`{m} = VALUE`" for m in missing)
+            + ")"
+            if from_config
+            else "give each a value with " + " ".join(f"--param {m}=VALUE" for m in missing)
+        )
         + f", or in the signature: `def {program.name}(..., {missing[0]}=VALUE):`",
         source_line=program.source_line(loc),
         code="E205",

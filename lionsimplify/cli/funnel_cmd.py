@@ -27,7 +27,7 @@ from lionsimplify.cli.render import fitted_table
 from lionsimplify.funnel.config import Level
 from lionsimplify.funnel.jobs import Job
 from lionsimplify.funnel.ledger import LEDGER_NAME
-from lionsimplify.funnel.pipeline import FunnelResult
+from lionsimplify.funnel.pipeline import FunnelResult, NoEntrants
 from lionsimplify.funnel.report import leaderboard, write_outputs
 from lionsimplify.funnel.runs import Intake, Invalid
 from lionsimplify.funnel.select import Verdict
@@ -136,8 +136,9 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
         f"redundant statements {data['redundant_statement_rate']:.1%}, "
         f"duplicate hits {data['duplicate_rate']:.1%}; semantics {result.config.semantics}"
     )
-    _print_invalid(result.intake.invalid, out, "invalid")
-    _print_invalid(result.intake.rejected, out, "rejected")
+    more = f"each in {out / 'result.json'}, `intake.%s`"
+    _print_invalid(result.intake.invalid, "invalid", more % "invalid")
+    _print_invalid(result.intake.rejected, "rejected", more % "rejected")
     for why, n in sorted(result.stale.items()):
         console.print(f"[yellow]ledger[/]: {n} records from {why} not reused")
     if result.torn_lines:
@@ -188,19 +189,17 @@ def _print_summary(result: FunnelResult, out: Path, files: list[str]) -> None:
 SHOW_INVALID = 10
 
 
-def _print_invalid(invalid: list[Invalid], out: Path, key: str) -> None:
+def _print_invalid(invalid: list[Invalid], key: str, more: str) -> None:
     """Each invalid (or, `key` "rejected", valid but unable to enter) candidate as `dedup`,
     `diff` and `explain` list a skipped program: its error with the source line and caret (on
-    stderr, so the leaderboard stays clean)."""
+    stderr, so the leaderboard stays clean); past `SHOW_INVALID`, a count and where the rest
+    are (`more`)."""
     label = {"invalid": "invalid", "rejected": "cannot enter"}[key]
     for bad in invalid[:SHOW_INVALID]:
         err_console.print(f"{label}: {bad.render()}", markup=False, soft_wrap=True)
     if len(invalid) > SHOW_INVALID:
         err_console.print(
-            f"{label}: {len(invalid) - SHOW_INVALID} more (each in {out / 'result.json'}, "
-            f"`intake.{key}`)",
-            markup=False,
-            soft_wrap=True,
+            f"{label}: {len(invalid) - SHOW_INVALID} more ({more})", markup=False, soft_wrap=True
         )
 
 
@@ -269,6 +268,10 @@ def command(runs_dir: Path, config: Path | None, out: Path, executor: str, addre
         with LiveProgress() as progress:
             result = funnel(runs_dir, out, config=config, executor=executor, workers=workers,
                             address=address, force=force, progress=progress, write=False)  # fmt: skip
+    except NoEntrants as exc:  # each reason first, then the error that closes the run
+        _print_invalid(exc.intake.invalid, "invalid", f"`lionsimplify check {runs_dir}` lists all")
+        _print_invalid(exc.intake.rejected, "rejected", "valid programs whose reduction failed")
+        raise
     except KeyboardInterrupt:
         ledger = out / LEDGER_NAME
         if not ledger.is_file():

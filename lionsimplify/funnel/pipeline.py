@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lionsimplify.analysis.fingerprint import structural_hash
+from lionsimplify.analysis.interp import require_params
 from lionsimplify.funnel import ablation
 from lionsimplify.funnel.config import FunnelConfig, Level
 from lionsimplify.funnel.executors import Executor, LocalExecutor, RayExecutor
@@ -154,6 +155,7 @@ def _reduce_entrants(
     for cand in chosen:
         try:
             original = parse_text(cand.text, cand.entries[0].where)
+            require_params(original, config.params, from_config=True)  # (in the config's terms)
             reductions[cand.fingerprint] = reduce(
                 original, until="exact", semantics=config.semantics, params=config.params
             )
@@ -172,6 +174,15 @@ def _reduce_entrants(
         by_structure[key] = cand
         kept.append(cand)
     return kept, reductions
+
+
+class NoEntrants(ProgramError):
+    """No candidate could enter level 1 (E401): the intake that says why goes with the error,
+    so that the command line can list each invalid candidate before it."""
+
+    def __init__(self, message: str, where: Location, help: str, intake: Intake) -> None:  # noqa: A002
+        super().__init__(message, where, help=help, code="E401")
+        self.intake = intake
 
 
 def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) -> None:
@@ -198,12 +209,12 @@ def _require_entrants(runs_dir: Path, taken: Intake, chosen: list[Candidate]) ->
     else:  # valid programs whose reduction failed: most often, values not given
         what = "give their hyperparameters values in the config's `[params]` (or a default in "
         what += "each program's signature)"
-    raise ProgramError(
+    raise NoEntrants(
         f"no candidate can enter the funnel ({taken.read} read, {len(taken.invalid)} invalid"
         f"{cannot})",
         where,
-        help=f"the first: {(taken.invalid + taken.rejected)[0].reason}; {what}",
-        code="E401",
+        f"the first: {(taken.invalid + taken.rejected)[0].reason}; {what}",
+        taken,
     )
 
 
