@@ -69,14 +69,13 @@ def no_valid_program(paths: Sequence[Path], total: int, listed: str) -> NoReturn
 def read_batch(
     sources: Sequence[Source],
     paths: Sequence[Path],
-    semantics: str,
     params: dict[str, float],
     *,
     also: Sequence[Program] = (),
 ) -> Batch:
     """Parse and check every source (see the module docstring); `--param` names are checked
     against the programs read and `also` (e.g. `diff --against`'s program)."""
-    from lionsimplify.analysis.absexec import analyse
+    from lionsimplify.analysis.absexec import check_kinds
     from lionsimplify.analysis.interp import require_params
 
     named = {str(p) for p in paths if not p.is_dir() and p.suffix != ".jsonl"}
@@ -97,7 +96,7 @@ def read_batch(
         if isinstance(p, ProgramError):
             continue
         try:  # what only running it would meet: a missing value, a tensor for a scalar
-            analyse(p, semantics, params).raise_errors()  # type: ignore[arg-type]
+            check_kinds(p)
             require_params(p, params)
         except ProgramError as exc:
             entries[i] = (s, invalid(s, s.program_error(exc)))

@@ -91,7 +91,7 @@ def command(
         base = parse_file(against)
         # a directory that holds the reference too: do not compare it with itself
         sources = [s for s in sources if Path(s.path).resolve() != against.resolve()]
-    batch = read_batch(sources, paths, semantics, params, also=[base] if against else [])
+    batch = read_batch(sources, paths, params, also=[base] if against else [])
     programs = [p for _, p in batch.programs]
     skipped = [e for _, e in batch.skipped]
     if not programs:  # as `explain` and `dedup`: the shared message, each error listed above

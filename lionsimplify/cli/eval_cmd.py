@@ -77,7 +77,7 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: list[float], base_lr: f
 
       lionsimplify eval examples/programs/program8.txt --proxy language-s --json --plot curves.png
     """
-    from lionsimplify.analysis.absexec import analyse
+    from lionsimplify.analysis.absexec import check_kinds
     from lionsimplify.analysis.interp import require_params
     from lionsimplify.lang.parse import parse_file
     from lionsimplify.proxies.baselines import BASELINES
@@ -97,7 +97,7 @@ def command(file: Path, proxy: str, seeds: int, lr_grid: list[float], base_lr: f
     check_param_names(params, program)
     # every problem with the input is reported before jax is imported (seconds): a tensor
     # where an op needs a scalar is an invalid program, not a run that diverges
-    analyse(program, semantics, params).raise_errors()  # type: ignore[arg-type]
+    check_kinds(program)
     require_params(program, params)
     task = get_proxy(proxy, module=proxy_module)
 

@@ -58,7 +58,7 @@ def command(
     from lionsimplify.explain import explain
     from lionsimplify.lang.sources import load_sources
 
-    batch = read_batch(load_sources(paths), paths, semantics, values)
+    batch = read_batch(load_sources(paths), paths, values)
     found = [
         explain(program, semantics=semantics, params=values, ablate=ablate)  # type: ignore[arg-type]
         for _, program in batch.programs
