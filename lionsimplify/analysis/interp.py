@@ -99,20 +99,17 @@ def require_params(
     loc = program.read_location(first)
     names = ", ".join(f"`{m}`" for m in missing)
     slip = slipped_hyperparams(program).get(first)
+    if from_config:
+        how = "in the config's `[params]` (" + ", ".join(f"`{m} = VALUE`" for m in missing) + ")"
+    else:
+        how = "with " + " ".join(f"--param {m}=VALUE" for m in missing)
     raise ProgramError(
         f"hyperparameter {names} has no value"
         if len(missing) == 1
         else f"hyperparameters {names} have no value",
         loc,
         help=(f"did you mean `{slip}`? If not, " if slip else "")
-        + (
-            "give each a value in the config's `[params]` ("
-            + ", ".join(f"`{m} = VALUE`" for m in missing)
-            + ")"
-            if from_config
-            else "give each a value with " + " ".join(f"--param {m}=VALUE" for m in missing)
-        )
-        + f", or in the signature: `def {program.name}(..., {missing[0]}=VALUE):`",
+        + f"give each a value {how}, or in the signature: `def {program.name}(..., {first}=VALUE):`",
         source_line=program.source_line(loc),
         code="E205",
     )
