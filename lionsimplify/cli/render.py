@@ -206,9 +206,15 @@ def fitted_table(
     return table
 
 
+#: A path's pieces: a run ending in `/`, a run without one, or white space.
+_PATH_PIECES = re.compile(r"[^/\s]*/|[^/\s]+|\s+")
+
+
 def _pieces(text: str, path: bool) -> list[str]:
     """The words of a cell, each cut after its `/`s too for a path: what it can break into."""
-    return re.findall(r"[^/\s]*/|[^/\s]+", text) if path else text.split()
+    if not path:
+        return text.split()
+    return [piece for piece in _PATH_PIECES.findall(text) if not piece.isspace()]
 
 
 def _break_path(text: str, width: int) -> str:
@@ -216,7 +222,7 @@ def _break_path(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     lines, line = [], ""
-    for piece in re.findall(r"[^/\s]*/|[^/\s]+|\s+", text):
+    for piece in _PATH_PIECES.findall(text):
         if line and len(line) + len(piece.rstrip()) > width:
             lines.append(line.rstrip())
             line = ""
